@@ -1,0 +1,415 @@
+/*
+ * payhook-fcgi: the FastCGI responder behind nginx or Apache. Each thread
+ * takes a request, routes it, reads the body (bounded by max_body), decodes
+ * it with the provider's adapter and records it in Redis in one script, then
+ * answers. A request flows top to bottom through this file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "accept.h"
+#include "conf.h"
+#include "log.h"
+#include "payhook.h"
+#include "redis.h"
+#include "route.h"
+
+/* Bytes read and thrown away after a refused body, so a kept connection stays in step. */
+#define HANDLER_DRAIN_MAX (64L * 1024 * 1024)
+#define HANDLER_BACKLOG 1024
+
+struct worker {
+	pthread_t thread;
+	int index;
+	int listen_fd;
+	const struct ph_config *cfg;
+	struct ph_redis redis;
+	char *body; /* max_body + 1 bytes, reused for every request */
+};
+
+static atomic_int handler_busy;    /* requests being handled now */
+static atomic_int handler_stopping;
+
+/* Return a request parameter; the route code's view of FastCGI params. */
+static const char *
+handler_param(const char *name, void *arg)
+{
+	FCGX_Request *req = arg;
+
+	return FCGX_GetParam(name, req->envp);
+}
+
+/* Write a response (formatted here: libfcgi's own printf lacks %zu). */
+static void
+handler_respond(FCGX_Request *req, const struct route_response *resp)
+{
+	char buf[512], extra[64] = "", out[1024];
+	const char *body = route_body(resp, buf, sizeof buf);
+	const char *type = resp->status == 200 && strcmp(body, "ok\n") == 0 ?
+	    "text/plain" : "application/json";
+	int n;
+
+	if (resp->allow_post)
+		snprintf(extra, sizeof extra, "Allow: POST\r\n");
+	else if (resp->retry_after > 0)
+		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", resp->retry_after);
+	n = snprintf(out, sizeof out, "Status: %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n%s",
+	    resp->status, route_reason(resp->status), type, strlen(body), extra, body);
+	if (n > 0 && (size_t)n < sizeof out)
+		FCGX_PutStr(out, n, req->out);
+}
+
+/* Read and discard what is left of the body. */
+static void
+handler_drain(FCGX_Request *req)
+{
+	char buf[8192];
+	long total = 0;
+	int n;
+
+	while (total < HANDLER_DRAIN_MAX &&
+	    (n = FCGX_GetStr(buf, sizeof buf, req->in)) > 0)
+		total += n;
+}
+
+/* Read the body into w->body; its length, or -1 when over max_body. */
+static long
+handler_read_body(struct worker *w, FCGX_Request *req)
+{
+	long max = w->cfg->handler.max_body, len = 0;
+	int n;
+
+	while (len <= max) {
+		n = FCGX_GetStr(w->body + len, (int)(max + 1 - len), req->in);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	if (len > max) {
+		handler_drain(req);
+		return -1;
+	}
+	return len;
+}
+
+/* Answer GET /healthz: 200 when Redis answers PING. */
+static void
+handler_healthz(struct worker *w, struct route_response *resp)
+{
+	redisReply *rep = ph_redis_cmd(&w->redis, "PING");
+	int ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (ok) {
+		route_answer(resp, 200);
+		resp->body = "ok\n";
+	} else {
+		log_warn("healthz", "status=503 reason=\"%s\"", w->redis.err);
+		route_answer(resp, 503);
+	}
+}
+
+/* Handle a POST to /webhooks/{provider}: read, decode, record, answer. */
+static void
+handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx,
+    struct route_response *resp)
+{
+	const struct ph_provider *p = provider_at(pidx);
+	struct ph_notification n;
+	enum ph_accept a;
+	long len;
+	int queued;
+
+	len = handler_read_body(w, req);
+	if (len < 0) {
+		route_answer(resp, 413);
+		log_info("rejected", "provider=%s status=413 max_body=%ld", p->name,
+		    w->cfg->handler.max_body);
+		return;
+	}
+	if (route_decode(p, w->body, (size_t)len, &n, resp) != 0) {
+		log_info("rejected", "provider=%s status=400 reason=\"%s\"", p->name,
+		    resp->message);
+		return;
+	}
+	a = accept_notification(&w->redis, w->cfg, p, &n, w->body, (size_t)len,
+	    ph_now_ms(), &queued);
+	switch (a) {
+	case PH_ACCEPT_NEW:
+		route_answer(resp, 200);
+		for (int i = 0; i < n.nentities; i++) {
+			if (provider_route(p, n.entities[i].type) == NULL)
+				log_warn("no_route", "provider=%s entity_type=%s entity_id=%s "
+				    "dead=1", p->name, n.entities[i].type, n.entities[i].id);
+		}
+		log_debug("accepted", "provider=%s id=%s event=%s queued=%d", p->name,
+		    n.id, n.event, queued);
+		break;
+	case PH_ACCEPT_DUPLICATE:
+		route_answer(resp, 200);
+		resp->body = "{\"status\":\"duplicate\"}";
+		log_debug("duplicate", "provider=%s id=%s", p->name, n.id);
+		break;
+	case PH_ACCEPT_UNAVAILABLE:
+		route_answer(resp, 503);
+		log_warn("unavailable", "provider=%s status=503 reason=\"%s\"", p->name,
+		    w->redis.err);
+		break;
+	}
+}
+
+/* Handle one request from start to answer. */
+static void
+handler_request(struct worker *w, FCGX_Request *req)
+{
+	struct route_response resp;
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	long content_length = cl != NULL && *cl != '\0' ? strtol(cl, NULL, 10) : 0;
+	size_t pidx = 0;
+
+	switch (route_request(w->cfg, FCGX_GetParam("REQUEST_METHOD", req->envp),
+	    FCGX_GetParam("REQUEST_URI", req->envp), handler_param, req,
+	    content_length, &pidx, &resp)) {
+	case ROUTE_ANSWER:
+		if (resp.status == 413)
+			log_info("rejected", "status=413 content_length=%ld", content_length);
+		handler_drain(req);
+		break;
+	case ROUTE_HEALTHZ:
+		handler_drain(req);
+		handler_healthz(w, &resp);
+		break;
+	case ROUTE_WEBHOOK:
+		handler_webhook(w, req, pidx, &resp);
+		break;
+	}
+	handler_respond(req, &resp);
+}
+
+/* A worker thread: accept and handle requests until told to stop. */
+static void *
+handler_worker(void *arg)
+{
+	struct worker *w = arg;
+	FCGX_Request req;
+
+	if (FCGX_InitRequest(&req, w->listen_fd, 0) != 0) {
+		log_error("worker", "thread=%d reason=\"FCGX_InitRequest failed\"", w->index);
+		return NULL;
+	}
+	while (!atomic_load(&handler_stopping)) {
+		if (FCGX_Accept_r(&req) < 0) {
+			if (atomic_load(&handler_stopping))
+				break;
+			log_warn("accept", "thread=%d reason=\"%s\"", w->index, strerror(errno));
+			usleep(10000); /* EMFILE and the like: do not spin */
+			continue;
+		}
+		atomic_fetch_add(&handler_busy, 1);
+		handler_request(w, &req);
+		FCGX_Finish_r(&req);
+		atomic_fetch_sub(&handler_busy, 1);
+	}
+	FCGX_Free(&req, 1);
+	return NULL;
+}
+
+/* Print usage. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: payhook-fcgi [-c FILE] [-l unix:/path|host:port] [-t THREADS]\n"
+	    "                    [--check-config] [--version] [--help]\n"
+	    "\n"
+	    "Receive payment providers' webhook notifications over FastCGI and queue\n"
+	    "a refetch of each entity in Redis.\n"
+	    "\n"
+	    "  -c, --config FILE   config file (default %s)\n"
+	    "  -l, --listen ADDR   listen on unix:/path or host:port; without it, serve\n"
+	    "                      the socket on fd 0 (spawn-fcgi, mod_fcgid)\n"
+	    "  -t, --threads N     worker threads, each with its own Redis connection\n"
+	    "      --check-config  load and validate the config, print it, exit\n"
+	    "      --version       print the version and exit\n"
+	    "  -h, --help          print this help and exit\n",
+	    PH_DEFAULT_CONFIG);
+}
+
+/* Open the listening socket; its fd, or exit with a message. */
+static int
+handler_listen(const char *addr, long mode)
+{
+	const char *path = addr;
+	int fd;
+
+	if (strncmp(addr, "unix:", 5) == 0)
+		path = addr + 5;
+	else if (strchr(addr, ':') == NULL)
+		fatalx("-l %s: use unix:/path or host:port", addr);
+	if (path != addr && (path[0] != '/' || strlen(path) >= 100))
+		fatalx("-l %s: a unix socket needs an absolute path under 100 bytes", addr);
+	/* libfcgi unlinks a stale unix socket before it binds. */
+	fd = FCGX_OpenSocket(path, HANDLER_BACKLOG);
+	if (fd < 0)
+		fatalx("-l %s: cannot listen: %s", addr, strerror(errno));
+	if (path != addr && chmod(path, (mode_t)mode) != 0)
+		fatalx("-l %s: chmod: %s", addr, strerror(errno));
+	return fd;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *listen_addr = NULL, *threads_arg = NULL;
+	struct ph_config cfg;
+	struct worker *workers;
+	char *cause = NULL, *end;
+	sigset_t set;
+	int ch, check = 0, listen_fd, sig, type;
+	long threads, i;
+	socklen_t tlen = sizeof type;
+	uint64_t deadline;
+
+	log_open("payhook-fcgi");
+	while ((ch = getopt_long(argc, argv, "c:l:t:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'l':
+			listen_addr = optarg;
+			break;
+		case 't':
+			threads_arg = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'V':
+			printf("payhook-fcgi %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "payhook-fcgi: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	if (conf_load(&cfg, config_path != NULL ? config_path : PH_DEFAULT_CONFIG,
+	    config_path != NULL, &cause) != 0)
+		fatalx("config: %s", cause);
+	log_set_level(cfg.log.level);
+	log_set_format(cfg.log.format);
+	threads = cfg.handler.threads;
+	if (threads_arg != NULL) {
+		threads = strtol(threads_arg, &end, 10);
+		if (*threads_arg == '\0' || *end != '\0' || threads < 1 || threads > 256)
+			fatalx("-t %s: must be a whole number from 1 to 256", threads_arg);
+	}
+	if (check) {
+		conf_dump(&cfg, stdout);
+		printf("\nconfig ok\n");
+		conf_free(&cfg);
+		return 0;
+	}
+
+	if (FCGX_Init() != 0)
+		fatalx("FCGX_Init failed");
+	if (listen_addr != NULL) {
+		listen_fd = handler_listen(listen_addr, cfg.handler.socket_mode);
+	} else {
+		if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0)
+			fatalx("no -l given and fd 0 is not a socket: pass -l unix:/path "
+			    "or host:port, or run under spawn-fcgi or mod_fcgid");
+		listen_fd = 0;
+	}
+
+	/* Signals go to the main thread only, which waits for them below. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	workers = calloc((size_t)threads, sizeof *workers);
+	if (workers == NULL)
+		fatalx("out of memory");
+	for (i = 0; i < threads; i++) {
+		char err[256];
+
+		workers[i].index = (int)i;
+		workers[i].listen_fd = listen_fd;
+		workers[i].cfg = &cfg;
+		workers[i].body = malloc((size_t)cfg.handler.max_body + 1);
+		if (workers[i].body == NULL)
+			fatalx("out of memory");
+		if (ph_redis_init(&workers[i].redis, &cfg, err, sizeof err) != 0)
+			fatalx("config: [redis] url: %s", err);
+		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
+			fatalx("cannot start thread %ld", i);
+	}
+	log_info("started", "version=%s listen=%s threads=%ld redis=%s%s max_body=%ld",
+	    PACKAGE_VERSION, listen_addr != NULL ? listen_addr : "fd0", threads,
+	    workers[0].redis.addr.path[0] != '\0' ? "unix:" : "",
+	    workers[0].redis.addr.path[0] != '\0' ? workers[0].redis.addr.path :
+	    workers[0].redis.addr.host, cfg.handler.max_body);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+
+	/*
+	 * Stop: no new connection is taken, requests being handled finish (up to
+	 * shutdown_timeout_ms), then the process exits. Threads idle in accept or
+	 * on a kept connection hold nothing that must be finished.
+	 */
+	atomic_store(&handler_stopping, 1);
+	log_info("stopping", "signal=%d busy=%d", sig, atomic_load(&handler_busy));
+	shutdown(listen_fd, SHUT_RDWR);
+	if (listen_addr != NULL && strncmp(listen_addr, "unix:", 5) == 0)
+		unlink(listen_addr + 5);
+	deadline = ph_mono_ms() + (uint64_t)cfg.handler.shutdown_timeout_ms;
+	while (atomic_load(&handler_busy) > 0 && ph_mono_ms() < deadline) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	log_info("stopped", "busy=%d", atomic_load(&handler_busy));
+	/* Threads may be blocked in libfcgi: exit without joining them. */
+	_exit(0);
+}

@@ -1,0 +1,153 @@
+/* Routing and the status table (DESIGN.md: Accepting a notification). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "route.h"
+
+static const struct {
+	int status;
+	const char *reason;
+	const char *body;
+} route_answers[] = {
+	{ 200, "OK", "{\"status\":\"accepted\"}" },
+	{ 400, "Bad Request", NULL },
+	{ 401, "Unauthorized", "{\"error\":\"unauthorized\"}" },
+	{ 404, "Not Found", "{\"error\":\"not_found\"}" },
+	{ 405, "Method Not Allowed", "{\"error\":\"method_not_allowed\"}" },
+	{ 413, "Payload Too Large", "{\"error\":\"body_too_large\"}" },
+	{ 500, "Internal Server Error", "{\"error\":\"internal\"}" },
+	{ 503, "Service Unavailable", "{\"error\":\"unavailable\"}" },
+};
+
+/* Seconds a provider is asked to wait before it retries after a 503. */
+#define ROUTE_RETRY_AFTER 5
+
+/* Return the reason phrase of a status. */
+const char *
+route_reason(int status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof route_answers / sizeof route_answers[0]; i++) {
+		if (route_answers[i].status == status)
+			return route_answers[i].reason;
+	}
+	return "Unknown";
+}
+
+/* Fill a fixed answer. */
+void
+route_answer(struct route_response *resp, int status)
+{
+	size_t i;
+
+	memset(resp, 0, sizeof *resp);
+	resp->status = status;
+	for (i = 0; i < sizeof route_answers / sizeof route_answers[0]; i++) {
+		if (route_answers[i].status == status)
+			resp->body = route_answers[i].body;
+	}
+	if (status == 405)
+		resp->allow_post = 1;
+	if (status == 503)
+		resp->retry_after = ROUTE_RETRY_AFTER;
+}
+
+/* Give the body of a response; the 400 one carries its message. */
+const char *
+route_body(const struct route_response *resp, char *buf, size_t len)
+{
+	if (resp->body != NULL)
+		return resp->body;
+	/* Messages are our own text, never the request's bytes: no escaping. */
+	snprintf(buf, len, "{\"error\":\"invalid_notification\",\"message\":\"%s\"}",
+	    resp->message);
+	return buf;
+}
+
+/* Route a request. */
+enum route_kind
+route_request(const struct ph_config *cfg, const char *method, const char *uri,
+    route_param_fn param, void *arg, long content_length, size_t *provider,
+    struct route_response *resp)
+{
+	static const char prefix[] = "/webhooks/";
+	const struct ph_provider_cfg *pc;
+	const struct ph_provider *p;
+	const char *path, *slash, *token, *given;
+	size_t plen, tlen;
+
+	if (method == NULL)
+		method = "";
+	if (uri == NULL)
+		uri = "";
+	plen = strcspn(uri, "?");
+
+	if (plen == 8 && strncmp(uri, "/healthz", 8) == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+			route_answer(resp, 405);
+			return ROUTE_ANSWER;
+		}
+		return ROUTE_HEALTHZ;
+	}
+	if (plen <= sizeof prefix - 1 || strncmp(uri, prefix, sizeof prefix - 1) != 0) {
+		route_answer(resp, 404);
+		return ROUTE_ANSWER;
+	}
+	path = uri + sizeof prefix - 1;
+	plen -= sizeof prefix - 1;
+	slash = memchr(path, '/', plen);
+	p = provider_find(path, slash != NULL ? (size_t)(slash - path) : plen, provider);
+	if (p == NULL) {
+		route_answer(resp, 404);
+		return ROUTE_ANSWER;
+	}
+	pc = &cfg->providers[*provider];
+
+	/* /webhooks/{provider}[/{token}]: the token must match when one is set. */
+	token = slash != NULL ? slash + 1 : path + plen;
+	tlen = (size_t)(path + plen - token);
+	if (tlen > 0 && memchr(token, '/', tlen) != NULL) {
+		route_answer(resp, 404);
+		return ROUTE_ANSWER;
+	}
+	if (pc->token != NULL ? !ph_secret_equal(token, tlen, pc->token, strlen(pc->token))
+	    : tlen != 0) {
+		route_answer(resp, 404);
+		return ROUTE_ANSWER;
+	}
+	if (strcmp(method, "POST") != 0) {
+		route_answer(resp, 405);
+		return ROUTE_ANSWER;
+	}
+	if (pc->header_value != NULL) {
+		given = param(pc->header_param, arg);
+		if (given == NULL || !ph_secret_equal(given, strlen(given),
+		    pc->header_value, strlen(pc->header_value))) {
+			route_answer(resp, 401);
+			return ROUTE_ANSWER;
+		}
+	}
+	if (content_length > cfg->handler.max_body) {
+		route_answer(resp, 413);
+		return ROUTE_ANSWER;
+	}
+	return ROUTE_WEBHOOK;
+}
+
+/* Decode a body into a notification or a 400. */
+int
+route_decode(const struct ph_provider *p, const char *body, size_t len,
+    struct ph_notification *n, struct route_response *resp)
+{
+	char err[160];
+
+	if (provider_decode(p, body, len, n, err, sizeof err) == 0)
+		return 0;
+	route_answer(resp, 400);
+	snprintf(resp->message, sizeof resp->message, "%s", err);
+	return -1;
+}

@@ -1,0 +1,52 @@
+/*
+ * What payhook-fcgi answers before and after it reads a body: routing,
+ * path token, method, required header, size, decoding. No I/O here, so the
+ * status table of DESIGN.md is tested without a web server.
+ */
+#ifndef PH_ROUTE_H
+#define PH_ROUTE_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "provider.h"
+
+enum route_kind {
+	ROUTE_ANSWER,  /* answer now with the response filled in */
+	ROUTE_HEALTHZ, /* GET /healthz: ping Redis */
+	ROUTE_WEBHOOK, /* read the body, then route_decode */
+};
+
+struct route_response {
+	int status;
+	const char *body;    /* JSON, or "ok\n" */
+	char message[192];   /* 400: the reason, put into body by route_body() */
+	int allow_post;      /* add Allow: POST */
+	int retry_after;     /* add Retry-After: seconds when > 0 */
+};
+
+/* A function that returns a request parameter (CGI name) or NULL. */
+typedef const char *(*route_param_fn)(const char *name, void *arg);
+
+/*
+ * Route a request from its method, URI and headers. For ROUTE_WEBHOOK,
+ * *provider is the provider's index.
+ */
+enum route_kind route_request(const struct ph_config *cfg, const char *method,
+    const char *uri, route_param_fn param, void *arg, long content_length,
+    size_t *provider, struct route_response *resp);
+
+/* Decode a webhook body; -1 with a 400 response filled in. */
+int route_decode(const struct ph_provider *p, const char *body, size_t len,
+    struct ph_notification *n, struct route_response *resp);
+
+/* Fill resp with one of the fixed answers. */
+void route_answer(struct route_response *resp, int status);
+
+/* The reason phrase of a status. */
+const char *route_reason(int status);
+
+/* The body to send: resp->body, or the 400 body with its message, in buf. */
+const char *route_body(const struct route_response *resp, char *buf, size_t len);
+
+#endif

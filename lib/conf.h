@@ -1,0 +1,68 @@
+/*
+ * Configuration: an INI file (sections [redis] [handler] [fetcher] [log] and
+ * one per provider), every key overridable by PAYHOOK_{SECTION}_{KEY}, secrets
+ * also from {key}_file. A bad value names its key.
+ */
+#ifndef PH_CONF_H
+#define PH_CONF_H
+
+#include <stdio.h>
+
+#include "provider.h"
+
+#define PH_MAX_PROVIDERS 8
+
+struct ph_config {
+	struct {
+		char *url;
+		char *password;
+		char *prefix;
+		long connect_timeout_ms;
+		long command_timeout_ms;
+	} redis;
+	struct {
+		long max_body;
+		long dedup_ttl;
+		long pending_ttl;
+		long threads;
+		long notifications_maxlen;
+		long socket_mode;
+		long shutdown_timeout_ms;
+	} handler;
+	struct {
+		long concurrency;
+		long timeout_ms;
+		long max_attempts;
+		long not_found_attempts;
+		long backoff_base_ms;
+		long backoff_cap_ms;
+		long lock_wait_ms;
+		long worker_timeout;
+		long lock_ttl;
+		long events_maxlen;
+		long max_body;
+	} fetcher;
+	struct {
+		char *level;
+		char *format;
+	} log;
+	struct ph_provider_cfg providers[PH_MAX_PROVIDERS];
+};
+
+/* The config file read when -c is not given. */
+#ifndef PH_DEFAULT_CONFIG
+#define PH_DEFAULT_CONFIG "/etc/payhook/payhook.conf"
+#endif
+
+/*
+ * Load defaults, then the file at path (absent is fine unless required),
+ * then the environment. 0, or -1 with an allocated message in *cause
+ * (caller frees). The caller frees cfg with conf_free either way.
+ */
+int conf_load(struct ph_config *cfg, const char *path, int required, char **cause);
+void conf_free(struct ph_config *cfg);
+
+/* Print every key with its value (secrets as "(set)") to f, for --check-config. */
+void conf_dump(const struct ph_config *cfg, FILE *f);
+
+#endif

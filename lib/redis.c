@@ -1,0 +1,409 @@
+/* Redis connection with reconnect and scripts. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "conf.h"
+#include "log.h"
+#include "payhook.h"
+#include "redis.h"
+
+/* Back-off between failed connects: from this, doubling, to the cap. */
+#define REDIS_BACKOFF_MIN_MS 50
+#define REDIS_BACKOFF_MAX_MS 1000
+
+/* Parse a whole decimal number in [min, max]; -1 if not. */
+static int
+redis_number(const char *s, size_t len, long min, long max, long *out)
+{
+	long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 9)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parse a Redis URL. */
+int
+ph_redis_parse_url(const char *url, struct ph_redis_addr *a, char *err, size_t errlen)
+{
+	const char *p, *at, *hostend, *slash, *q;
+	long v;
+
+	memset(a, 0, sizeof *a);
+	if (url == NULL) {
+		snprintf(err, errlen, "empty URL");
+		return -1;
+	}
+	if (strncmp(url, "unix://", 7) == 0) {
+		p = url + 7;
+		q = strchr(p, '?');
+		if (*p != '/' || (q != NULL && (size_t)(q - p) >= sizeof a->path) ||
+		    (q == NULL && strlen(p) >= sizeof a->path)) {
+			snprintf(err, errlen, "unix:// needs an absolute socket path "
+			    "(unix:///path/to/redis.sock)");
+			return -1;
+		}
+		memcpy(a->path, p, q != NULL ? (size_t)(q - p) : strlen(p));
+		if (q != NULL) {
+			if (strncmp(q, "?db=", 4) != 0 ||
+			    redis_number(q + 4, strlen(q + 4), 0, 100000, &v) != 0) {
+				snprintf(err, errlen, "unix:// takes only ?db=N");
+				return -1;
+			}
+			a->db = (int)v;
+		}
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) != 0) {
+		snprintf(err, errlen, "must start with redis:// or unix://");
+		return -1;
+	}
+	p = url + 8;
+	at = strrchr(p, '@');
+	if (at != NULL) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		size_t ulen = colon != NULL ? (size_t)(colon - p) : (size_t)(at - p);
+
+		if (ulen >= sizeof a->user) {
+			snprintf(err, errlen, "user name too long");
+			return -1;
+		}
+		memcpy(a->user, p, ulen);
+		if (colon == NULL) {
+			/* redis://secret@host: a lone userinfo is the password. */
+			memcpy(a->password, a->user, ulen + 1);
+			a->user[0] = '\0';
+		} else {
+			if ((size_t)(at - colon - 1) >= sizeof a->password) {
+				snprintf(err, errlen, "password too long");
+				return -1;
+			}
+			memcpy(a->password, colon + 1, (size_t)(at - colon - 1));
+		}
+		p = at + 1;
+	}
+	slash = strchr(p, '/');
+	hostend = slash != NULL ? slash : p + strlen(p);
+	if (*p == '[') {
+		q = memchr(p, ']', (size_t)(hostend - p));
+		if (q == NULL) {
+			snprintf(err, errlen, "unclosed [ in host");
+			return -1;
+		}
+		if ((size_t)(q - p - 1) >= sizeof a->host || q == p + 1) {
+			snprintf(err, errlen, "bad host");
+			return -1;
+		}
+		memcpy(a->host, p + 1, (size_t)(q - p - 1));
+		q++;
+	} else {
+		q = memchr(p, ':', (size_t)(hostend - p));
+		if (q == NULL)
+			q = hostend;
+		if (q == p || (size_t)(q - p) >= sizeof a->host) {
+			snprintf(err, errlen, "missing host");
+			return -1;
+		}
+		memcpy(a->host, p, (size_t)(q - p));
+	}
+	a->port = 6379;
+	if (q < hostend) {
+		if (*q != ':' ||
+		    redis_number(q + 1, (size_t)(hostend - q - 1), 1, 65535, &v) != 0) {
+			snprintf(err, errlen, "port must be a number from 1 to 65535");
+			return -1;
+		}
+		a->port = (int)v;
+	}
+	if (slash != NULL && slash[1] != '\0') {
+		if (redis_number(slash + 1, strlen(slash + 1), 0, 100000, &v) != 0) {
+			snprintf(err, errlen, "database must be a number (redis://host:port/N)");
+			return -1;
+		}
+		a->db = (int)v;
+	}
+	return 0;
+}
+
+/* Prepare a connection from the configuration. */
+int
+ph_redis_init(struct ph_redis *r, const struct ph_config *cfg, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof *r);
+	if (ph_redis_parse_url(cfg->redis.url, &r->addr, err, errlen) != 0)
+		return -1;
+	if (cfg->redis.password != NULL &&
+	    ph_strlcpy(r->addr.password, cfg->redis.password, sizeof r->addr.password) != 0) {
+		snprintf(err, errlen, "password too long");
+		return -1;
+	}
+	r->connect_timeout_ms = cfg->redis.connect_timeout_ms;
+	r->command_timeout_ms = cfg->redis.command_timeout_ms;
+	return 0;
+}
+
+/* Drop a failed connection and start the back-off clock. */
+void
+ph_redis_drop(struct ph_redis *r)
+{
+	if (r->c != NULL) {
+		redisFree(r->c);
+		r->c = NULL;
+	}
+	r->loaded = 0;
+}
+
+/* Note why the connection failed and drop it. */
+static void
+redis_fail(struct ph_redis *r, const char *what)
+{
+	if (r->c != NULL && r->c->err != 0)
+		snprintf(r->err, sizeof r->err, "%s: %s", what, r->c->errstr);
+	else
+		snprintf(r->err, sizeof r->err, "%s", what);
+	ph_redis_drop(r);
+}
+
+/* Set a timeout on the connection's socket. */
+int
+ph_redis_set_timeout(struct ph_redis *r, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (r->c == NULL)
+		return -1;
+	return redisSetTimeout(r->c, tv) == REDIS_OK ? 0 : -1;
+}
+
+/* Run one set-up command; -1 unless it answered a status or a string. */
+static int
+redis_setup(struct ph_redis *r, const char *what, int argc, const char **argv)
+{
+	redisReply *rep;
+	int ok;
+
+	rep = redisCommandArgv(r->c, argc, argv, NULL);
+	if (rep == NULL) {
+		redis_fail(r, what);
+		return -1;
+	}
+	ok = rep->type != REDIS_REPLY_ERROR;
+	if (!ok)
+		snprintf(r->err, sizeof r->err, "%s: %s", what, rep->str);
+	freeReplyObject(rep);
+	if (!ok)
+		ph_redis_drop(r);
+	return ok ? 0 : -1;
+}
+
+/* Load the scripts and keep their SHA1s for EVALSHA. */
+static int
+redis_load_scripts(struct ph_redis *r)
+{
+	redisReply *rep;
+	int i;
+
+	for (i = 0; i < PH_NSCRIPTS; i++) {
+		rep = redisCommand(r->c, "SCRIPT LOAD %s", ph_script_text[i]);
+		if (rep == NULL) {
+			redis_fail(r, "SCRIPT LOAD");
+			return -1;
+		}
+		if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
+			snprintf(r->err, sizeof r->err, "SCRIPT LOAD: %s",
+			    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+			freeReplyObject(rep);
+			ph_redis_drop(r);
+			return -1;
+		}
+		memcpy(r->sha[i], rep->str, 40);
+		r->sha[i][40] = '\0';
+		freeReplyObject(rep);
+	}
+	r->loaded = 1;
+	return 0;
+}
+
+/* Connect, authenticate, select the database and load scripts. */
+int
+ph_redis_connect(struct ph_redis *r)
+{
+	struct timeval tv;
+	const char *argv[3];
+	char db[16];
+	uint64_t now;
+
+	if (r->c != NULL)
+		return 0;
+	now = ph_mono_ms();
+	if (now < r->next_connect_ms) {
+		if (r->err[0] == '\0')
+			snprintf(r->err, sizeof r->err, "backing off after a failed connect");
+		return -1;
+	}
+	tv.tv_sec = r->connect_timeout_ms / 1000;
+	tv.tv_usec = (r->connect_timeout_ms % 1000) * 1000;
+	if (r->addr.path[0] != '\0')
+		r->c = redisConnectUnixWithTimeout(r->addr.path, tv);
+	else
+		r->c = redisConnectWithTimeout(r->addr.host, r->addr.port, tv);
+	if (r->c == NULL) {
+		snprintf(r->err, sizeof r->err, "connect: out of memory");
+		goto fail;
+	}
+	if (r->c->err != 0) {
+		redis_fail(r, "connect");
+		goto fail;
+	}
+	if (ph_redis_set_timeout(r, r->command_timeout_ms) != 0) {
+		redis_fail(r, "set timeout");
+		goto fail;
+	}
+	if (r->addr.password[0] != '\0') {
+		argv[0] = "AUTH";
+		argv[1] = r->addr.user[0] != '\0' ? r->addr.user : r->addr.password;
+		argv[2] = r->addr.password;
+		if (redis_setup(r, "AUTH", r->addr.user[0] != '\0' ? 3 : 2, argv) != 0)
+			goto fail;
+	}
+	if (r->addr.db != 0) {
+		snprintf(db, sizeof db, "%d", r->addr.db);
+		argv[0] = "SELECT";
+		argv[1] = db;
+		if (redis_setup(r, "SELECT", 2, argv) != 0)
+			goto fail;
+	}
+	if (redis_load_scripts(r) != 0)
+		goto fail;
+	r->backoff_ms = 0;
+	r->next_connect_ms = 0;
+	r->err[0] = '\0';
+	return 0;
+fail:
+	r->backoff_ms = r->backoff_ms == 0 ? REDIS_BACKOFF_MIN_MS : r->backoff_ms * 2;
+	if (r->backoff_ms > REDIS_BACKOFF_MAX_MS)
+		r->backoff_ms = REDIS_BACKOFF_MAX_MS;
+	r->next_connect_ms = now + (uint64_t)r->backoff_ms;
+	return -1;
+}
+
+/* Close the connection and wipe the credentials kept for reconnects. */
+void
+ph_redis_close(struct ph_redis *r)
+{
+	ph_redis_drop(r);
+	explicit_bzero(r->addr.password, sizeof r->addr.password);
+}
+
+/* Run a command given as argv. */
+redisReply *
+ph_redis_argv(struct ph_redis *r, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *rep;
+
+	if (ph_redis_connect(r) != 0)
+		return NULL;
+	rep = redisCommandArgv(r->c, argc, argv, lens);
+	if (rep == NULL)
+		redis_fail(r, argv[0]);
+	return rep;
+}
+
+/* Run a command given as a hiredis format. */
+redisReply *
+ph_redis_cmd(struct ph_redis *r, const char *fmt, ...)
+{
+	redisReply *rep;
+	va_list ap;
+
+	if (ph_redis_connect(r) != 0)
+		return NULL;
+	va_start(ap, fmt);
+	rep = redisvCommand(r->c, fmt, ap);
+	va_end(ap);
+	if (rep == NULL)
+		redis_fail(r, "command");
+	return rep;
+}
+
+#define REDIS_SCRIPT_MAX_ARGS 64
+
+/* Run a script by SHA1, falling back to its text. */
+redisReply *
+ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys,
+    int argc, const char **argv, const size_t *lens)
+{
+	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
+	size_t al[REDIS_SCRIPT_MAX_ARGS + 3];
+	char nk[16];
+	redisReply *rep;
+	int i;
+
+	if (argc > REDIS_SCRIPT_MAX_ARGS) {
+		snprintf(r->err, sizeof r->err, "script: too many arguments");
+		return NULL;
+	}
+	if (ph_redis_connect(r) != 0)
+		return NULL;
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[1] = r->sha[script];
+	av[2] = nk;
+	al[0] = 7;
+	al[1] = 40;
+	al[2] = strlen(nk);
+	for (i = 0; i < argc; i++) {
+		av[i + 3] = argv[i];
+		al[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
+	}
+	rep = redisCommandArgv(r->c, argc + 3, av, al);
+	if (rep == NULL) {
+		redis_fail(r, "EVALSHA");
+		return NULL;
+	}
+	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+		/* SCRIPT FLUSH or a failover: send the text; Redis caches it again. */
+		freeReplyObject(rep);
+		av[0] = "EVAL";
+		al[0] = 4;
+		av[1] = ph_script_text[script];
+		al[1] = strlen(ph_script_text[script]);
+		rep = redisCommandArgv(r->c, argc + 3, av, al);
+		if (rep == NULL)
+			redis_fail(r, "EVAL");
+	}
+	return rep;
+}
+
+/* Build a key from the prefix and a formatted name. */
+int
+ph_key(char *buf, size_t len, const char *prefix, const char *fmt, ...)
+{
+	va_list ap;
+	int n, m;
+
+	n = snprintf(buf, len, "%s", prefix);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	va_start(ap, fmt);
+	m = vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)m >= len - (size_t)n)
+		return -1;
+	return n + m;
+}

@@ -1,0 +1,78 @@
+/*
+ * Redis connection: URL parsing, connect with timeouts, AUTH and SELECT, a
+ * back-off between failed connects, and Lua scripts run by EVALSHA with EVAL
+ * on NOSCRIPT. A context that failed is never reused: it is freed and the
+ * next call connects again (hiredis: a context with err set is dead).
+ */
+#ifndef PH_REDIS_H
+#define PH_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "scripts.h"
+
+struct ph_config;
+
+struct ph_redis_addr {
+	char host[256]; /* "" for a unix socket */
+	int port;
+	char path[256]; /* unix socket path, or "" */
+	int db;
+	char user[128];
+	char password[256];
+};
+
+struct ph_redis {
+	redisContext *c;
+	struct ph_redis_addr addr;
+	long connect_timeout_ms;
+	long command_timeout_ms;
+	uint64_t next_connect_ms; /* monotonic; no connect attempt before this */
+	long backoff_ms;
+	int loaded; /* scripts loaded on this connection */
+	char sha[PH_NSCRIPTS][41];
+	char err[256]; /* why the last call failed */
+};
+
+/* Parse redis://[[user]:pass@]host[:port][/db] or unix:///path[?db=N]. */
+int ph_redis_parse_url(const char *url, struct ph_redis_addr *a, char *err, size_t errlen);
+
+/* Set up (no connection yet); -1 with err if the URL is bad. */
+int ph_redis_init(struct ph_redis *r, const struct ph_config *cfg, char *err, size_t errlen);
+
+/* Connect if not connected; -1 with r->err (also while backing off). */
+int ph_redis_connect(struct ph_redis *r);
+
+/* Drop the connection after an error; the next call reconnects. */
+void ph_redis_drop(struct ph_redis *r);
+
+/* Close and wipe credentials. */
+void ph_redis_close(struct ph_redis *r);
+
+/*
+ * Run a command. NULL when the connection failed (it is dropped, reason in
+ * r->err); an error reply is returned as it is. Caller frees the reply.
+ */
+redisReply *ph_redis_argv(struct ph_redis *r, int argc, const char **argv, const size_t *lens);
+
+/* The same with printf-style hiredis formatting. */
+redisReply *ph_redis_cmd(struct ph_redis *r, const char *fmt, ...);
+
+/*
+ * Run a script: argv holds nkeys keys then the arguments (argc in all).
+ * EVALSHA, then EVAL if Redis lost the script. Same return as ph_redis_argv.
+ */
+redisReply *ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys,
+    int argc, const char **argv, const size_t *lens);
+
+/* Set the timeout of commands on the current connection (blocking reads). */
+int ph_redis_set_timeout(struct ph_redis *r, long ms);
+
+/* Write prefix + formatted name into buf; -1 if it does not fit. */
+int ph_key(char *buf, size_t len, const char *prefix, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif
