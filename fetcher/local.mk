@@ -1,0 +1,1 @@
+# payhook-fetcher: rules go here (issue 3).

@@ -1,0 +1,13 @@
+noinst_LIBRARIES += lib/libpayhook.a
+lib_libpayhook_a_SOURCES = \
+	lib/payhook.h lib/util.c \
+	lib/log.h lib/log.c \
+	lib/conf.h lib/conf.c \
+	lib/provider.h lib/provider.c lib/provider-oneinfinite.c lib/provider-cielo.c \
+	lib/job.h lib/job.c \
+	lib/scripts.h lib/scripts.c \
+	lib/redis.h lib/redis.c \
+	lib/accept.h lib/accept.c
+lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS)
+
+LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS)

@@ -1,0 +1,15 @@
+# Unit tests: each prints TAP lines; tests/run counts them.
+check_PROGRAMS += tests/unit/test-provider tests/unit/test-conf tests/unit/test-job tests/unit/test-route
+UNIT_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) -I$(top_srcdir)/handler -I$(top_srcdir)/tests/unit
+tests_unit_test_provider_SOURCES = tests/unit/test-provider.c tests/unit/tap.h
+tests_unit_test_provider_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_provider_LDADD = $(LIBPAYHOOK)
+tests_unit_test_conf_SOURCES = tests/unit/test-conf.c tests/unit/tap.h
+tests_unit_test_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_conf_LDADD = $(LIBPAYHOOK)
+tests_unit_test_job_SOURCES = tests/unit/test-job.c tests/unit/tap.h
+tests_unit_test_job_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_job_LDADD = $(LIBPAYHOOK)
+tests_unit_test_route_SOURCES = tests/unit/test-route.c tests/unit/tap.h handler/route.c
+tests_unit_test_route_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_route_LDADD = $(LIBPAYHOOK)
