@@ -37,6 +37,9 @@ struct conf_ctx {
 	struct conf_key keys[CONF_MAX_KEYS];
 	size_t nkeys;
 	const char *path;
+	FILE *file;
+	int line;       /* lines read so far */
+	int cause_line; /* the line of cause */
 	char *cause;
 };
 
@@ -226,13 +229,32 @@ conf_ini_handler(void *user, const char *section, const char *name, const char *
 
 	if (ctx->cause != NULL)
 		return 0;
-	k = conf_find(ctx, section, name, &is_file);
-	if (k == NULL) {
-		conf_cause(&ctx->cause, "%s: [%s] %s: unknown key", ctx->path, section, name);
+	ctx->cause_line = ctx->line;
+	if (section[0] == '\0') {
+		conf_cause(&ctx->cause, "%s:%d: %s: key outside a [section]", ctx->path,
+		    ctx->line, name);
 		return 0;
 	}
-	snprintf(where, sizeof where, "%s: [%s]", ctx->path, section);
+	k = conf_find(ctx, section, name, &is_file);
+	if (k == NULL) {
+		conf_cause(&ctx->cause, "%s:%d: [%s] %s: unknown key", ctx->path, ctx->line,
+		    section, name);
+		return 0;
+	}
+	snprintf(where, sizeof where, "%s:%d: [%s]", ctx->path, ctx->line, section);
 	return conf_set(k, value, is_file, where, &ctx->cause) == 0;
+}
+
+/* libinih reader: fgets that counts lines, so errors can name theirs. */
+static char *
+conf_ini_reader(char *str, int num, void *stream)
+{
+	struct conf_ctx *ctx = stream;
+	char *r = fgets(str, num, ctx->file);
+
+	if (r != NULL)
+		ctx->line++;
+	return r;
 }
 
 /* Apply PAYHOOK_{SECTION}_{KEY} (and _FILE for secrets) from the environment. */
@@ -382,8 +404,9 @@ conf_load(struct ph_config *cfg, const char *path, int required, char **cause)
 			goto out;
 		}
 		if (f != NULL) {
-			line = ini_parse_file(f, conf_ini_handler, ctx);
-			if (ctx->cause != NULL) {
+			ctx->file = f;
+			line = ini_parse_stream(conf_ini_reader, ctx, conf_ini_handler, ctx);
+			if (ctx->cause != NULL && (line == 0 || line >= ctx->cause_line)) {
 				*cause = ctx->cause;
 				ctx->cause = NULL;
 				goto out;
