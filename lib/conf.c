@@ -153,7 +153,7 @@ conf_read_secret(const char *file, char **out, char **cause)
 	return 0;
 }
 
-/* Set key k from text; where names the source for messages. */
+/* Set key k from text; where names the source and key for messages. */
 static int
 conf_set(struct conf_key *k, const char *value, int from_file_key,
     const char *where, char **cause)
@@ -165,7 +165,7 @@ conf_set(struct conf_key *k, const char *value, int from_file_key,
 		if (conf_read_secret(value, (char **)k->ptr, cause) != 0) {
 			char *inner = *cause;
 			*cause = NULL;
-			conf_cause(cause, "%s: %s_file: %s", where, k->name, inner);
+			conf_cause(cause, "%s: %s", where, inner);
 			free(inner);
 			return -1;
 		}
@@ -184,8 +184,8 @@ conf_set(struct conf_key *k, const char *value, int from_file_key,
 			end++;
 		if (value[0] == '\0' || *end != '\0' || errno != 0 ||
 		    v < k->min || v > k->max) {
-			conf_cause(cause, "%s: %s: must be a whole number from %ld "
-			    "to %ld (got \"%s\")", where, k->name, k->min, k->max, value);
+			conf_cause(cause, "%s: must be a whole number from %ld "
+			    "to %ld (got \"%s\")", where, k->min, k->max, value);
 			return -1;
 		}
 		*(long *)k->ptr = v;
@@ -241,7 +241,7 @@ conf_ini_handler(void *user, const char *section, const char *name, const char *
 		    section, name);
 		return 0;
 	}
-	snprintf(where, sizeof where, "%s:%d: [%s]", ctx->path, ctx->line, section);
+	snprintf(where, sizeof where, "%s:%d: [%s] %s", ctx->path, ctx->line, section, name);
 	return conf_set(k, value, is_file, where, &ctx->cause) == 0;
 }
 
@@ -392,7 +392,7 @@ conf_load(struct ph_config *cfg, const char *path, int required, char **cause)
 	conf_table(ctx, cfg);
 	for (i = 0; i < ctx->nkeys; i++) {
 		if (ctx->keys[i].def != NULL &&
-		    conf_set(&ctx->keys[i], ctx->keys[i].def, 0, "default", cause) != 0)
+		    conf_set(&ctx->keys[i], ctx->keys[i].def, 0, ctx->keys[i].name, cause) != 0)
 			goto out;
 	}
 
