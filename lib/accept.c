@@ -87,8 +87,7 @@ accept_notification(struct ph_redis *r, const struct ph_config *cfg,
 		argv[na++] = dead[i];
 	}
 	for (i = nk; i < na; i++)
-		lens[i] = strlen(argv[i]);
-	lens[nk + 8] = len; /* the body: its own length, never strlen */
+		lens[i] = i == nk + 8 ? len : strlen(argv[i]); /* the body has no NUL */
 
 	rep = ph_redis_script(r, PH_SCRIPT_ACCEPT, nk, na, argv, lens);
 	if (rep == NULL)

@@ -151,7 +151,7 @@ test_env(void)
 	    "env: a bad value names the variable (%s)", cause);
 	unsetenv("PAYHOOK_HANDLER_MAX_BODY");
 	setenv("PAYHOOK_ONEINFINITE_API_SECRET_FILE", "/nonexistent/secret", 1);
-	ok(load(&c, "", &cause) != 0 && strstr(cause, "api_secret_file") != NULL,
+	ok(load(&c, "", &cause) != 0 && strstr(cause, "API_SECRET_FILE") != NULL,
 	    "env: an unreadable secret file is named (%s)", cause);
 	unsetenv("PAYHOOK_ONEINFINITE_API_SECRET_FILE");
 	unsetenv("PAYHOOK_REDIS_URL");
