@@ -36,14 +36,118 @@ static const char script_accept[] =
     "redis.call('HINCRBY', KEYS[5], 'notifications:' .. ARGV[6] .. ':accepted', 1)\n"
     "return {1, queued}\n";
 
-/* Placeholder until the fetcher's scripts land: returns an error if run. */
-static const char script_todo[] = "return redis.error_reply('not implemented')\n";
+/*
+ * Take the per-entity lock, then drop the pending marker under it: a
+ * notification arriving from now on queues a job of its own.
+ * KEYS: 1 lock, 2 pending. ARGV: 1 token, 2 lock_ttl (ms).
+ * Returns 1 when the lock was taken, 0 when another fetch holds it.
+ */
+static const char script_claim[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n";
+
+/*
+ * Store a snapshot if this fetch still holds the lock: HSET the entity,
+ * XADD an event when the body changed, LREM the job, release the lock.
+ * KEYS: 1 lock, 2 entity, 3 events, 4 processing, 5 stats.
+ * ARGV: 1 token, 2 job as taken, 3 body, 4 fetched_at, 5 http_status,
+ *       6 sha256, 7 notification_id, 8 provider, 9 entity_type,
+ *       10 entity_id, 11 events maxlen.
+ * Returns {0, 0} when the lock was lost (nothing written), else {1, changed}.
+ */
+static const char script_store[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
+    "  return {0, 0}\n"
+    "end\n"
+    "local old = redis.call('HGET', KEYS[2], 'sha256')\n"
+    "redis.call('HSET', KEYS[2], 'body', ARGV[3], 'fetched_at', ARGV[4],\n"
+    "  'http_status', ARGV[5], 'sha256', ARGV[6], 'notification_id', ARGV[7])\n"
+    "local changed = 0\n"
+    "if old ~= ARGV[6] then\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'provider', ARGV[8],\n"
+    "    'entity_type', ARGV[9], 'entity_id', ARGV[10], 'fetched_at', ARGV[4],\n"
+    "    'body', ARGV[3])\n"
+    "  changed = 1\n"
+    "end\n"
+    "redis.call('LREM', KEYS[4], 1, ARGV[2])\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('HINCRBY', KEYS[5], 'fetch:' .. ARGV[8] ..\n"
+    "  (changed == 1 and ':changed' or ':unchanged'), 1)\n"
+    "return {1, changed}\n";
+
+/*
+ * Give a job back: LREM it from the processing list, then ZADD the new entry
+ * to the retry zset or LPUSH it to the dead list, and release the lock if
+ * this fetch holds it. A job no longer in the processing list was re-queued
+ * by another fetcher (ours was thought dead): nothing is added then, the
+ * queued copy stands for it.
+ * KEYS: 1 processing, 2 retry, 3 dead, 4 lock, 5 stats.
+ * ARGV: 1 job as taken, 2 "retry" or "dead", 3 new entry, 4 due (ms),
+ *       5 token or "", 6 stats field.
+ * Returns 1 when the entry was added, 0 when the job was gone.
+ */
+static const char script_reschedule[] =
+    "local held = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
+    "if held > 0 then\n"
+    "  if ARGV[2] == 'retry' then\n"
+    "    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
+    "  else\n"
+    "    redis.call('LPUSH', KEYS[3], ARGV[3])\n"
+    "  end\n"
+    "  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
+    "end\n"
+    "if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) == ARGV[5] then\n"
+    "  redis.call('DEL', KEYS[4])\n"
+    "end\n"
+    "return held > 0 and 1 or 0\n";
+
+/*
+ * Move retries that are due back to the queue, oldest first, at most a
+ * limit per call.
+ * KEYS: 1 retry, 2 queue. ARGV: 1 now (ms), 2 limit.
+ * Returns {moved, due time of the next retry or -1}.
+ */
+static const char script_due[] =
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+    "for _, job in ipairs(due) do\n"
+    "  redis.call('ZREM', KEYS[1], job)\n"
+    "  redis.call('LPUSH', KEYS[2], job)\n"
+    "end\n"
+    "local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+    "local at = -1\n"
+    "if nxt[2] then at = math.floor(tonumber(nxt[2])) end\n"
+    "return {#due, at}\n";
+
+/*
+ * Re-queue the processing list of a worker whose heartbeat is older than the
+ * cutoff (or of this worker at start, forced), so its jobs are taken next,
+ * the oldest first; then forget the worker.
+ * KEYS: 1 processing:{worker}, 2 queue, 3 workers.
+ * ARGV: 1 worker, 2 cutoff (ms), 3 "1" to force.
+ * Returns the number of jobs moved, or -1 when the worker is alive.
+ */
+static const char script_requeue[] =
+    "if ARGV[3] ~= '1' then\n"
+    "  local hb = redis.call('ZSCORE', KEYS[3], ARGV[1])\n"
+    "  if hb and tonumber(hb) > tonumber(ARGV[2]) then\n"
+    "    return -1\n"
+    "  end\n"
+    "end\n"
+    "local n = redis.call('LLEN', KEYS[1])\n"
+    "for i = 1, n do\n"
+    "  redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')\n"
+    "end\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "return n\n";
 
 const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_ACCEPT] = script_accept,
-	[PH_SCRIPT_CLAIM] = script_todo,
-	[PH_SCRIPT_STORE] = script_todo,
-	[PH_SCRIPT_RESCHEDULE] = script_todo,
-	[PH_SCRIPT_DUE] = script_todo,
-	[PH_SCRIPT_REQUEUE] = script_todo,
+	[PH_SCRIPT_CLAIM] = script_claim,
+	[PH_SCRIPT_STORE] = script_store,
+	[PH_SCRIPT_RESCHEDULE] = script_reschedule,
+	[PH_SCRIPT_DUE] = script_due,
+	[PH_SCRIPT_REQUEUE] = script_requeue,
 };

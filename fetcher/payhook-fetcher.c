@@ -1,0 +1,1078 @@
+/*
+ * payhook-fetcher: take jobs from the Redis queue, GET each entity from its
+ * provider's API with the merchant's credentials, and store the snapshot
+ * (DESIGN.md: Fetching).
+ *
+ * One thread: one Redis connection (hiredis, blocking, short timeouts) and
+ * one curl multi handle with up to `concurrency` transfers in flight. Each
+ * job lives in a slot that goes CLAIM (lock the entity) -> FETCH (GET in
+ * flight) -> FINISH (store, retry or dead-letter in one script) -> FREE.
+ * A slot whose Redis step failed stays where it is and is tried again once
+ * Redis answers: until its script ran, the job is still in our processing
+ * list, so neither a Redis outage nor a crash loses it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "conf.h"
+#include "fetch.h"
+#include "job.h"
+#include "log.h"
+#include "payhook.h"
+#include "provider.h"
+#include "redis.h"
+
+#define FETCHER_KEY_MAX 512
+#define FETCHER_ENTRY_MAX (PH_JOB_MAX + 1024)
+#define FETCHER_ERROR_MAX 256
+/* Longest a BLMOVE blocks: bounds how late a heartbeat or SIGTERM is seen. */
+#define FETCHER_BLOCK_MS 500
+/* How often an idle loop looks at Redis when there is nothing to block on. */
+#define FETCHER_POLL_MS 50
+/* At most this many due retries are moved per script call. */
+#define FETCHER_DUE_BATCH 100
+/* At most this many stale workers are re-queued per check. */
+#define FETCHER_REAP_BATCH 16
+/* After SIGTERM, how long Redis may stay away before the rest is left to others. */
+#define FETCHER_STOP_GRACE_MS 5000
+
+enum slot_state {
+	SLOT_FREE,
+	SLOT_CLAIM,  /* taken from the queue; the lock is not ours yet */
+	SLOT_FETCH,  /* GET in flight */
+	SLOT_FINISH, /* outcome decided; its script has not run yet */
+};
+
+enum slot_action {
+	ACTION_STORE,
+	ACTION_RETRY,
+	ACTION_DEAD,
+};
+
+struct fetcher;
+
+/* One job being worked on. */
+struct slot {
+	enum slot_state state;
+	struct fetcher *f;
+	char *raw; /* the job exactly as taken, for LREM */
+	size_t rawlen;
+	struct ph_job job;
+	int decoded;
+	const struct ph_provider *provider;
+	const struct ph_provider_cfg *pcfg;
+	char token[33];
+	char lock_key[FETCHER_KEY_MAX];
+	char pending_key[FETCHER_KEY_MAX];
+	char entity_key[FETCHER_KEY_MAX];
+
+	CURL *easy;
+	struct curl_slist *headers;
+	char curl_err[CURL_ERROR_SIZE];
+	char *body;
+	size_t len, cap;
+	int toobig;
+
+	enum slot_action action;
+	char entry[FETCHER_ENTRY_MAX]; /* retry or dead entry */
+	uint64_t due_ms;
+	long http_status;
+	uint64_t fetched_at;
+	char sha[65];
+	const char *stat; /* stats field suffix */
+};
+
+struct fetcher {
+	struct ph_config *cfg;
+	struct ph_redis redis;
+	const char *id;
+	int once;
+	long concurrency;
+	struct slot *slots;
+	int busy;
+	CURLM *multi;
+	CURLSH *share;
+	struct fetch_policy policy;
+	char queue_key[FETCHER_KEY_MAX];
+	char processing_key[FETCHER_KEY_MAX];
+	char workers_key[FETCHER_KEY_MAX];
+	char retry_key[FETCHER_KEY_MAX];
+	char dead_key[FETCHER_KEY_MAX];
+	char events_key[FETCHER_KEY_MAX];
+	char stats_key[FETCHER_KEY_MAX];
+	int recovered;       /* our own processing list re-queued at start */
+	int redis_down;      /* logged the outage already */
+	uint64_t next_beat;  /* monotonic ms */
+	uint64_t next_due;   /* monotonic ms of the next DUE call */
+	uint64_t empty_until; /* monotonic: the queue was empty, no LMOVE before */
+	int queue_empty;
+	int due_moved;
+};
+
+static volatile sig_atomic_t fetcher_stop;
+
+/* Note a termination signal. */
+static void
+fetcher_signal(int sig)
+{
+	(void)sig;
+	fetcher_stop = 1;
+}
+
+/* Log a Redis failure once per outage. */
+static void
+fetcher_redis_failed(struct fetcher *f, const char *what)
+{
+	if (!f->redis_down)
+		log_warn("redis_down", "during=%s error=\"%s\"", what, f->redis.err);
+	f->redis_down = 1;
+}
+
+/* Log that Redis answers again. */
+static void
+fetcher_redis_ok(struct fetcher *f)
+{
+	if (f->redis_down)
+		log_info("redis_up", "worker=%s", f->id);
+	f->redis_down = 0;
+}
+
+/* Check a script reply; NULL means the connection failed (logged). */
+static int
+fetcher_reply_ok(struct fetcher *f, redisReply *rep, const char *what)
+{
+	if (rep == NULL) {
+		fetcher_redis_failed(f, what);
+		return 0;
+	}
+	fetcher_redis_ok(f);
+	if (rep->type == REDIS_REPLY_ERROR) {
+		log_error("redis_error", "during=%s error=\"%s\"", what, rep->str);
+		return 0;
+	}
+	return 1;
+}
+
+/* Free what a slot holds and make it free. */
+static void
+slot_clear(struct slot *s)
+{
+	if (s->easy != NULL) {
+		curl_multi_remove_handle(s->f->multi, s->easy);
+		curl_easy_cleanup(s->easy);
+	}
+	curl_slist_free_all(s->headers);
+	free(s->raw);
+	free(s->body);
+	if (s->state != SLOT_FREE)
+		s->f->busy--;
+	memset(&s->job, 0, sizeof s->job);
+	s->easy = NULL;
+	s->headers = NULL;
+	s->raw = NULL;
+	s->body = NULL;
+	s->len = s->cap = 0;
+	s->toobig = 0;
+	s->state = SLOT_FREE;
+}
+
+/* Decide a retry of the slot's job with the given error; dead past max_attempts. */
+static void
+slot_fail(struct slot *s, enum fetch_outcome out, const char *error, long retry_after)
+{
+	struct fetcher *f = s->f;
+	struct ph_job next = s->job;
+	uint64_t rnd;
+	int n;
+
+	if (out == FETCH_RETRY) {
+		next.attempt = s->job.attempt + 1;
+		if (ph_random_bytes(&rnd, sizeof rnd) != 0)
+			rnd = ph_mono_ms();
+		s->due_ms = ph_now_ms() +
+		    fetch_backoff_ms(&f->policy, s->job.attempt, rnd, retry_after);
+		n = job_encode(&next, s->entry, sizeof s->entry);
+		s->action = ACTION_RETRY;
+		s->stat = "retry";
+		if (n >= 0)
+			goto done;
+		error = "job_too_long";
+	}
+	n = job_encode_dead(&s->job, error, s->job.attempt + 1, ph_now_ms(),
+	    s->entry, sizeof s->entry);
+	if (n < 0)
+		n = job_encode_dead(&s->job, "error_too_long", s->job.attempt + 1,
+		    ph_now_ms(), s->entry, sizeof s->entry);
+	s->action = ACTION_DEAD;
+	s->stat = "dead";
+done:
+	log_info(s->action == ACTION_RETRY ? "fetch_retry" : "fetch_dead",
+	    "provider=%s type=%s id=%s attempt=%ld error=\"%s\"",
+	    s->job.provider, s->job.entity_type, s->job.entity_id,
+	    s->job.attempt + 1, error);
+	s->state = SLOT_FINISH;
+}
+
+/* Dead-letter a job that never reached its GET (bad job, no route, no credentials). */
+static void
+slot_dead_now(struct slot *s, const char *error)
+{
+	if (!s->decoded) {
+		if (fetch_encode_invalid(s->raw, s->rawlen, error, ph_now_ms(),
+		    s->entry, sizeof s->entry) < 0)
+			snprintf(s->entry, sizeof s->entry, "{\"v\":1,\"error\":\"invalid_job\"}");
+		log_warn("fetch_dead", "error=\"invalid_job: %s\"", error);
+	} else {
+		if (job_encode_dead(&s->job, error, s->job.attempt, ph_now_ms(),
+		    s->entry, sizeof s->entry) < 0)
+			snprintf(s->entry, sizeof s->entry, "{\"v\":1,\"error\":\"%s\"}", error);
+		log_warn("fetch_dead", "provider=%s type=%s id=%s error=%s",
+		    s->job.provider, s->job.entity_type, s->job.entity_id, error);
+	}
+	s->action = ACTION_DEAD;
+	s->stat = "dead";
+	s->state = SLOT_FINISH;
+}
+
+/* Collect a response body, bounded by [fetcher] max_body. */
+static size_t
+slot_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct slot *s = arg;
+	size_t n = size * nmemb, want;
+	char *nb;
+
+	if (n > (size_t)s->f->cfg->fetcher.max_body - s->len) {
+		s->toobig = 1;
+		return 0; /* aborts the transfer */
+	}
+	if (s->len + n + 1 > s->cap) {
+		want = s->cap == 0 ? 4096 : s->cap;
+		while (want < s->len + n + 1)
+			want *= 2;
+		if (want > (size_t)s->f->cfg->fetcher.max_body + 1)
+			want = (size_t)s->f->cfg->fetcher.max_body + 1;
+		nb = realloc(s->body, want);
+		if (nb == NULL)
+			return 0;
+		s->body = nb;
+		s->cap = want;
+	}
+	memcpy(s->body + s->len, data, n);
+	s->len += n;
+	s->body[s->len] = '\0';
+	return n;
+}
+
+/* Start the GET of a claimed job; -1 if curl could not set it up. */
+static int
+slot_start(struct slot *s)
+{
+	struct fetcher *f = s->f;
+	const struct ph_route *route;
+	struct ph_headers h;
+	struct curl_slist *l;
+	char url[2048];
+	int i;
+
+	route = provider_route(s->provider, s->job.entity_type);
+	if (route == NULL || provider_url(s->pcfg, route, s->job.entity_id, url, sizeof url) != 0)
+		return -1;
+	memset(&h, 0, sizeof h);
+	if (s->provider->auth_headers(s->pcfg, &h) != 0)
+		return -1;
+	for (i = 0; i < h.n; i++) {
+		l = curl_slist_append(s->headers, h.line[i]);
+		if (l == NULL)
+			goto fail;
+		s->headers = l;
+	}
+	explicit_bzero(&h, sizeof h);
+	l = curl_slist_append(s->headers, "Accept: application/json");
+	if (l == NULL)
+		goto fail;
+	s->headers = l;
+
+	s->easy = curl_easy_init();
+	if (s->easy == NULL)
+		goto fail;
+	s->curl_err[0] = '\0';
+	curl_easy_setopt(s->easy, CURLOPT_URL, url);
+	curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
+	curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "payhook/" PACKAGE_VERSION);
+	curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, f->cfg->fetcher.timeout_ms);
+	curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, slot_write);
+	curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+	curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
+	curl_easy_setopt(s->easy, CURLOPT_SHARE, f->share);
+	curl_easy_setopt(s->easy, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)f->cfg->fetcher.max_body);
+	/* An API answers where it is asked: no redirects, no other scheme. */
+	curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (curl_multi_add_handle(f->multi, s->easy) != CURLM_OK)
+		goto fail;
+	log_debug("fetch_start", "provider=%s type=%s id=%s attempt=%ld",
+	    s->job.provider, s->job.entity_type, s->job.entity_id, s->job.attempt + 1);
+	s->state = SLOT_FETCH;
+	return 0;
+fail:
+	explicit_bzero(&h, sizeof h);
+	if (s->easy != NULL) {
+		curl_easy_cleanup(s->easy);
+		s->easy = NULL;
+	}
+	curl_slist_free_all(s->headers);
+	s->headers = NULL;
+	return -1;
+}
+
+/* Check a taken job and build its keys; 0, or -1 when it was dead-lettered. */
+static int
+slot_prepare(struct slot *s)
+{
+	struct fetcher *f = s->f;
+	const char *prefix = f->cfg->redis.prefix;
+	unsigned char rnd[16];
+	char err[128];
+	size_t idx, i;
+
+	if (job_decode(s->raw, s->rawlen, &s->job, err, sizeof err) != 0) {
+		slot_dead_now(s, err);
+		return -1;
+	}
+	s->decoded = 1;
+	s->provider = provider_find(s->job.provider, strlen(s->job.provider), &idx);
+	if (s->provider == NULL || provider_route(s->provider, s->job.entity_type) == NULL) {
+		slot_dead_now(s, "no_route");
+		return -1;
+	}
+	s->pcfg = &f->cfg->providers[idx];
+	if (s->pcfg->key_id == NULL || s->pcfg->secret == NULL) {
+		slot_dead_now(s, "no_credentials");
+		return -1;
+	}
+	if (ph_key(s->lock_key, sizeof s->lock_key, prefix, "lock:%s:%s:%s",
+	    s->job.provider, s->job.entity_type, s->job.entity_id) < 0 ||
+	    ph_key(s->pending_key, sizeof s->pending_key, prefix, "pending:%s:%s:%s",
+	    s->job.provider, s->job.entity_type, s->job.entity_id) < 0 ||
+	    ph_key(s->entity_key, sizeof s->entity_key, prefix, "entity:%s:%s:%s",
+	    s->job.provider, s->job.entity_type, s->job.entity_id) < 0) {
+		slot_dead_now(s, "key_too_long");
+		return -1;
+	}
+	if (ph_random_bytes(rnd, sizeof rnd) != 0) {
+		/* Not unique enough to guard a lock: leave the job for later. */
+		return 1;
+	}
+	for (i = 0; i < sizeof rnd; i++)
+		snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
+/* Take the lock of a slot's entity and start its GET; -1 when Redis failed. */
+static int
+slot_claim(struct slot *s)
+{
+	struct fetcher *f = s->f;
+	const char *argv[4];
+	char ttl[24];
+	redisReply *rep;
+	int rc;
+
+	if (!s->decoded || s->token[0] == '\0') {
+		rc = slot_prepare(s);
+		if (rc < 0)
+			return 0;
+		if (rc > 0)
+			return -1;
+	}
+	snprintf(ttl, sizeof ttl, "%ld", f->cfg->fetcher.lock_ttl);
+	argv[0] = s->lock_key;
+	argv[1] = s->pending_key;
+	argv[2] = s->token;
+	argv[3] = ttl;
+	rep = ph_redis_script(&f->redis, PH_SCRIPT_CLAIM, 2, 4, argv, NULL);
+	if (!fetcher_reply_ok(f, rep, "claim") || rep->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	rc = (int)rep->integer;
+	freeReplyObject(rep);
+	if (rc == 0) {
+		/* Another fetch of this entity is running: wait, not an attempt. */
+		s->token[0] = '\0';
+		memcpy(s->entry, s->raw, s->rawlen);
+		s->entry[s->rawlen] = '\0';
+		s->due_ms = ph_now_ms() + (uint64_t)f->cfg->fetcher.lock_wait_ms;
+		s->action = ACTION_RETRY;
+		s->stat = "lock_wait";
+		s->state = SLOT_FINISH;
+		log_debug("fetch_lock_wait", "provider=%s type=%s id=%s",
+		    s->job.provider, s->job.entity_type, s->job.entity_id);
+		return 0;
+	}
+	if (slot_start(s) != 0)
+		slot_fail(s, FETCH_RETRY, "curl_setup", 0);
+	return 0;
+}
+
+/* Run the slot's closing script: store, or retry / dead-letter; -1 when Redis failed. */
+static int
+slot_finish(struct slot *s)
+{
+	struct fetcher *f = s->f;
+	const char *argv[11];
+	size_t lens[11];
+	char status[16], at[24], maxlen[24], due[24], field[96];
+	redisReply *rep;
+	int i, stored;
+
+	if (s->action == ACTION_STORE) {
+		snprintf(status, sizeof status, "%ld", s->http_status);
+		snprintf(at, sizeof at, "%" PRIu64, s->fetched_at);
+		snprintf(maxlen, sizeof maxlen, "%ld", f->cfg->fetcher.events_maxlen);
+		argv[0] = s->lock_key;
+		argv[1] = s->entity_key;
+		argv[2] = f->events_key;
+		argv[3] = f->processing_key;
+		argv[4] = f->stats_key;
+		argv[5] = s->token;
+		argv[6] = s->raw;
+		argv[7] = s->body != NULL ? s->body : "";
+		argv[8] = at;
+		argv[9] = status;
+		argv[10] = s->sha;
+		for (i = 0; i < 11; i++)
+			lens[i] = strlen(argv[i]);
+		lens[6] = s->rawlen;
+		lens[7] = s->len; /* the body is bytes: never strlen */
+		{
+			const char *av[16];
+			size_t al[16];
+
+			memcpy(av, argv, sizeof argv);
+			memcpy(al, lens, sizeof lens);
+			av[11] = s->job.notification_id;
+			av[12] = s->job.provider;
+			av[13] = s->job.entity_type;
+			av[14] = s->job.entity_id;
+			av[15] = maxlen;
+			for (i = 11; i < 16; i++)
+				al[i] = strlen(av[i]);
+			rep = ph_redis_script(&f->redis, PH_SCRIPT_STORE, 5, 16, av, al);
+		}
+		if (!fetcher_reply_ok(f, rep, "store") || rep->type != REDIS_REPLY_ARRAY ||
+		    rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
+			freeReplyObject(rep);
+			return -1;
+		}
+		stored = rep->element[0]->integer == 1;
+		if (stored)
+			log_info("fetch_stored", "provider=%s type=%s id=%s status=%ld "
+			    "bytes=%zu changed=%lld attempt=%ld", s->job.provider,
+			    s->job.entity_type, s->job.entity_id, s->http_status, s->len,
+			    rep->element[1]->integer, s->job.attempt + 1);
+		freeReplyObject(rep);
+		if (stored) {
+			slot_clear(s);
+			return 0;
+		}
+		/* The lock expired during the GET: a later fetch may own the entity. */
+		slot_fail(s, FETCH_RETRY, "lock_lost", 0);
+	}
+
+	snprintf(due, sizeof due, "%" PRIu64, s->due_ms);
+	snprintf(field, sizeof field, "fetch:%s:%s",
+	    s->decoded ? s->job.provider : "unknown", s->stat);
+	argv[0] = f->processing_key;
+	argv[1] = f->retry_key;
+	argv[2] = f->dead_key;
+	argv[3] = s->decoded && s->lock_key[0] != '\0' ? s->lock_key : f->retry_key;
+	argv[4] = f->stats_key;
+	argv[5] = s->raw;
+	argv[6] = s->action == ACTION_RETRY ? "retry" : "dead";
+	argv[7] = s->entry;
+	argv[8] = due;
+	argv[9] = s->token;
+	argv[10] = field;
+	for (i = 0; i < 11; i++)
+		lens[i] = strlen(argv[i]);
+	lens[5] = s->rawlen;
+	rep = ph_redis_script(&f->redis, PH_SCRIPT_RESCHEDULE, 5, 11, argv, lens);
+	if (!fetcher_reply_ok(f, rep, "reschedule") || rep->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	if (rep->integer == 0)
+		log_info("fetch_requeued_elsewhere", "provider=%s type=%s id=%s",
+		    s->job.provider, s->job.entity_type, s->job.entity_id);
+	freeReplyObject(rep);
+	slot_clear(s);
+	return 0;
+}
+
+/* Turn a finished transfer into the slot's outcome. */
+static void
+slot_done(struct slot *s, CURLcode cc)
+{
+	struct fetcher *f = s->f;
+	enum fetch_outcome out;
+	char error[FETCHER_ERROR_MAX], transport[FETCHER_ERROR_MAX];
+	curl_off_t ra = 0;
+	long status = 0;
+
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+#if LIBCURL_VERSION_NUM >= 0x074200
+	curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &ra);
+#endif
+	curl_multi_remove_handle(f->multi, s->easy);
+	curl_easy_cleanup(s->easy);
+	s->easy = NULL;
+	curl_slist_free_all(s->headers);
+	s->headers = NULL;
+
+	if (s->toobig || cc == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(error, sizeof error, "body_too_large (max_body %ld)",
+		    f->cfg->fetcher.max_body);
+		slot_fail(s, FETCH_DEAD, error, 0);
+		return;
+	}
+	if (cc != CURLE_OK) {
+		if (cc == CURLE_OPERATION_TIMEDOUT)
+			snprintf(transport, sizeof transport, "timeout");
+		else
+			snprintf(transport, sizeof transport, "%s",
+			    s->curl_err[0] != '\0' ? s->curl_err : curl_easy_strerror(cc));
+		status = 0;
+	}
+	out = fetch_classify(&f->policy, status, cc != CURLE_OK ? transport : NULL,
+	    s->job.attempt, error, sizeof error);
+	s->http_status = status;
+	if (out != FETCH_STORE) {
+		slot_fail(s, out, error, ra > 0 && ra < 86400 ? (long)ra : 0);
+		return;
+	}
+	s->fetched_at = ph_now_ms();
+	if (fetch_sha256_hex(s->body != NULL ? s->body : "", s->len, s->sha) != 0) {
+		slot_fail(s, FETCH_RETRY, "sha256", 0);
+		return;
+	}
+	s->action = ACTION_STORE;
+	s->state = SLOT_FINISH;
+}
+
+/* Drive transfers and collect the finished ones. */
+static void
+fetcher_transfers(struct fetcher *f, int wait_ms)
+{
+	CURLMsg *m;
+	struct slot *s;
+	int running, left;
+
+	int round;
+
+	/* Start what was just added, wait for activity, then collect. */
+	for (round = 0; round < 2; round++) {
+		if (round == 1)
+			curl_multi_poll(f->multi, NULL, 0, wait_ms, NULL);
+		curl_multi_perform(f->multi, &running);
+		while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			s = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+			if (s != NULL)
+				slot_done(s, m->data.result);
+		}
+	}
+}
+
+/* Run the Redis steps slots wait for; -1 when Redis failed. */
+static int
+fetcher_slots(struct fetcher *f)
+{
+	long i;
+	struct slot *s;
+
+	for (i = 0; i < f->concurrency; i++) {
+		s = &f->slots[i];
+		if (s->state == SLOT_CLAIM && slot_claim(s) != 0)
+			return -1;
+		if (s->state == SLOT_FINISH && slot_finish(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Take one job into a free slot, blocking up to block_ms; 1 taken, 0 none, -1 failed. */
+static int
+fetcher_take(struct fetcher *f, long block_ms)
+{
+	struct slot *s = NULL;
+	redisReply *rep;
+	char secs[32];
+	long i;
+
+	for (i = 0; i < f->concurrency && s == NULL; i++) {
+		if (f->slots[i].state == SLOT_FREE)
+			s = &f->slots[i];
+	}
+	if (s == NULL)
+		return 0;
+	if (block_ms > 0) {
+		if (ph_redis_connect(&f->redis) != 0) {
+			fetcher_redis_failed(f, "connect");
+			return -1;
+		}
+		/* The reply comes only after the block: the socket must wait longer. */
+		ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms + block_ms);
+		snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
+		rep = ph_redis_cmd(&f->redis, "BLMOVE %s %s RIGHT LEFT %s",
+		    f->queue_key, f->processing_key, secs);
+		if (f->redis.c != NULL)
+			ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms);
+	} else {
+		rep = ph_redis_cmd(&f->redis, "LMOVE %s %s RIGHT LEFT",
+		    f->queue_key, f->processing_key);
+	}
+	if (!fetcher_reply_ok(f, rep, "take")) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	if (rep->type != REDIS_REPLY_STRING) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	s->raw = malloc(rep->len + 1);
+	if (s->raw == NULL)
+		fatalx("out of memory");
+	memcpy(s->raw, rep->str, rep->len);
+	s->raw[rep->len] = '\0';
+	s->rawlen = rep->len;
+	freeReplyObject(rep);
+	s->decoded = 0;
+	s->token[0] = '\0';
+	s->lock_key[0] = '\0';
+	s->state = SLOT_CLAIM;
+	f->busy++;
+	return 1;
+}
+
+/* Move due retries to the queue; -1 when Redis failed. */
+static int
+fetcher_due(struct fetcher *f, uint64_t *next_wall)
+{
+	const char *argv[4];
+	char now[24], limit[16];
+	redisReply *rep;
+
+	snprintf(now, sizeof now, "%" PRIu64, ph_now_ms());
+	snprintf(limit, sizeof limit, "%d", FETCHER_DUE_BATCH);
+	argv[0] = f->retry_key;
+	argv[1] = f->queue_key;
+	argv[2] = now;
+	argv[3] = limit;
+	rep = ph_redis_script(&f->redis, PH_SCRIPT_DUE, 2, 4, argv, NULL);
+	if (!fetcher_reply_ok(f, rep, "due") || rep->type != REDIS_REPLY_ARRAY ||
+	    rep->elements != 2) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	f->due_moved = (int)rep->element[0]->integer;
+	*next_wall = rep->element[1]->integer > 0 ? (uint64_t)rep->element[1]->integer : 0;
+	freeReplyObject(rep);
+	if (f->due_moved > 0)
+		log_debug("due", "moved=%d", f->due_moved);
+	return 0;
+}
+
+/* Re-queue the processing list of one worker; its job count, -1 alive or failed. */
+static long
+fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int force)
+{
+	const char *argv[6];
+	char key[FETCHER_KEY_MAX], cut[24];
+	redisReply *rep;
+	long n;
+
+	if (ph_key(key, sizeof key, f->cfg->redis.prefix, "processing:%s", worker) < 0)
+		return -1;
+	snprintf(cut, sizeof cut, "%" PRIu64, cutoff);
+	argv[0] = key;
+	argv[1] = f->queue_key;
+	argv[2] = f->workers_key;
+	argv[3] = worker;
+	argv[4] = cut;
+	argv[5] = force ? "1" : "0";
+	rep = ph_redis_script(&f->redis, PH_SCRIPT_REQUEUE, 3, 6, argv, NULL);
+	if (!fetcher_reply_ok(f, rep, "requeue") || rep->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	n = (long)rep->integer;
+	freeReplyObject(rep);
+	if (n >= 0 && (n > 0 || !force))
+		log_info("requeued", "worker=%s jobs=%ld by=%s", worker, n, f->id);
+	return n;
+}
+
+/* Heartbeat, and re-queue the jobs of workers that stopped beating; -1 when Redis failed. */
+static int
+fetcher_beat(struct fetcher *f)
+{
+	redisReply *rep;
+	uint64_t now = ph_now_ms();
+	uint64_t cutoff = now - (uint64_t)f->cfg->fetcher.worker_timeout * 1000;
+	size_t i;
+
+	if (!f->recovered) {
+		/* Jobs a previous run under this --id held when it died. */
+		if (fetcher_requeue(f, f->id, 0, 1) < 0)
+			return -1;
+		f->recovered = 1;
+	}
+	rep = ph_redis_cmd(&f->redis, "ZADD %s %" PRIu64 " %s", f->workers_key, now, f->id);
+	if (!fetcher_reply_ok(f, rep, "heartbeat")) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	freeReplyObject(rep);
+	rep = ph_redis_cmd(&f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d",
+	    f->workers_key, cutoff, FETCHER_REAP_BATCH);
+	if (!fetcher_reply_ok(f, rep, "workers") || rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	for (i = 0; i < rep->elements; i++) {
+		const redisReply *w = rep->element[i];
+
+		if (w->type != REDIS_REPLY_STRING || !ph_id_valid(w->str, w->len) ||
+		    strcmp(w->str, f->id) == 0)
+			continue;
+		fetcher_requeue(f, w->str, cutoff, 0);
+	}
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* Leave the workers zset when nothing is held any more. */
+static void
+fetcher_leave(struct fetcher *f)
+{
+	redisReply *rep;
+
+	rep = ph_redis_cmd(&f->redis, "LLEN %s", f->processing_key);
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER || rep->integer != 0) {
+		/* Jobs still held: our stale heartbeat lets another fetcher re-queue them. */
+		log_warn("stop_with_jobs", "worker=%s", f->id);
+		freeReplyObject(rep);
+		return;
+	}
+	freeReplyObject(rep);
+	freeReplyObject(ph_redis_cmd(&f->redis, "ZREM %s %s", f->workers_key, f->id));
+}
+
+/* Make the default worker name: host-pid-random, in the id alphabet. */
+static void
+fetcher_default_id(char *buf, size_t len)
+{
+	char host[64];
+	unsigned char rnd[3] = { 0, 0, 0 };
+	size_t i;
+
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "fetcher");
+	host[sizeof host - 1] = '\0';
+	for (i = 0; host[i] != '\0'; i++) {
+		if (!ph_id_valid(host + i, 1))
+			host[i] = '-';
+	}
+	ph_random_bytes(rnd, sizeof rnd);
+	snprintf(buf, len, "%.40s-%ld-%02x%02x%02x", host, (long)getpid(),
+	    rnd[0], rnd[1], rnd[2]);
+}
+
+/* The loop: take, claim, fetch, finish, until stopped or drained. */
+static void
+fetcher_run(struct fetcher *f)
+{
+	uint64_t now, beat_every, stop_deadline = 0, next_wall = 0;
+	long block;
+	int redis_ok, taken;
+
+	beat_every = (uint64_t)f->cfg->fetcher.worker_timeout * 1000 / 3;
+	if (beat_every > 1000)
+		beat_every = 1000;
+	for (;;) {
+		now = ph_mono_ms();
+		redis_ok = 1;
+		if (now >= f->next_beat) {
+			if (fetcher_beat(f) == 0)
+				f->next_beat = now + beat_every;
+			else
+				redis_ok = 0;
+		}
+		if (redis_ok && fetcher_slots(f) != 0)
+			redis_ok = 0;
+
+		if (fetcher_stop) {
+			if (stop_deadline == 0) {
+				log_info("stopping", "worker=%s in_flight=%d", f->id, f->busy);
+				stop_deadline = now + (uint64_t)FETCHER_STOP_GRACE_MS +
+				    (uint64_t)f->cfg->fetcher.timeout_ms;
+			}
+			if (f->busy == 0 || now >= stop_deadline)
+				break;
+		}
+
+		if (redis_ok && !fetcher_stop && now >= f->next_due) {
+			if (fetcher_due(f, &next_wall) != 0)
+				redis_ok = 0;
+			f->next_due = now + 100;
+		}
+
+		/* Fill free slots: without blocking while transfers run. */
+		taken = 0;
+		while (redis_ok && !fetcher_stop && f->busy < f->concurrency &&
+		    (f->busy > 0 || f->once) && now >= f->empty_until) {
+			int rc = fetcher_take(f, 0);
+
+			if (rc < 0)
+				redis_ok = 0;
+			if (rc <= 0) {
+				f->empty_until = now + FETCHER_POLL_MS;
+				f->queue_empty = rc == 0;
+				break;
+			}
+			taken++;
+			f->queue_empty = 0;
+		}
+		if (taken > 0 && fetcher_slots(f) != 0)
+			redis_ok = 0;
+
+		if (f->once && f->busy == 0 && f->queue_empty && f->recovered && redis_ok) {
+			/* Drained: done unless retries came due meanwhile. */
+			if (fetcher_due(f, &next_wall) != 0)
+				redis_ok = 0;
+			else if (f->due_moved == 0)
+				break;
+			f->queue_empty = 0;
+			f->empty_until = 0;
+			continue;
+		}
+
+		if (f->busy == 0 && redis_ok && !fetcher_stop && !f->once) {
+			/* Idle: block on the queue, no longer than the next due retry. */
+			block = FETCHER_BLOCK_MS;
+			if (next_wall > 0) {
+				uint64_t w = ph_now_ms();
+				long until = next_wall > w ? (long)(next_wall - w) : 0;
+				if (until < block)
+					block = until;
+			}
+			if (block < 10)
+				block = 10;
+			if (f->next_beat > now && (long)(f->next_beat - now) < block)
+				block = (long)(f->next_beat - now) + 1;
+			if (fetcher_take(f, block) > 0)
+				fetcher_slots(f);
+			f->next_due = 0;
+			continue;
+		}
+		fetcher_transfers(f, f->busy > 0 ? FETCHER_POLL_MS : (redis_ok ? 10 : 100));
+	}
+	if (f->busy == 0)
+		fetcher_leave(f);
+	else
+		log_warn("stopped_with_work", "worker=%s in_flight=%d", f->id, f->busy);
+}
+
+/* Print usage. */
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: payhook-fetcher [-c FILE] [--concurrency N] [--id NAME] [--once]\n"
+	    "                       [--check-config] [--version] [--help]\n"
+	    "\n"
+	    "Take jobs from payhook's Redis queue, GET each entity from its provider's\n"
+	    "API and keep the latest snapshot, with an event per change.\n"
+	    "\n"
+	    "  -c, --config FILE    config file (default %s)\n"
+	    "      --concurrency N  requests in flight (1..4096; default [fetcher] concurrency)\n"
+	    "      --id NAME        worker name, unique among running fetchers\n"
+	    "                       ([A-Za-z0-9_-]; default host-pid-random)\n"
+	    "      --once           drain the queue and the due retries, then exit\n"
+	    "      --check-config   load and validate the config, print it, exit\n"
+	    "      --version        print the version and exit\n"
+	    "  -h, --help           print this help and exit\n",
+	    PH_DEFAULT_CONFIG);
+}
+
+/* Build the fixed keys; -1 if the prefix makes one too long. */
+static int
+fetcher_keys(struct fetcher *f)
+{
+	const char *p = f->cfg->redis.prefix;
+
+	return ph_key(f->queue_key, FETCHER_KEY_MAX, p, "queue") < 0 ||
+	    ph_key(f->processing_key, FETCHER_KEY_MAX, p, "processing:%s", f->id) < 0 ||
+	    ph_key(f->workers_key, FETCHER_KEY_MAX, p, "workers") < 0 ||
+	    ph_key(f->retry_key, FETCHER_KEY_MAX, p, "retry") < 0 ||
+	    ph_key(f->dead_key, FETCHER_KEY_MAX, p, "dead") < 0 ||
+	    ph_key(f->events_key, FETCHER_KEY_MAX, p, "events") < 0 ||
+	    ph_key(f->stats_key, FETCHER_KEY_MAX, p, "stats") < 0 ? -1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "concurrency", required_argument, NULL, 'n' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *conc_arg = NULL, *id_arg = NULL;
+	struct ph_config cfg;
+	struct fetcher f;
+	struct sigaction sa;
+	char *cause = NULL, *end, id[128], err[256];
+	int ch, check = 0;
+	long i;
+
+	log_open("payhook-fetcher");
+	memset(&f, 0, sizeof f);
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			conc_arg = optarg;
+			break;
+		case 'i':
+			id_arg = optarg;
+			break;
+		case 'o':
+			f.once = 1;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'V':
+			printf("payhook-fetcher %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "payhook-fetcher: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (id_arg != NULL && !ph_id_valid(id_arg, strlen(id_arg)))
+		fatalx("--id %s: use 1 to 128 of [A-Za-z0-9_-]", id_arg);
+
+	if (conf_load(&cfg, config_path != NULL ? config_path : PH_DEFAULT_CONFIG,
+	    config_path != NULL, &cause) != 0)
+		fatalx("config: %s", cause);
+	log_set_level(cfg.log.level);
+	log_set_format(cfg.log.format);
+	f.concurrency = cfg.fetcher.concurrency;
+	if (conc_arg != NULL) {
+		errno = 0;
+		f.concurrency = strtol(conc_arg, &end, 10);
+		if (*conc_arg == '\0' || *end != '\0' || errno != 0 ||
+		    f.concurrency < 1 || f.concurrency > 4096)
+			fatalx("--concurrency %s: must be a whole number from 1 to 4096", conc_arg);
+	}
+	if (check) {
+		conf_dump(&cfg, stdout);
+		printf("\nconfig ok\n");
+		conf_free(&cfg);
+		return 0;
+	}
+	if (id_arg != NULL)
+		snprintf(id, sizeof id, "%s", id_arg);
+	else
+		fetcher_default_id(id, sizeof id);
+	f.id = id;
+	f.cfg = &cfg;
+	f.policy.max_attempts = cfg.fetcher.max_attempts;
+	f.policy.not_found_attempts = cfg.fetcher.not_found_attempts;
+	f.policy.backoff_base_ms = cfg.fetcher.backoff_base_ms;
+	f.policy.backoff_cap_ms = cfg.fetcher.backoff_cap_ms;
+	if (fetcher_keys(&f) != 0)
+		fatalx("config: [redis] prefix: too long");
+	if (ph_redis_init(&f.redis, &cfg, err, sizeof err) != 0)
+		fatalx("config: [redis] url: %s", err);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fetcher_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+	f.multi = curl_multi_init();
+	f.share = curl_share_init();
+	if (f.multi == NULL || f.share == NULL)
+		fatalx("out of memory");
+	/* One thread: the share needs no lock callbacks. */
+	curl_share_setopt(f.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(f.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_multi_setopt(f.multi, CURLMOPT_MAXCONNECTS, f.concurrency);
+	f.slots = calloc((size_t)f.concurrency, sizeof *f.slots);
+	if (f.slots == NULL)
+		fatalx("out of memory");
+	for (i = 0; i < f.concurrency; i++)
+		f.slots[i].f = &f;
+
+	log_info("started", "version=%s worker=%s concurrency=%ld once=%d redis=%s%s",
+	    PACKAGE_VERSION, f.id, f.concurrency, f.once,
+	    f.redis.addr.path[0] != '\0' ? "unix:" : "",
+	    f.redis.addr.path[0] != '\0' ? f.redis.addr.path : f.redis.addr.host);
+	fetcher_run(&f);
+
+	for (i = 0; i < f.concurrency; i++)
+		slot_clear(&f.slots[i]);
+	free(f.slots);
+	curl_multi_cleanup(f.multi);
+	curl_share_cleanup(f.share);
+	curl_global_cleanup();
+	ph_redis_close(&f.redis);
+	log_info("stopped", "worker=%s", f.id);
+	conf_free(&cfg);
+	return 0;
+}
