@@ -56,4 +56,13 @@ pid=$!
 PH_PIDS+=($pid)
 ph_wait_for bash -c "echo > /dev/tcp/127.0.0.1/$port"
 tap_ok $? "listening on host:port"
+
+# fd-0 mode: spawn-fcgi opens the socket and hands it over as fd 0; nginx in front.
+HTTP_PORT=$(ph_free_port)
+spawn-fcgi -n -s "$T/fcgi.sock" -M 0666 -- "$BIN" -c "$T/run.conf" -t 2 2>>"$T/h.log" &
+PH_PIDS+=($!)
+ph_wait_for test -S "$T/fcgi.sock"
+ph_start_nginx "$T" "$HTTP_PORT"
+is "$(post "http://127.0.0.1:$HTTP_PORT/webhooks/oneinfinite" '{"id":"fd0","event_type":"PAYMENT_ORDER.CLOSED","entity_id":"po1"}')" '200 {"status":"accepted"}' "served on fd 0 under spawn-fcgi: 200"
+is "$(redis-cli -p "$REDIS_PORT" exists payhook:seen:oneinfinite:fd0)" 1 "and recorded"
 tap_done
