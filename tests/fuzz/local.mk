@@ -1,0 +1,39 @@
+# Fuzz targets (libFuzzer): built by configure --enable-fuzzing (CC=clang),
+# run by scripts/fuzz. `make fuzz` builds them; without the switch it says how.
+FUZZ_TARGETS = tests/fuzz/fuzz-oneinfinite tests/fuzz/fuzz-cielo \
+	tests/fuzz/fuzz-job tests/fuzz/fuzz-conf tests/fuzz/fuzz-redis-url
+FUZZ_CFLAGS_ALL = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS)
+FUZZ_LDFLAGS_ALL = $(AM_LDFLAGS) -fsanitize=fuzzer
+EXTRA_DIST += tests/fuzz/corpus
+
+if FUZZING
+noinst_PROGRAMS += $(FUZZ_TARGETS)
+tests_fuzz_fuzz_oneinfinite_SOURCES = tests/fuzz/fuzz-provider.c
+tests_fuzz_fuzz_oneinfinite_CFLAGS = $(FUZZ_CFLAGS_ALL) -DFUZZ_PROVIDER='"oneinfinite"'
+tests_fuzz_fuzz_oneinfinite_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
+tests_fuzz_fuzz_oneinfinite_LDADD = $(LIBPAYHOOK)
+tests_fuzz_fuzz_cielo_SOURCES = tests/fuzz/fuzz-provider.c
+tests_fuzz_fuzz_cielo_CFLAGS = $(FUZZ_CFLAGS_ALL) -DFUZZ_PROVIDER='"cielo"'
+tests_fuzz_fuzz_cielo_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
+tests_fuzz_fuzz_cielo_LDADD = $(LIBPAYHOOK)
+tests_fuzz_fuzz_job_SOURCES = tests/fuzz/fuzz-job.c
+tests_fuzz_fuzz_job_CFLAGS = $(FUZZ_CFLAGS_ALL)
+tests_fuzz_fuzz_job_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
+tests_fuzz_fuzz_job_LDADD = $(LIBPAYHOOK)
+tests_fuzz_fuzz_conf_SOURCES = tests/fuzz/fuzz-conf.c
+tests_fuzz_fuzz_conf_CFLAGS = $(FUZZ_CFLAGS_ALL)
+tests_fuzz_fuzz_conf_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
+tests_fuzz_fuzz_conf_LDADD = $(LIBPAYHOOK)
+tests_fuzz_fuzz_redis_url_SOURCES = tests/fuzz/fuzz-redis-url.c
+tests_fuzz_fuzz_redis_url_CFLAGS = $(FUZZ_CFLAGS_ALL)
+tests_fuzz_fuzz_redis_url_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
+tests_fuzz_fuzz_redis_url_LDADD = $(LIBPAYHOOK)
+
+# Build the fuzz targets.
+fuzz: $(FUZZ_TARGETS)
+else
+# Say how to get fuzz targets.
+fuzz:
+	@echo "payhook: fuzz targets need: CC=clang ../configure --enable-fuzzing (or scripts/fuzz)"; exit 1
+endif
+.PHONY: fuzz
