@@ -53,10 +53,12 @@ ph_stop_redis() {
 }
 
 # Start payhook-fcgi: ph_start_handler DIR CONFIG [args...]; socket DIR/fcgi.sock.
+# PH_WRAP, when set, is a command prepended to it (scripts/valgrind: memcheck).
 ph_start_handler() {
 	local dir=$1 conf=$2
 	shift 2
-	"$PH_BUILD/handler/payhook-fcgi" -c "$conf" -l "unix:$dir/fcgi.sock" "$@" \
+	# shellcheck disable=SC2086
+	${PH_WRAP:-} "$PH_BUILD/handler/payhook-fcgi" -c "$conf" -l "unix:$dir/fcgi.sock" "$@" \
 		2>>"$dir/handler.log" &
 	echo $! >"$dir/handler.pid"
 	PH_PIDS+=($!)
