@@ -1,0 +1,46 @@
+# Install and distribute what operators need beside the programs: man pages,
+# the annotated sample config, the web-server configs and the systemd units.
+# The configs and units name /usr/bin/payhook-* and /etc/payhook/; installed
+# copies name $(bindir) and $(sysconfdir) instead. Override the systemd
+# directories on the command line, e.g.
+#   make install systemdunitdir=/lib/systemd/system sysusersdir=/usr/lib/sysusers.d
+
+dist_man_MANS += man/payhook-fcgi.8 man/payhook-fetcher.8 man/payhook.conf.5
+
+payhookconfdir = $(sysconfdir)/payhook
+dist_payhookconf_DATA = payhook.conf.sample
+
+payhooknginxdir = $(datadir)/payhook/nginx
+dist_payhooknginx_DATA = nginx/payhook.conf
+
+systemdunitdir = $(prefix)/lib/systemd/system
+sysusersdir = $(prefix)/lib/sysusers.d
+
+PH_UNITS = systemd/payhook-fcgi.service systemd/payhook-fetcher@.service
+PH_APACHE = apache/payhook-proxy-fcgi.conf apache/payhook-fcgid.conf
+EXTRA_DIST += $(PH_UNITS) systemd/payhook.sysusers $(PH_APACHE) dist.mk
+
+# Copy a file naming the default paths with the configured ones instead.
+PH_SUBST = sed -e 's|/usr/bin/payhook-|$(bindir)/payhook-|g' \
+	-e 's|/etc/payhook/|$(sysconfdir)/payhook/|g'
+
+install-data-local:
+	$(MKDIR_P) '$(DESTDIR)$(datadir)/payhook/apache' '$(DESTDIR)$(systemdunitdir)' \
+		'$(DESTDIR)$(sysusersdir)'
+	for f in $(PH_APACHE); do \
+		$(PH_SUBST) '$(srcdir)/'"$$f" >'$(DESTDIR)$(datadir)/payhook/'"$$f.tmp" && \
+		chmod 644 '$(DESTDIR)$(datadir)/payhook/'"$$f.tmp" && \
+		mv '$(DESTDIR)$(datadir)/payhook/'"$$f.tmp" '$(DESTDIR)$(datadir)/payhook/'"$$f" || exit 1; \
+	done
+	for f in $(PH_UNITS); do \
+		b=`basename "$$f"`; \
+		$(PH_SUBST) '$(srcdir)/'"$$f" >'$(DESTDIR)$(systemdunitdir)/'"$$b.tmp" && \
+		chmod 644 '$(DESTDIR)$(systemdunitdir)/'"$$b.tmp" && \
+		mv '$(DESTDIR)$(systemdunitdir)/'"$$b.tmp" '$(DESTDIR)$(systemdunitdir)/'"$$b" || exit 1; \
+	done
+	$(INSTALL_DATA) '$(srcdir)/systemd/payhook.sysusers' '$(DESTDIR)$(sysusersdir)/payhook.conf'
+
+uninstall-local:
+	for f in $(PH_APACHE); do rm -f '$(DESTDIR)$(datadir)/payhook/'"$$f"; done
+	for f in $(PH_UNITS); do rm -f '$(DESTDIR)$(systemdunitdir)/'`basename "$$f"`; done
+	rm -f '$(DESTDIR)$(sysusersdir)/payhook.conf'
