@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,6 +203,23 @@ handler_request(struct worker *w, FCGX_Request *req)
 	handler_respond(req, &resp);
 }
 
+/*
+ * Bound how long a thread waits for the next request on a kept connection
+ * (fastcgi_keep_conn). Each idle kept connection holds a thread; without a
+ * bound, more kept connections than threads (nginx keeps a pool per worker)
+ * leave new connections waiting in the backlog. After idle_timeout_ms the
+ * read fails, libfcgi closes the connection and the thread accepts again;
+ * nginx retries a request that meets a closed cached connection.
+ */
+static void
+handler_idle_timeout(FCGX_Request *req, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (req->ipcFd >= 0)
+		(void)setsockopt(req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
 /* A worker thread: accept and handle requests until told to stop. */
 static void *
 handler_worker(void *arg)
@@ -222,6 +240,7 @@ handler_worker(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&handler_busy, 1);
+		handler_idle_timeout(&req, w->cfg->handler.idle_timeout_ms);
 		handler_request(w, &req);
 		FCGX_Finish_r(&req);
 		atomic_fetch_sub(&handler_busy, 1);

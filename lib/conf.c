@@ -93,6 +93,7 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 	conf_add(ctx, "handler", "notifications_maxlen", CONF_LONG, "1000000", 1, 1000000000, &c->handler.notifications_maxlen);
 	conf_add(ctx, "handler", "socket_mode", CONF_LONG, "0660", 0, 0777, &c->handler.socket_mode);
 	conf_add(ctx, "handler", "shutdown_timeout_ms", CONF_LONG, "10000", 0, 600000, &c->handler.shutdown_timeout_ms);
+	conf_add(ctx, "handler", "idle_timeout_ms", CONF_LONG, "1000", 10, 600000, &c->handler.idle_timeout_ms);
 
 	conf_add(ctx, "fetcher", "concurrency", CONF_LONG, "32", 1, 4096, &c->fetcher.concurrency);
 	conf_add(ctx, "fetcher", "timeout_ms", CONF_LONG, "10000", 100, 600000, &c->fetcher.timeout_ms);

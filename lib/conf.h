@@ -28,6 +28,7 @@ struct ph_config {
 		long notifications_maxlen;
 		long socket_mode;
 		long shutdown_timeout_ms;
+		long idle_timeout_ms;
 	} handler;
 	struct {
 		long concurrency;
