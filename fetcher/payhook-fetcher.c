@@ -567,7 +567,7 @@ slot_done(struct slot *s, CURLcode cc)
 	    s->job.attempt, error, sizeof error);
 	s->http_status = status;
 	if (out != FETCH_STORE) {
-		slot_fail(s, out, error, ra > 0 && ra < 86400 ? (long)ra : 0);
+		slot_fail(s, out, error, ra > 0 ? (long)(ra > 86400 ? 86400 : ra) : 0);
 		return;
 	}
 	s->fetched_at = ph_now_ms();

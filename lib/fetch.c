@@ -63,8 +63,11 @@ fetch_backoff_ms(const struct fetch_policy *p, long attempt, uint64_t rnd,
 	if (ceiling > cap)
 		ceiling = cap;
 	delay = rnd % (ceiling + 1);
+	/* The provider knows best when to come back: Retry-After may exceed the cap. */
 	if (retry_after_s > 0) {
-		after = (uint64_t)retry_after_s > cap / 1000 ? cap : (uint64_t)retry_after_s * 1000;
+		after = retry_after_s > PH_FETCH_RETRY_AFTER_MAX ? PH_FETCH_RETRY_AFTER_MAX :
+		    (uint64_t)retry_after_s;
+		after *= 1000;
 		if (delay < after)
 			delay = after;
 	}

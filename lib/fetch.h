@@ -35,8 +35,9 @@ enum fetch_outcome fetch_classify(const struct fetch_policy *p, long http_status
 /*
  * Delay before retry number attempt + 1: full jitter, a uniform pick in
  * [0, min(cap, base * 2^attempt)] from rnd; at least Retry-After (seconds,
- * 0 when absent), itself bounded by the cap.
+ * 0 when absent), even above the cap, up to PH_FETCH_RETRY_AFTER_MAX.
  */
+#define PH_FETCH_RETRY_AFTER_MAX 3600
 uint64_t fetch_backoff_ms(const struct fetch_policy *p, long attempt, uint64_t rnd,
     long retry_after_s);
 

@@ -81,10 +81,11 @@ test_backoff(void)
 	ok(maxseen > 1000, "large attempts do spread up to the cap (max %llu)",
 	    (unsigned long long)maxseen);
 	is_int(fetch_backoff_ms(&pol, 0, 5, 1), 1000, "Retry-After 1 s is honoured");
-	is_int(fetch_backoff_ms(&pol, 0, 5, 3600), 2000, "Retry-After is bounded by the cap");
+	is_int(fetch_backoff_ms(&pol, 0, 5, 60), 60000, "Retry-After is honoured above the backoff cap");
+	is_int(fetch_backoff_ms(&pol, 0, 5, 86400), 3600000, "Retry-After is bounded by PH_FETCH_RETRY_AFTER_MAX");
 	is_int(fetch_backoff_ms(&pol, 4, 1500, 1), 1500, "a longer backoff beats Retry-After");
 	d = fetch_backoff_ms(&pol, 0, 5, 9223372036854775L);
-	is_int(d, 2000, "a huge Retry-After does not overflow");
+	is_int(d, 3600000, "a huge Retry-After does not overflow");
 }
 
 /* Test the SHA-256 against known digests. */

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Stand-in for the providers' APIs, for tests and `scripts/run --demo`.
+
+Serves, on 127.0.0.1 only, the GET routes payhook-fetcher calls:
+  OneInfinite  /v1/payment_orders/{id}, /v1/recurrent_payments/{id}
+               (x-api-key, x-api-secret)
+  Cielo        /1/sales/{id}, /1/RecurrentPayment/{id}
+               (MerchantId, MerchantKey, RequestId as a GUID)
+Wrong or missing credentials: 401. Each entity has a state (its JSON body);
+an entity never set answers a default body, or 404 with --strict.
+
+Tests drive it over its own routes (JSON in, JSON out):
+  POST /_control/set      {"path": "/v1/payment_orders/po1", "body": {...} or "raw"}
+                          {"path": ..., "delete": true} forgets it (then 404 / default)
+  POST /_control/script   {"path": ..., "responses": [{"status": 503,
+                          "retry_after": 1, "delay_ms": 200, "drop": false,
+                          "times": 1, "body": "..."}]}: the next GETs of that
+                          path answer these in turn ("times": -1 forever), then normal
+  POST /_control/latency  {"min_ms": 0, "max_ms": 50}: random delay of every GET
+  POST /_control/reset    forget states, scripts, latency and the log
+  GET  /_control/state    {"path": body, ...}
+  GET  /_control/log      [{"method","path","headers","status","client","start","t"}, ...]
+                          (start: request read; t: answer sent)
+  GET  /_control/health   "ok"
+The port is chosen by the kernel and written to --port-file when --port is 0.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROUTES = [
+    (re.compile(r"^/v1/payment_orders/([^/?]+)$"), "oneinfinite", "payment_order"),
+    (re.compile(r"^/v1/recurrent_payments/([^/?]+)$"), "oneinfinite", "recurrent_payment"),
+    (re.compile(r"^/1/sales/([^/?]+)$"), "cielo", "sale"),
+    (re.compile(r"^/1/RecurrentPayment/([^/?]+)$"), "cielo", "recurrent_payment"),
+]
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+MAX_LOG = 100000
+MAX_CONTROL_BODY = 8 << 20
+
+
+class State:
+    """Everything tests can see or change, under one lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.bodies = {}
+        self.scripts = {}
+        self.latency = (0, 0)
+        self.log = []
+
+
+STATE = State()
+ARGS = None
+
+
+def default_body(provider, kind, ident):
+    """The body of an entity no test has set."""
+    if provider == "oneinfinite":
+        status = "OPENED" if kind == "payment_order" else "ACTIVE"
+        return json.dumps({"id": ident, "status": status, "version": 0}, separators=(",", ":"))
+    if kind == "sale":
+        return json.dumps({"MerchantOrderId": "demo", "Payment": {"PaymentId": ident, "Status": 2}},
+                          separators=(",", ":"))
+    return json.dumps({"RecurrentPayment": {"RecurrentPaymentId": ident, "Status": 1}},
+                      separators=(",", ":"))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the fetcher reuses connections
+    server_version = "payhook-standin/1"
+
+    def log_message(self, fmt, *args):  # quiet; the request log is the record
+        pass
+
+    def reply(self, status, body, extra=None):
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def record(self, status):
+        entry = {
+            "method": self.command,
+            "path": self.path,
+            "headers": {k: v for k, v in self.headers.items()},
+            "status": status,
+            "client": self.client_address[1],
+            "start": getattr(self, "t_start", time.time()),
+            "t": time.time(),
+        }
+        with STATE.lock:
+            if len(STATE.log) < MAX_LOG:
+                STATE.log.append(entry)
+
+    def authorized(self, provider):
+        h = self.headers
+        if provider == "oneinfinite":
+            return h.get("x-api-key") == ARGS.oi_key and h.get("x-api-secret") == ARGS.oi_secret
+        return (h.get("MerchantId") == ARGS.cielo_id and h.get("MerchantKey") == ARGS.cielo_key
+                and GUID.match(h.get("RequestId") or "") is not None)
+
+    def do_GET(self):
+        self.t_start = time.time()
+        if self.path.startswith("/_control/"):
+            return self.control_get()
+        for rx, provider, kind in ROUTES:
+            m = rx.match(self.path)
+            if m:
+                return self.entity(provider, kind, m.group(1))
+        self.record(404)
+        self.reply(404, '{"error":"no such route"}')
+
+    def entity(self, provider, kind, ident):
+        with STATE.lock:
+            lo, hi = STATE.latency
+            step = None
+            queue = STATE.scripts.get(self.path)
+            if queue:
+                step = queue[0]
+                times = step.get("times", 1)
+                if times > 0:
+                    step["times"] = times - 1
+                    if times == 1:
+                        queue.pop(0)
+        delay = random.uniform(lo, hi) / 1000.0 if hi > 0 else 0
+        if step is not None and step.get("delay_ms"):
+            delay += step["delay_ms"] / 1000.0
+        if delay > 0:
+            time.sleep(delay)
+        if step is not None and step.get("drop"):
+            self.record(0)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if not self.authorized(provider):
+            self.record(401)
+            return self.reply(401, '{"error":"unauthorized"}')
+        if step is not None and step.get("status"):
+            extra = {}
+            if "retry_after" in step:
+                extra["Retry-After"] = str(step["retry_after"])
+            status = int(step["status"])
+            if 200 <= status < 300:
+                # A scripted success still answers the entity's state.
+                step = None
+            else:
+                self.record(status)
+                return self.reply(status, step.get("body", '{"error":"scripted"}'), extra)
+        # The state is read after the delay: what a slow API would answer.
+        with STATE.lock:
+            body = STATE.bodies.get(self.path)
+        if body is None:
+            if ARGS.strict:
+                self.record(404)
+                return self.reply(404, '{"error":"not found"}')
+            body = default_body(provider, kind, ident)
+        self.record(200)
+        self.reply(200, body)
+
+    def control_get(self):
+        if self.path == "/_control/health":
+            return self.reply(200, "ok")
+        with STATE.lock:
+            if self.path == "/_control/state":
+                data = json.dumps(STATE.bodies)
+            elif self.path == "/_control/log":
+                data = json.dumps(STATE.log)
+            else:
+                data = None
+        if data is None:
+            return self.reply(404, '{"error":"no such control"}')
+        self.reply(200, data)
+
+    def do_POST(self):
+        if not self.path.startswith("/_control/"):
+            self.record(405)
+            return self.reply(405, '{"error":"method not allowed"}', {"Allow": "GET"})
+        n = int(self.headers.get("Content-Length") or 0)
+        if n < 0 or n > MAX_CONTROL_BODY:
+            return self.reply(413, '{"error":"too large"}')
+        try:
+            req = json.loads(self.rfile.read(n) or b"{}")
+        except ValueError:
+            return self.reply(400, '{"error":"not json"}')
+        with STATE.lock:
+            if self.path == "/_control/set":
+                items = req if isinstance(req, list) else [req]
+                for it in items:
+                    if it.get("delete"):
+                        STATE.bodies.pop(it["path"], None)
+                    else:
+                        b = it["body"]
+                        STATE.bodies[it["path"]] = b if isinstance(b, str) else json.dumps(
+                            b, separators=(",", ":"))
+            elif self.path == "/_control/script":
+                STATE.scripts[req["path"]] = [dict(r) for r in req.get("responses", [])]
+            elif self.path == "/_control/latency":
+                STATE.latency = (float(req.get("min_ms", 0)), float(req.get("max_ms", 0)))
+            elif self.path == "/_control/reset":
+                STATE.reset()
+            else:
+                return self.reply(404, '{"error":"no such control"}')
+        self.reply(200, '{"ok":true}')
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--oi-key", default="oi-key")
+    ap.add_argument("--oi-secret", default="oi-secret")
+    ap.add_argument("--cielo-id", default="cielo-merchant")
+    ap.add_argument("--cielo-key", default="cielo-key")
+    ap.add_argument("--strict", action="store_true", help="404 for entities never set")
+    ARGS = ap.parse_args()
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.request_queue_size = 128
+    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
+    port = srv.server_address[1]
+    if ARGS.port_file:
+        tmp = ARGS.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, ARGS.port_file)
+    print("standin listening on 127.0.0.1:%d" % port, file=sys.stderr, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
