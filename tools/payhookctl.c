@@ -1,0 +1,1107 @@
+/*
+ * payhookctl: the operators' view of payhook's Redis keys (DESIGN.md: Redis
+ * keys). It reads what payhook-fcgi and payhook-fetcher write, and changes
+ * it only in the ways they do: a replayed or refetched job goes to the queue
+ * under the entity's pending marker, in one script, like an accepted
+ * notification.
+ *
+ * Exit status: 0 done, 1 Redis or data error, 2 usage, 3 nothing found.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "job.h"
+#include "log.h"
+#include "payhook.h"
+#include "provider.h"
+#include "redis.h"
+
+#define CTL_OK 0
+#define CTL_ERR 1
+#define CTL_USAGE 2
+#define CTL_NOTFOUND 3
+
+#define CTL_KEY_MAX 512
+#define CTL_LIMIT_DEFAULT 20
+#define CTL_LIMIT_MAX 10000
+#define CTL_BATCH 100            /* entries read per round trip */
+#define CTL_TAIL_BLOCK_MS 1000   /* XREAD BLOCK of events tail -f */
+#define CTL_ENTRY_MAX (PH_JOB_MAX + 1024)
+
+struct ctl {
+	struct ph_config cfg;
+	struct ph_redis redis;
+	int json;
+};
+
+/* The argument vector of a verb, past the verb's own name. */
+struct ctl_args {
+	int argc;
+	char **argv;
+};
+
+static volatile sig_atomic_t ctl_stop;
+
+/*
+ * Put a job back in the queue from the dead list: remove the entry, then
+ * queue the job unless a job for the entity is already waiting (its pending
+ * marker, as the accept script sets it); ARGV[4] "0" skips the marker (an
+ * entity type with no route: the fetcher never clears one).
+ * KEYS: 1 dead, 2 queue, 3 pending. ARGV: 1 entry, 2 job, 3 pending_ttl,
+ * 4 "1" to use the marker, 5 now (ms).
+ * Returns 0 entry gone, 1 queued, 2 covered by a waiting job.
+ */
+static const char ctl_script_replay[] =
+    "if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end\n"
+    "if ARGV[4] == '1' and not redis.call('SET', KEYS[3], ARGV[5], 'NX', 'EX', ARGV[3]) then\n"
+    "  return 2\n"
+    "end\n"
+    "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
+    "return 1\n";
+
+/*
+ * Queue a job for an entity by hand, unless one is waiting already.
+ * KEYS: 1 queue, 2 pending. ARGV: 1 job, 2 pending_ttl, 3 now (ms).
+ * Returns 1 queued, 2 covered by a waiting job.
+ */
+static const char ctl_script_refetch[] =
+    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[2]) then return 2 end\n"
+    "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
+    "return 1\n";
+
+/* Empty the dead list. KEYS: 1 dead. Returns how many entries it held. */
+static const char ctl_script_purge[] =
+    "local n = redis.call('LLEN', KEYS[1])\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return n\n";
+
+/* Print an error message. */
+static void __attribute__((format(printf, 1, 2)))
+ctl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("payhookctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Note a signal: events tail -f stops at the next poll. */
+static void
+ctl_signal(int sig)
+{
+	(void)sig;
+	ctl_stop = 1;
+}
+
+/* Build a key under the configured prefix; -1 (reported) if too long. */
+static int __attribute__((format(printf, 3, 4)))
+ctl_key(struct ctl *c, char *buf, const char *fmt, ...)
+{
+	char name[CTL_KEY_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof name ||
+	    ph_key(buf, CTL_KEY_MAX, c->cfg.redis.prefix, "%s", name) < 0) {
+		ctl_warn("key too long: %s%s", c->cfg.redis.prefix, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run a command; the reply, or NULL (reported) on failure or error reply. Caller frees. */
+static redisReply *
+ctl_cmd(struct ctl *c, int argc, const char **argv)
+{
+	redisReply *rep;
+
+	rep = ph_redis_argv(&c->redis, argc, argv, NULL);
+	if (rep == NULL) {
+		ctl_warn("redis: %s", c->redis.err);
+		return NULL;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		ctl_warn("redis: %s: %s", argv[0], rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+/* Run a command whose reply is an integer; -1 (reported) on failure. */
+static long long
+ctl_int(struct ctl *c, int argc, const char **argv)
+{
+	redisReply *rep = ctl_cmd(c, argc, argv);
+	long long v;
+
+	if (rep == NULL)
+		return -1;
+	if (rep->type != REDIS_REPLY_INTEGER) {
+		ctl_warn("redis: %s: unexpected reply", argv[0]);
+		freeReplyObject(rep);
+		return -1;
+	}
+	v = rep->integer;
+	freeReplyObject(rep);
+	return v;
+}
+
+/* Run one of our scripts (EVAL: run by hand, not worth a SCRIPT LOAD). */
+static long long
+ctl_eval(struct ctl *c, const char *script, int nkeys, int nargs, const char **args)
+{
+	const char *argv[16];
+	char nk[16];
+	int i;
+
+	if (nkeys + nargs + 3 > (int)(sizeof argv / sizeof argv[0]))
+		return -1;
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	argv[0] = "EVAL";
+	argv[1] = script;
+	argv[2] = nk;
+	for (i = 0; i < nkeys + nargs; i++)
+		argv[3 + i] = args[i];
+	return ctl_int(c, 3 + nkeys + nargs, argv);
+}
+
+/* Format milliseconds since the epoch as UTC ISO 8601 into buf. */
+static const char *
+ctl_time(uint64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	if (ms == 0 || gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0 || n + 6 > len) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ms % 1000));
+	return buf;
+}
+
+/* Parse a whole number from min to max; -1 (reported, naming what) if it is not. */
+static int
+ctl_number(const char *what, const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
+		ctl_warn("%s %s: must be a whole number from %ld to %ld", what, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Tell whether an argument asks for help. */
+static int
+ctl_is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+/* Check provider, type and id of an entity given on the command line; -1 (reported) if bad. */
+static int
+ctl_entity_args(char **argv, const struct ph_provider **p)
+{
+	size_t idx;
+
+	*p = provider_find(argv[0], strlen(argv[0]), &idx);
+	if (*p == NULL) {
+		ctl_warn("%s: unknown provider (oneinfinite, cielo)", argv[0]);
+		return -1;
+	}
+	if (!ph_type_valid(argv[1], strlen(argv[1]))) {
+		ctl_warn("%s: an entity type is 1..%d of [a-z0-9_]", argv[1], PH_TYPE_MAX);
+		return -1;
+	}
+	if (!ph_id_valid(argv[2], strlen(argv[2]))) {
+		ctl_warn("%s: an id is 1..%d of [A-Za-z0-9_-]", argv[2], PH_ID_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* Print a JSON value, parsed from text when it is JSON, else as a string. Caller puts it. */
+static struct json_object *
+ctl_json_body(const char *s, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o = NULL;
+
+	if (tok != NULL && len < (size_t)INT32_MAX) {
+		o = json_tokener_parse_ex(tok, s, (int)len);
+		if (json_tokener_get_error(tok) != json_tokener_success ||
+		    tok->char_offset != (int)len) {
+			json_object_put(o);
+			o = NULL;
+		}
+	}
+	if (tok != NULL)
+		json_tokener_free(tok);
+	if (o == NULL)
+		o = json_object_new_string_len(s, (int)len);
+	return o;
+}
+
+/* Print a JSON object on stdout and release it. */
+static void
+ctl_json_put(struct json_object *o, int pretty)
+{
+	puts(json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED :
+	    JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* Help of the stats verb. */
+static const char ctl_help_stats[] =
+    "usage: payhookctl stats [--json]\n"
+    "\n"
+    "Print the lengths of the queue, retry, processing and dead lists, the\n"
+    "fetchers and their heartbeats, the age of the oldest queued job, the\n"
+    "stream lengths and every counter of the stats hash.\n";
+
+/* Print queue lengths, fetchers and counters. */
+static int
+ctl_stats(struct ctl *c, struct ctl_args *a)
+{
+	char kq[CTL_KEY_MAX], kr[CTL_KEY_MAX], kd[CTL_KEY_MAX], kw[CTL_KEY_MAX];
+	char ke[CTL_KEY_MAX], kn[CTL_KEY_MAX], ks[CTL_KEY_MAX], kp[CTL_KEY_MAX];
+	const char *argv[6];
+	long long queue, retry, dead, events, notes, processing = 0, n;
+	long workers = 0, live = 0;
+	int64_t oldest_ms = -1;
+	uint64_t now = ph_now_ms();
+	redisReply *rep = NULL, *stats = NULL;
+	struct json_object *o = NULL, *counters;
+	struct ph_job job;
+	char err[128];
+	size_t i;
+	int rc = CTL_ERR;
+
+	for (i = 0; i < (size_t)a->argc; i++) {
+		if (strcmp(a->argv[i], "--json") == 0)
+			c->json = 1;
+		else {
+			ctl_warn("stats: unexpected argument: %s", a->argv[i]);
+			fputs(ctl_help_stats, stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (ctl_key(c, kq, "queue") || ctl_key(c, kr, "retry") || ctl_key(c, kd, "dead") ||
+	    ctl_key(c, kw, "workers") || ctl_key(c, ke, "events") ||
+	    ctl_key(c, kn, "notifications") || ctl_key(c, ks, "stats"))
+		return CTL_ERR;
+
+	argv[0] = "LLEN"; argv[1] = kq;
+	if ((queue = ctl_int(c, 2, argv)) < 0)
+		goto out;
+	argv[0] = "ZCARD"; argv[1] = kr;
+	if ((retry = ctl_int(c, 2, argv)) < 0)
+		goto out;
+	argv[0] = "LLEN"; argv[1] = kd;
+	if ((dead = ctl_int(c, 2, argv)) < 0)
+		goto out;
+	argv[0] = "XLEN"; argv[1] = ke;
+	if ((events = ctl_int(c, 2, argv)) < 0)
+		goto out;
+	argv[1] = kn;
+	if ((notes = ctl_int(c, 2, argv)) < 0)
+		goto out;
+
+	/* Fetchers: heartbeats, and what each holds. */
+	argv[0] = "ZRANGE"; argv[1] = kw; argv[2] = "0"; argv[3] = "-1"; argv[4] = "WITHSCORES";
+	if ((rep = ctl_cmd(c, 5, argv)) == NULL)
+		goto out;
+	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
+		uint64_t hb = strtoull(rep->element[i + 1]->str, NULL, 10);
+
+		workers++;
+		if (hb + (uint64_t)c->cfg.fetcher.worker_timeout * 1000 >= now)
+			live++;
+		if (!ph_id_valid(rep->element[i]->str, rep->element[i]->len))
+			continue;
+		if (ctl_key(c, kp, "processing:%s", rep->element[i]->str))
+			goto out;
+		argv[0] = "LLEN"; argv[1] = kp;
+		if ((n = ctl_int(c, 2, argv)) < 0)
+			goto out;
+		processing += n;
+	}
+	freeReplyObject(rep);
+
+	/* The oldest queued job is at the right end (LPUSH in, taken from the right). */
+	argv[0] = "LINDEX"; argv[1] = kq; argv[2] = "-1";
+	if ((rep = ctl_cmd(c, 3, argv)) == NULL)
+		goto out;
+	if (rep->type == REDIS_REPLY_STRING &&
+	    job_decode(rep->str, rep->len, &job, err, sizeof err) == 0)
+		oldest_ms = job.received_at <= now ? (int64_t)(now - job.received_at) : 0;
+	freeReplyObject(rep);
+	rep = NULL;
+
+	argv[0] = "HGETALL"; argv[1] = ks;
+	if ((stats = ctl_cmd(c, 2, argv)) == NULL)
+		goto out;
+
+	if (c->json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "queue", json_object_new_int64(queue));
+		json_object_object_add(o, "retry", json_object_new_int64(retry));
+		json_object_object_add(o, "processing", json_object_new_int64(processing));
+		json_object_object_add(o, "dead", json_object_new_int64(dead));
+		json_object_object_add(o, "workers", json_object_new_int64(workers));
+		json_object_object_add(o, "workers_live", json_object_new_int64(live));
+		json_object_object_add(o, "oldest_queued_ms", oldest_ms >= 0 ?
+		    json_object_new_int64(oldest_ms) : NULL);
+		json_object_object_add(o, "events", json_object_new_int64(events));
+		json_object_object_add(o, "notifications", json_object_new_int64(notes));
+		counters = json_object_new_object();
+		for (i = 0; stats->type == REDIS_REPLY_ARRAY && i + 1 < stats->elements; i += 2)
+			json_object_object_add(counters, stats->element[i]->str,
+			    json_object_new_int64(strtoll(stats->element[i + 1]->str, NULL, 10)));
+		json_object_object_add(o, "counters", counters);
+		ctl_json_put(o, 1);
+	} else {
+		printf("%-24s %lld\n", "queue", queue);
+		printf("%-24s %lld\n", "retry", retry);
+		printf("%-24s %lld\n", "processing", processing);
+		printf("%-24s %lld\n", "dead", dead);
+		printf("%-24s %ld (%ld live)\n", "fetchers", workers, live);
+		if (oldest_ms >= 0)
+			printf("%-24s %.1fs\n", "oldest queued", (double)oldest_ms / 1000.0);
+		else
+			printf("%-24s -\n", "oldest queued");
+		printf("%-24s %lld\n", "events", events);
+		printf("%-24s %lld\n", "notifications", notes);
+		for (i = 0; stats->type == REDIS_REPLY_ARRAY && i + 1 < stats->elements; i += 2)
+			printf("%-40s %s\n", stats->element[i]->str, stats->element[i + 1]->str);
+	}
+	rc = CTL_OK;
+out:
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (stats != NULL)
+		freeReplyObject(stats);
+	return rc;
+}
+
+/* Help of the dead verb. */
+static const char ctl_help_dead[] =
+    "usage: payhookctl dead list [--limit N] [--json]\n"
+    "       payhookctl dead replay all | N | --provider P\n"
+    "       payhookctl dead purge\n"
+    "\n"
+    "Jobs the fetchers gave up on, newest first (N counts from 0, as listed).\n"
+    "  list     print up to N entries (default 20, at most 10000)\n"
+    "  replay   put entries back in the queue as fresh jobs (attempt 0); an\n"
+    "           entity that already has a job waiting is not queued twice\n"
+    "  purge    delete every entry\n";
+
+/* Print one dead entry as a table row. */
+static void
+ctl_dead_row(long idx, const char *s, size_t len)
+{
+	struct json_object *o = ctl_json_body(s, len), *v;
+	const char *f[5] = { "provider", "entity_type", "entity_id", "error", "attempts" };
+	const char *val[5];
+	char t[40];
+	uint64_t failed_at = 0;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		val[i] = "?";
+		if (json_object_is_type(o, json_type_object) &&
+		    json_object_object_get_ex(o, f[i], &v))
+			val[i] = json_object_get_string(v);
+	}
+	if (json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "failed_at", &v))
+		failed_at = (uint64_t)json_object_get_int64(v);
+	printf("%-5ld %-24s %-12s %-18s %-36s %8s  %s\n", idx, ctl_time(failed_at, t, sizeof t),
+	    val[0], val[1], val[2], val[4], val[3]);
+	json_object_put(o);
+}
+
+/* List dead entries, newest first. */
+static int
+ctl_dead_list(struct ctl *c, const char *kd, struct ctl_args *a)
+{
+	const char *argv[4];
+	char from[24], to[24];
+	long limit = CTL_LIMIT_DEFAULT, i, shown = 0;
+	long long total;
+	struct json_object *arr = NULL;
+	redisReply *rep;
+	size_t j;
+
+	for (i = 0; i < a->argc; i++) {
+		if (strcmp(a->argv[i], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(a->argv[i], "--limit") == 0 && i + 1 < a->argc) {
+			if (ctl_number("--limit", a->argv[++i], 1, CTL_LIMIT_MAX, &limit) != 0)
+				return CTL_USAGE;
+		} else {
+			ctl_warn("dead list: unexpected argument: %s", a->argv[i]);
+			fputs(ctl_help_dead, stderr);
+			return CTL_USAGE;
+		}
+	}
+	argv[0] = "LLEN"; argv[1] = kd;
+	if ((total = ctl_int(c, 2, argv)) < 0)
+		return CTL_ERR;
+	if (c->json)
+		arr = json_object_new_array();
+	else
+		printf("%-5s %-24s %-12s %-18s %-36s %8s  %s\n", "#", "failed_at", "provider",
+		    "entity_type", "entity_id", "attempts", "error");
+	/* Read in batches: a bounded reply per round trip. */
+	while (shown < limit) {
+		long n = limit - shown < CTL_BATCH ? limit - shown : CTL_BATCH;
+
+		snprintf(from, sizeof from, "%ld", shown);
+		snprintf(to, sizeof to, "%ld", shown + n - 1);
+		argv[0] = "LRANGE"; argv[1] = kd; argv[2] = from; argv[3] = to;
+		if ((rep = ctl_cmd(c, 4, argv)) == NULL) {
+			json_object_put(arr);
+			return CTL_ERR;
+		}
+		for (j = 0; rep->type == REDIS_REPLY_ARRAY && j < rep->elements; j++) {
+			if (arr != NULL)
+				json_object_array_add(arr, ctl_json_body(rep->element[j]->str,
+				    rep->element[j]->len));
+			else
+				ctl_dead_row(shown + (long)j, rep->element[j]->str,
+				    rep->element[j]->len);
+		}
+		j = rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0;
+		freeReplyObject(rep);
+		shown += (long)j;
+		if ((long)j < n)
+			break;
+	}
+	if (arr != NULL)
+		ctl_json_put(arr, 1);
+	else
+		printf("(%ld of %lld)\n", shown, total);
+	return CTL_OK;
+}
+
+/*
+ * Replay one dead entry: decode it, queue a fresh job (attempt 0), remove
+ * the entry. 0 queued or covered, 1 entry gone meanwhile, -1 (reported) error.
+ */
+static int
+ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
+    const struct ph_job *j, int *covered)
+{
+	char kp[CTL_KEY_MAX], jobbuf[PH_JOB_MAX + 1], ttl[24], now[24];
+	const char *args[8];
+	const struct ph_provider *p;
+	struct ph_job fresh = *j;
+	long long r;
+
+	p = provider_find(j->provider, strlen(j->provider), NULL);
+	fresh.attempt = 0;
+	if (job_encode(&fresh, jobbuf, sizeof jobbuf) < 0) {
+		ctl_warn("dead entry cannot be re-encoded: %s", entry);
+		return -1;
+	}
+	if (ctl_key(c, kp, "pending:%s:%s:%s", j->provider, j->entity_type, j->entity_id))
+		return -1;
+	snprintf(ttl, sizeof ttl, "%ld", c->cfg.handler.pending_ttl);
+	snprintf(now, sizeof now, "%" PRIu64, ph_now_ms());
+	args[0] = kd;
+	args[1] = kq;
+	args[2] = kp;
+	args[3] = entry;
+	args[4] = jobbuf;
+	args[5] = ttl;
+	args[6] = p != NULL && provider_route(p, j->entity_type) != NULL ? "1" : "0";
+	args[7] = now;
+	r = ctl_eval(c, ctl_script_replay, 3, 5, args);
+	if (r < 0)
+		return -1;
+	*covered = r == 2;
+	return r == 0 ? 1 : 0;
+}
+
+/* Replay dead entries: all, one by index, or one provider's. */
+static int
+ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *a)
+{
+	const char *provider = NULL, *argv[3];
+	char idx[24], err[160];
+	long index = -1, done = 0, covered_n = 0, skipped = 0, i;
+	long long total;
+	redisReply *rep;
+	struct ph_job job;
+	int all = 0, covered, r;
+
+	for (i = 0; i < a->argc; i++) {
+		if (strcmp(a->argv[i], "all") == 0)
+			all = 1;
+		else if (strcmp(a->argv[i], "--provider") == 0 && i + 1 < a->argc)
+			provider = a->argv[++i];
+		else if (a->argv[i][0] >= '0' && a->argv[i][0] <= '9') {
+			if (ctl_number("index", a->argv[i], 0, LONG_MAX - 1, &index) != 0)
+				return CTL_USAGE;
+		} else {
+			ctl_warn("dead replay: unexpected argument: %s", a->argv[i]);
+			fputs(ctl_help_dead, stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (all + (provider != NULL) + (index >= 0) != 1) {
+		ctl_warn("dead replay: give one of all, N or --provider P");
+		fputs(ctl_help_dead, stderr);
+		return CTL_USAGE;
+	}
+	if (provider != NULL && provider_find(provider, strlen(provider), NULL) == NULL) {
+		ctl_warn("%s: unknown provider (oneinfinite, cielo)", provider);
+		return CTL_USAGE;
+	}
+
+	if (index >= 0) {
+		snprintf(idx, sizeof idx, "%ld", index);
+		argv[0] = "LINDEX"; argv[1] = kd; argv[2] = idx;
+		if ((rep = ctl_cmd(c, 3, argv)) == NULL)
+			return CTL_ERR;
+		if (rep->type != REDIS_REPLY_STRING) {
+			freeReplyObject(rep);
+			ctl_warn("dead replay: no entry %ld", index);
+			return CTL_NOTFOUND;
+		}
+		if (job_decode(rep->str, rep->len, &job, err, sizeof err) != 0) {
+			ctl_warn("dead entry %ld: %s", index, err);
+			freeReplyObject(rep);
+			return CTL_ERR;
+		}
+		r = ctl_replay_one(c, kd, kq, rep->str, &job, &covered);
+		freeReplyObject(rep);
+		if (r < 0)
+			return CTL_ERR;
+		if (r == 1) {
+			ctl_warn("dead replay: entry %ld changed meanwhile; list again", index);
+			return CTL_NOTFOUND;
+		}
+		printf("replayed 1 (%s %s %s)%s\n", job.provider, job.entity_type,
+		    job.entity_id, covered ? ", a job was already waiting" : "");
+		return CTL_OK;
+	}
+
+	/*
+	 * All, or one provider's: from the oldest end, at most as many as the
+	 * list held at the start, so entries that die again while we replay are
+	 * not taken twice. Entries kept (other provider, undecodable) are passed.
+	 */
+	argv[0] = "LLEN"; argv[1] = kd;
+	if ((total = ctl_int(c, 2, argv)) < 0)
+		return CTL_ERR;
+	for (i = 0; i < total && !ctl_stop; i++) {
+		snprintf(idx, sizeof idx, "%ld", -1 - skipped);
+		argv[0] = "LINDEX"; argv[1] = kd; argv[2] = idx;
+		if ((rep = ctl_cmd(c, 3, argv)) == NULL)
+			return CTL_ERR;
+		if (rep->type != REDIS_REPLY_STRING) {
+			freeReplyObject(rep);
+			break;
+		}
+		if (job_decode(rep->str, rep->len, &job, err, sizeof err) != 0) {
+			ctl_warn("kept an entry that is not a job (%s)", err);
+			skipped++;
+			freeReplyObject(rep);
+			continue;
+		}
+		if (provider != NULL && strcmp(job.provider, provider) != 0) {
+			skipped++;
+			freeReplyObject(rep);
+			continue;
+		}
+		r = ctl_replay_one(c, kd, kq, rep->str, &job, &covered);
+		freeReplyObject(rep);
+		if (r < 0)
+			return CTL_ERR;
+		if (r == 0) {
+			done++;
+			covered_n += covered;
+		}
+	}
+	printf("replayed %ld (%ld covered by a job already waiting), %ld kept\n", done,
+	    covered_n, skipped);
+	return CTL_OK;
+}
+
+/* Handle the dead verb. */
+static int
+ctl_dead(struct ctl *c, struct ctl_args *a)
+{
+	char kd[CTL_KEY_MAX], kq[CTL_KEY_MAX];
+	struct ctl_args sub = { a->argc - 1, a->argv + 1 };
+	const char *args[1];
+	long long n;
+
+	if (a->argc == 0) {
+		ctl_warn("dead: give list, replay or purge");
+		fputs(ctl_help_dead, stderr);
+		return CTL_USAGE;
+	}
+	if (ctl_key(c, kd, "dead") || ctl_key(c, kq, "queue"))
+		return CTL_ERR;
+	if (strcmp(a->argv[0], "list") == 0)
+		return ctl_dead_list(c, kd, &sub);
+	if (strcmp(a->argv[0], "replay") == 0)
+		return ctl_dead_replay(c, kd, kq, &sub);
+	if (strcmp(a->argv[0], "purge") == 0) {
+		if (sub.argc != 0) {
+			ctl_warn("dead purge: unexpected argument: %s", sub.argv[0]);
+			return CTL_USAGE;
+		}
+		args[0] = kd;
+		if ((n = ctl_eval(c, ctl_script_purge, 1, 0, args)) < 0)
+			return CTL_ERR;
+		printf("purged %lld\n", n);
+		return CTL_OK;
+	}
+	ctl_warn("dead %s: unknown; give list, replay or purge", a->argv[0]);
+	fputs(ctl_help_dead, stderr);
+	return CTL_USAGE;
+}
+
+/* Help of the entity verb. */
+static const char ctl_help_entity[] =
+    "usage: payhookctl entity [--json] PROVIDER TYPE ID\n"
+    "\n"
+    "Print the latest snapshot of an entity: when it was fetched, the HTTP\n"
+    "status, the SHA-256 and the notification that caused it, and the body\n"
+    "(pretty-printed when it is JSON). Exit 3 when there is none.\n"
+    "  e.g. payhookctl entity cielo sale 7d1ea2b4-52a3-4f59-9b4e-0f6c2d0c9a11\n";
+
+/* Print an entity's snapshot. */
+static int
+ctl_entity(struct ctl *c, struct ctl_args *a)
+{
+	static const char *fields[] = { "fetched_at", "http_status", "sha256",
+	    "notification_id", "body" };
+	const struct ph_provider *p;
+	struct json_object *o;
+	char key[CTL_KEY_MAX], t[40];
+	const char *argv[7], *pos[3];
+	redisReply *rep, *f;
+	int i, npos = 0;
+
+	for (i = 0; i < a->argc; i++) {
+		if (strcmp(a->argv[i], "--json") == 0)
+			c->json = 1;
+		else if (npos < 3 && a->argv[i][0] != '-')
+			pos[npos++] = a->argv[i];
+		else {
+			ctl_warn("entity: unexpected argument: %s", a->argv[i]);
+			fputs(ctl_help_entity, stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (npos != 3) {
+		ctl_warn("entity: give PROVIDER TYPE ID");
+		fputs(ctl_help_entity, stderr);
+		return CTL_USAGE;
+	}
+	if (ctl_entity_args((char **)pos, &p) != 0)
+		return CTL_USAGE;
+	if (ctl_key(c, key, "entity:%s:%s:%s", pos[0], pos[1], pos[2]))
+		return CTL_ERR;
+	argv[0] = "HMGET";
+	argv[1] = key;
+	for (i = 0; i < 5; i++)
+		argv[2 + i] = fields[i];
+	if ((rep = ctl_cmd(c, 7, argv)) == NULL)
+		return CTL_ERR;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 5 ||
+	    rep->element[4]->type != REDIS_REPLY_STRING) {
+		freeReplyObject(rep);
+		ctl_warn("no snapshot of %s %s %s", pos[0], pos[1], pos[2]);
+		return CTL_NOTFOUND;
+	}
+	if (c->json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "provider", json_object_new_string(pos[0]));
+		json_object_object_add(o, "entity_type", json_object_new_string(pos[1]));
+		json_object_object_add(o, "entity_id", json_object_new_string(pos[2]));
+		for (i = 0; i < 4; i++) {
+			f = rep->element[i];
+			if (f->type != REDIS_REPLY_STRING)
+				continue;
+			if (i < 2)
+				json_object_object_add(o, fields[i],
+				    json_object_new_int64(strtoll(f->str, NULL, 10)));
+			else
+				json_object_object_add(o, fields[i],
+				    json_object_new_string_len(f->str, (int)f->len));
+		}
+		json_object_object_add(o, "body", ctl_json_body(rep->element[4]->str,
+		    rep->element[4]->len));
+		ctl_json_put(o, 1);
+	} else {
+		printf("%-16s %s %s %s\n", "entity", pos[0], pos[1], pos[2]);
+		for (i = 0; i < 4; i++) {
+			f = rep->element[i];
+			if (i == 0 && f->type == REDIS_REPLY_STRING)
+				printf("%-16s %s (%s)\n", fields[i],
+				    ctl_time(strtoull(f->str, NULL, 10), t, sizeof t), f->str);
+			else
+				printf("%-16s %s\n", fields[i],
+				    f->type == REDIS_REPLY_STRING ? f->str : "-");
+		}
+		printf("body:\n");
+		o = ctl_json_body(rep->element[4]->str, rep->element[4]->len);
+		if (json_object_is_type(o, json_type_string)) {
+			fwrite(rep->element[4]->str, 1, rep->element[4]->len, stdout);
+			putchar('\n');
+			json_object_put(o);
+		} else
+			ctl_json_put(o, 1);
+	}
+	freeReplyObject(rep);
+	return CTL_OK;
+}
+
+/* Help of the events verb. */
+static const char ctl_help_events[] =
+    "usage: payhookctl events tail [-f] [-n N] [--json]\n"
+    "\n"
+    "Print the last N snapshot changes (default 10, at most 10000), oldest\n"
+    "first: time, provider, entity type, entity id, body size. With -f, keep\n"
+    "printing new ones until interrupted. --json prints one JSON object per\n"
+    "line, with the body.\n";
+
+/* Print one stream entry of the events stream. */
+static void
+ctl_event_print(struct ctl *c, redisReply *e)
+{
+	const char *names[] = { "provider", "entity_type", "entity_id", "fetched_at", "body" };
+	redisReply *fv, *val[5] = { NULL };
+	struct json_object *o;
+	char t[40];
+	size_t i;
+	int k;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+		return;
+	fv = e->element[1];
+	for (i = 0; fv->type == REDIS_REPLY_ARRAY && i + 1 < fv->elements; i += 2) {
+		for (k = 0; k < 5; k++) {
+			if (strcmp(fv->element[i]->str, names[k]) == 0)
+				val[k] = fv->element[i + 1];
+		}
+	}
+	if (c->json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(e->element[0]->str));
+		for (k = 0; k < 4; k++) {
+			if (val[k] == NULL)
+				continue;
+			json_object_object_add(o, names[k], k == 3 ?
+			    json_object_new_int64(strtoll(val[k]->str, NULL, 10)) :
+			    json_object_new_string(val[k]->str));
+		}
+		if (val[4] != NULL)
+			json_object_object_add(o, "body", ctl_json_body(val[4]->str, val[4]->len));
+		ctl_json_put(o, 0);
+	} else {
+		printf("%-24s %-12s %-18s %-36s %zu bytes\n",
+		    ctl_time(val[3] != NULL ? strtoull(val[3]->str, NULL, 10) : 0, t, sizeof t),
+		    val[0] != NULL ? val[0]->str : "?", val[1] != NULL ? val[1]->str : "?",
+		    val[2] != NULL ? val[2]->str : "?", val[4] != NULL ? val[4]->len : 0);
+	}
+}
+
+/* Print the last events, then follow new ones with -f. */
+static int
+ctl_events(struct ctl *c, struct ctl_args *a)
+{
+	char key[CTL_KEY_MAX], count[24], last[64] = "0-0", block[24];
+	const char *argv[8];
+	long n = 10, i;
+	int follow = 0, tail = 0;
+	redisReply *rep, *entries;
+	size_t j;
+
+	for (i = 0; i < a->argc; i++) {
+		if (strcmp(a->argv[i], "tail") == 0 && i == 0)
+			tail = 1;
+		else if (strcmp(a->argv[i], "-f") == 0 || strcmp(a->argv[i], "--follow") == 0)
+			follow = 1;
+		else if (strcmp(a->argv[i], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(a->argv[i], "-n") == 0 && i + 1 < a->argc) {
+			if (ctl_number("-n", a->argv[++i], 1, CTL_LIMIT_MAX, &n) != 0)
+				return CTL_USAGE;
+		} else {
+			ctl_warn("events: unexpected argument: %s", a->argv[i]);
+			fputs(ctl_help_events, stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (!tail) {
+		ctl_warn("events: give tail");
+		fputs(ctl_help_events, stderr);
+		return CTL_USAGE;
+	}
+	if (ctl_key(c, key, "events"))
+		return CTL_ERR;
+	snprintf(count, sizeof count, "%ld", n);
+	argv[0] = "XREVRANGE"; argv[1] = key; argv[2] = "+"; argv[3] = "-";
+	argv[4] = "COUNT"; argv[5] = count;
+	if ((rep = ctl_cmd(c, 6, argv)) == NULL)
+		return CTL_ERR;
+	for (j = rep->elements; rep->type == REDIS_REPLY_ARRAY && j > 0; j--)
+		ctl_event_print(c, rep->element[j - 1]);
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0)
+		snprintf(last, sizeof last, "%s", rep->element[0]->element[0]->str);
+	freeReplyObject(rep);
+	fflush(stdout);
+	if (!follow)
+		return CTL_OK;
+
+	/* Block a second at a time, so a signal is seen within one. */
+	ph_redis_set_timeout(&c->redis, CTL_TAIL_BLOCK_MS + c->cfg.redis.command_timeout_ms);
+	snprintf(block, sizeof block, "%d", CTL_TAIL_BLOCK_MS);
+	snprintf(count, sizeof count, "%d", CTL_BATCH);
+	while (!ctl_stop) {
+		argv[0] = "XREAD"; argv[1] = "COUNT"; argv[2] = count; argv[3] = "BLOCK";
+		argv[4] = block; argv[5] = "STREAMS"; argv[6] = key; argv[7] = last;
+		if ((rep = ctl_cmd(c, 8, argv)) == NULL)
+			return CTL_ERR;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1) {
+			entries = rep->element[0]->element[1];
+			for (j = 0; j < entries->elements; j++)
+				ctl_event_print(c, entries->element[j]);
+			if (entries->elements > 0)
+				snprintf(last, sizeof last, "%s",
+				    entries->element[entries->elements - 1]->element[0]->str);
+			fflush(stdout);
+		}
+		freeReplyObject(rep);
+	}
+	return CTL_OK;
+}
+
+/* Help of the refetch verb. */
+static const char ctl_help_refetch[] =
+    "usage: payhookctl refetch PROVIDER TYPE ID\n"
+    "\n"
+    "Queue a fetch of an entity by hand, as if a notification had announced\n"
+    "it; nothing is queued when a job for it is already waiting.\n"
+    "  e.g. payhookctl refetch oneinfinite payment_order rcAaNfKdKJRmrnj4l5\n";
+
+/* Queue a refetch of an entity. */
+static int
+ctl_refetch(struct ctl *c, struct ctl_args *a)
+{
+	const struct ph_provider *p;
+	struct ph_job job;
+	char kq[CTL_KEY_MAX], kp[CTL_KEY_MAX], jobbuf[PH_JOB_MAX + 1], guid[37];
+	char ttl[24], now[24];
+	const char *args[5];
+	long long r;
+
+	if (a->argc != 3) {
+		ctl_warn("refetch: give PROVIDER TYPE ID");
+		fputs(ctl_help_refetch, stderr);
+		return CTL_USAGE;
+	}
+	if (ctl_entity_args(a->argv, &p) != 0)
+		return CTL_USAGE;
+	if (provider_route(p, a->argv[1]) == NULL) {
+		ctl_warn("%s has no route for entity type %s", p->name, a->argv[1]);
+		return CTL_USAGE;
+	}
+	memset(&job, 0, sizeof job);
+	ph_strlcpy(job.provider, p->name, sizeof job.provider);
+	ph_strlcpy(job.entity_type, a->argv[1], sizeof job.entity_type);
+	ph_strlcpy(job.entity_id, a->argv[2], sizeof job.entity_id);
+	ph_guid_new(guid);
+	snprintf(job.notification_id, sizeof job.notification_id, "payhookctl-%s", guid);
+	ph_strlcpy(job.event, "refetch", sizeof job.event);
+	job.received_at = ph_now_ms();
+	job.attempt = 0;
+	if (job_encode(&job, jobbuf, sizeof jobbuf) < 0) {
+		ctl_warn("refetch: cannot encode the job");
+		return CTL_ERR;
+	}
+	if (ctl_key(c, kq, "queue") ||
+	    ctl_key(c, kp, "pending:%s:%s:%s", p->name, a->argv[1], a->argv[2]))
+		return CTL_ERR;
+	snprintf(ttl, sizeof ttl, "%ld", c->cfg.handler.pending_ttl);
+	snprintf(now, sizeof now, "%" PRIu64, job.received_at);
+	args[0] = kq;
+	args[1] = kp;
+	args[2] = jobbuf;
+	args[3] = ttl;
+	args[4] = now;
+	if ((r = ctl_eval(c, ctl_script_refetch, 2, 3, args)) < 0)
+		return CTL_ERR;
+	if (r == 2)
+		printf("a job for %s %s %s is already waiting\n", p->name, a->argv[1], a->argv[2]);
+	else
+		printf("queued %s %s %s\n", p->name, a->argv[1], a->argv[2]);
+	return CTL_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct ctl *, struct ctl_args *);
+	const char *help;
+} ctl_verbs[] = {
+	{ "stats", ctl_stats, ctl_help_stats },
+	{ "dead", ctl_dead, ctl_help_dead },
+	{ "entity", ctl_entity, ctl_help_entity },
+	{ "events", ctl_events, ctl_help_events },
+	{ "refetch", ctl_refetch, ctl_help_refetch },
+};
+
+/* Print usage. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: payhookctl [-c FILE] [--json] VERB [ARGS]\n"
+	    "\n"
+	    "Look at and repair payhook's state in Redis.\n"
+	    "\n"
+	    "  stats                          queue, retry, processing, dead, fetchers, counters\n"
+	    "  dead list [--limit N]          jobs the fetchers gave up on, newest first\n"
+	    "  dead replay all|N|--provider P put them back in the queue\n"
+	    "  dead purge                     delete them\n"
+	    "  entity PROVIDER TYPE ID        the latest snapshot of an entity\n"
+	    "  events tail [-f] [-n N]        the latest snapshot changes\n"
+	    "  refetch PROVIDER TYPE ID       queue a fetch by hand\n"
+	    "\n"
+	    "  -c, --config FILE   config file (default %s)\n"
+	    "      --json          machine-readable output (stats, dead list, entity, events)\n"
+	    "      --version       print the version and exit\n"
+	    "  -h, --help          print this help (VERB --help: the verb's) and exit\n"
+	    "\n"
+	    "Exit status: 0 done, 1 Redis or data error, 2 usage, 3 not found.\n",
+	    PH_DEFAULT_CONFIG);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config_path = NULL;
+	struct ctl c;
+	struct ctl_args a;
+	struct sigaction sa;
+	char *cause = NULL, err[256];
+	size_t v;
+	int i, rc;
+
+	memset(&c, 0, sizeof c);
+	log_open("payhookctl");
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc)
+			config_path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config_path = argv[i] + 9;
+		else if (strcmp(argv[i], "--json") == 0)
+			c.json = 1;
+		else if (ctl_is_help(argv[i])) {
+			usage(stdout);
+			return CTL_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("payhookctl %s\n", PACKAGE_VERSION);
+			return CTL_OK;
+		} else {
+			ctl_warn("unknown option: %s", argv[i]);
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (i == argc) {
+		ctl_warn("no verb given");
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	for (v = 0; v < sizeof ctl_verbs / sizeof ctl_verbs[0]; v++) {
+		if (strcmp(argv[i], ctl_verbs[v].name) == 0)
+			break;
+	}
+	if (v == sizeof ctl_verbs / sizeof ctl_verbs[0]) {
+		ctl_warn("unknown verb: %s", argv[i]);
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	a.argc = argc - i - 1;
+	a.argv = argv + i + 1;
+	/* VERB --help needs no config and no Redis. */
+	for (i = 0; i < a.argc; i++) {
+		if (ctl_is_help(a.argv[i])) {
+			fputs(ctl_verbs[v].help, stdout);
+			return CTL_OK;
+		}
+	}
+
+	if (conf_load(&c.cfg, config_path != NULL ? config_path : PH_DEFAULT_CONFIG,
+	    config_path != NULL, &cause) != 0) {
+		ctl_warn("config: %s", cause);
+		free(cause);
+		conf_free(&c.cfg);
+		return CTL_ERR;
+	}
+	if (ph_redis_init(&c.redis, &c.cfg, err, sizeof err) != 0) {
+		ctl_warn("config: [redis] url: %s", err);
+		conf_free(&c.cfg);
+		return CTL_ERR;
+	}
+	if (ph_redis_connect(&c.redis) != 0) {
+		ctl_warn("cannot reach Redis (%s): %s", c.cfg.redis.url != NULL &&
+		    strchr(c.cfg.redis.url, '@') == NULL ? c.cfg.redis.url : "[redis] url",
+		    c.redis.err);
+		ph_redis_close(&c.redis);
+		conf_free(&c.cfg);
+		return CTL_ERR;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ctl_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	rc = ctl_verbs[v].fn(&c, &a);
+	ph_redis_close(&c.redis);
+	conf_free(&c.cfg);
+	return rc;
+}
