@@ -93,6 +93,11 @@ is "$(curl -s -o /dev/null -w '%{http_code} ' -D "$T/resp.headers" "$ONE")$(head
 is "$(post "$BASE/webhooks/nosuch" '{}')" '404 {"error":"not_found"}' "$MODE: unknown provider: 404"
 is "$(curl -s -w ' %{http_code}' "$BASE/index.html")" '{"error":"not_found"} 404' \
 	"$MODE: nothing served outside /webhooks/ and /healthz"
+# /metrics goes to payhook-fcgi (it marks every answer no-store), from loopback.
+curl -s -o /dev/null -D "$T/resp.headers" "$BASE/metrics"
+is "$(header Cache-Control)" no-store "$MODE: /metrics is passed to payhook-fcgi"
+curl -s -o /dev/null -D "$T/resp.headers" "$BASE/metricsx"
+is "$(header Cache-Control)" "" "$MODE: /metricsx is not"
 head -c 20000 /dev/zero | tr '\0' 'a' >"$T/20k"
 head -c 70000 /dev/zero | tr '\0' 'a' >"$T/70k"
 is "$(curl -s -w ' %{http_code}' --data-binary @"$T/20k" "${AUTH[@]}" "$CIELO")" '{"error":"body_too_large"} 413' \
