@@ -143,3 +143,8 @@ once_until() {
 		sleep 0.05
 	done
 }
+
+# si_inflight_is N: the stand-in is answering exactly N GETs right now.
+si_inflight_is() {
+	[ "$(curl -sf "$SI/_control/inflight")" = "$1" ]
+}

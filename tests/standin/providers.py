@@ -21,6 +21,7 @@ Tests drive it over its own routes (JSON in, JSON out):
   GET  /_control/state    {"path": body, ...}
   GET  /_control/log      [{"method","path","headers","status","client","start","t"}, ...]
                           (start: request read; t: answer sent)
+  GET  /_control/inflight entity GETs being answered right now
   GET  /_control/health   "ok"
 The port is chosen by the kernel and written to --port-file when --port is 0.
 """
@@ -59,6 +60,7 @@ class State:
         self.scripts = {}
         self.latency = (0, 0)
         self.log = []
+        self.inflight = 0
 
 
 STATE = State()
@@ -128,6 +130,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def entity(self, provider, kind, ident):
         with STATE.lock:
+            STATE.inflight += 1
+        try:
+            self.entity_answer(provider, kind, ident)
+        finally:
+            with STATE.lock:
+                STATE.inflight -= 1
+
+    def entity_answer(self, provider, kind, ident):
+        with STATE.lock:
             lo, hi = STATE.latency
             step = None
             queue = STATE.scripts.get(self.path)
@@ -184,6 +195,8 @@ class Handler(BaseHTTPRequestHandler):
                 data = json.dumps(STATE.bodies)
             elif self.path == "/_control/log":
                 data = json.dumps(STATE.log)
+            elif self.path == "/_control/inflight":
+                data = str(STATE.inflight)
             else:
                 data = None
         if data is None:
