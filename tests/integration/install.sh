@@ -4,12 +4,17 @@
 # installed programs running; make uninstall removes them all.
 . "$(dirname "$0")/lib.sh"
 R=$T/root
+# A make of its own, not a part of the make that may run this test (make
+# check, distcheck): no inherited flags, jobserver or directory messages.
+phmake() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make "$@"
+}
 mk() {
-	make -C "$PH_BUILD" -s "$@" >>"$T/make.log" 2>&1
+	phmake -C "$PH_BUILD" -s "$@" >>"$T/make.log" 2>&1
 }
 # var NAME: a make variable of the build, as configured.
 var() {
-	make -C "$PH_BUILD" -s --no-print-directory -f Makefile -f - ph-print-var V="$1" <<'MK'
+	phmake -C "$PH_BUILD" -s --no-print-directory -f Makefile -f - ph-print-var V="$1" <<'MK'
 ph-print-var:
 	@echo '$($(V))'
 MK
