@@ -782,7 +782,11 @@ fetcher_leave(struct fetcher *f)
 	rep = ph_redis_cmd(&f->redis, "LLEN %s", f->processing_key);
 	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER || rep->integer != 0) {
 		/* Jobs still held: our stale heartbeat lets another fetcher re-queue them. */
-		log_warn("stop_with_jobs", "worker=%s", f->id);
+		if (rep == NULL)
+			log_warn("stop_with_jobs", "worker=%s error=\"%s\"", f->id, f->redis.err);
+		else
+			log_warn("stop_with_jobs", "worker=%s held=%lld", f->id,
+			    rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1LL);
 		freeReplyObject(rep);
 		return;
 	}
