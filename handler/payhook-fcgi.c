@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "accept.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "payhook.h"
 #include "redis.h"
 #include "route.h"
@@ -44,6 +46,27 @@ struct worker {
 
 static atomic_int handler_busy;    /* requests being handled now */
 static atomic_int handler_stopping;
+
+/*
+ * Answers that write nothing to Redis are counted here, per provider (the
+ * last row: no known provider), and added to {p}stats by the flusher thread
+ * once a second; while Redis is down they wait here.
+ */
+enum handler_count {
+	COUNT_INVALID,     /* 400 */
+	COUNT_UNAUTHORIZED,
+	COUNT_NOT_FOUND,
+	COUNT_METHOD,
+	COUNT_TOO_LARGE,
+	COUNT_UNAVAILABLE, /* 503 */
+	COUNT_MAX,
+};
+static const char *const handler_count_fields[COUNT_MAX] = {
+	"rejected:invalid_notification", "rejected:unauthorized", "rejected:not_found",
+	"rejected:method_not_allowed", "rejected:body_too_large", "unavailable",
+};
+static atomic_long handler_counts[PH_MAX_PROVIDERS + 1][COUNT_MAX];
+#define HANDLER_FLUSH_MS 1000
 
 /* Return a request parameter; the route code's view of FastCGI params. */
 static const char *
@@ -175,6 +198,117 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx,
 	}
 }
 
+/* Count an answer that wrote nothing to Redis. */
+static void
+handler_count(size_t pidx, int status)
+{
+	enum handler_count c;
+
+	switch (status) {
+	case 400: c = COUNT_INVALID; break;
+	case 401: c = COUNT_UNAUTHORIZED; break;
+	case 404: c = COUNT_NOT_FOUND; break;
+	case 405: c = COUNT_METHOD; break;
+	case 413: c = COUNT_TOO_LARGE; break;
+	case 503: c = COUNT_UNAVAILABLE; break;
+	default: return;
+	}
+	if (pidx >= provider_count())
+		pidx = PH_MAX_PROVIDERS;
+	atomic_fetch_add(&handler_counts[pidx][c], 1);
+}
+
+/* Add the counts kept here to {p}stats in one pipeline; put them back on failure. */
+static void
+handler_flush(struct ph_redis *r, const struct ph_config *cfg)
+{
+	long taken[PH_MAX_PROVIDERS + 1][COUNT_MAX];
+	char key[256], field[128];
+	size_t p;
+	int c, n = 0, i, ok = 1;
+	redisReply *rep;
+
+	for (p = 0; p <= PH_MAX_PROVIDERS; p++) {
+		for (c = 0; c < COUNT_MAX; c++) {
+			taken[p][c] = atomic_exchange(&handler_counts[p][c], 0);
+			n += taken[p][c] != 0;
+		}
+	}
+	if (n == 0)
+		return;
+	if (ph_key(key, sizeof key, cfg->redis.prefix, "stats") < 0 || ph_redis_connect(r) != 0) {
+		ok = 0;
+		goto out;
+	}
+	for (p = 0; p <= PH_MAX_PROVIDERS; p++) {
+		for (c = 0; c < COUNT_MAX; c++) {
+			if (taken[p][c] == 0)
+				continue;
+			snprintf(field, sizeof field, "notifications:%s:%s",
+			    p < PH_MAX_PROVIDERS ? provider_at(p)->name : "unknown",
+			    handler_count_fields[c]);
+			redisAppendCommand(r->c, "HINCRBY %s %s %ld", key, field, taken[p][c]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
+			/* Whether the increments landed is unknown: count them again. */
+			ph_redis_drop(r);
+			ok = 0;
+			break;
+		}
+		freeReplyObject(rep);
+	}
+out:
+	if (ok)
+		return;
+	for (p = 0; p <= PH_MAX_PROVIDERS; p++) {
+		for (c = 0; c < COUNT_MAX; c++)
+			atomic_fetch_add(&handler_counts[p][c], taken[p][c]);
+	}
+}
+
+/* The flusher thread: add the counts to Redis once a second. */
+static void *
+handler_flusher(void *arg)
+{
+	struct worker *w = arg;
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	uint64_t next = ph_mono_ms() + HANDLER_FLUSH_MS;
+
+	while (!atomic_load(&handler_stopping)) {
+		nanosleep(&ts, NULL);
+		if (ph_mono_ms() < next)
+			continue;
+		handler_flush(&w->redis, w->cfg);
+		next = ph_mono_ms() + HANDLER_FLUSH_MS;
+	}
+	return NULL;
+}
+
+/* Answer GET /metrics with the Prometheus text format. */
+static void
+handler_metrics(struct worker *w, FCGX_Request *req)
+{
+	struct route_response resp;
+	char *text = NULL, head[256];
+	size_t len = 0;
+	int n;
+
+	if (metrics_render(&w->redis, w->cfg, &text, &len) != 0) {
+		log_warn("metrics", "status=503 reason=\"%s\"", w->redis.err);
+		route_answer(&resp, 503);
+		handler_respond(req, &resp);
+		return;
+	}
+	n = snprintf(head, sizeof head, "Status: 200 OK\r\n"
+	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n", len);
+	FCGX_PutStr(head, n, req->out);
+	FCGX_PutStr(text, (int)len, req->out);
+	free(text);
+}
+
 /* Handle one request from start to answer. */
 static void
 handler_request(struct worker *w, FCGX_Request *req)
@@ -182,7 +316,7 @@ handler_request(struct worker *w, FCGX_Request *req)
 	struct route_response resp;
 	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
 	long content_length = cl != NULL && *cl != '\0' ? strtol(cl, NULL, 10) : 0;
-	size_t pidx = 0;
+	size_t pidx = SIZE_MAX;
 
 	switch (route_request(w->cfg, FCGX_GetParam("REQUEST_METHOD", req->envp),
 	    FCGX_GetParam("REQUEST_URI", req->envp), handler_param, req,
@@ -191,13 +325,19 @@ handler_request(struct worker *w, FCGX_Request *req)
 		if (resp.status == 413)
 			log_info("rejected", "status=413 content_length=%ld", content_length);
 		handler_drain(req);
+		handler_count(pidx, resp.status);
 		break;
 	case ROUTE_HEALTHZ:
 		handler_drain(req);
 		handler_healthz(w, &resp);
 		break;
+	case ROUTE_METRICS:
+		handler_drain(req);
+		handler_metrics(w, req);
+		return;
 	case ROUTE_WEBHOOK:
 		handler_webhook(w, req, pidx, &resp);
+		handler_count(pidx, resp.status);
 		break;
 	}
 	handler_respond(req, &resp);
@@ -306,8 +446,8 @@ main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *listen_addr = NULL, *threads_arg = NULL;
 	struct ph_config cfg;
-	struct worker *workers;
-	char *cause = NULL, *end;
+	struct worker *workers, flusher;
+	char *cause = NULL, *end, err0[256];
 	sigset_t set;
 	int ch, check = 0, listen_fd, sig, type;
 	long threads, i;
@@ -400,6 +540,12 @@ main(int argc, char **argv)
 		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
 			fatalx("cannot start thread %ld", i);
 	}
+	memset(&flusher, 0, sizeof flusher);
+	flusher.cfg = &cfg;
+	flusher.index = -1;
+	if (ph_redis_init(&flusher.redis, &cfg, err0, sizeof err0) != 0 ||
+	    pthread_create(&flusher.thread, NULL, handler_flusher, &flusher) != 0)
+		fatalx("cannot start the counter flusher");
 	log_info("started", "version=%s listen=%s threads=%ld redis=%s%s max_body=%ld",
 	    PACKAGE_VERSION, listen_addr != NULL ? listen_addr : "fd0", threads,
 	    workers[0].redis.addr.path[0] != '\0' ? "unix:" : "",
@@ -428,6 +574,8 @@ main(int argc, char **argv)
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
+	pthread_join(flusher.thread, NULL);
+	handler_flush(&flusher.redis, &cfg); /* what the last requests counted */
 	log_info("stopped", "busy=%d", atomic_load(&handler_busy));
 	/* Threads may be blocked in libfcgi: exit without joining them. */
 	_exit(0);

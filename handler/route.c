@@ -86,12 +86,13 @@ route_request(const struct ph_config *cfg, const char *method, const char *uri,
 		uri = "";
 	plen = strcspn(uri, "?");
 
-	if (plen == 8 && strncmp(uri, "/healthz", 8) == 0) {
+	if ((plen == 8 && strncmp(uri, "/healthz", 8) == 0) ||
+	    (plen == 8 && strncmp(uri, "/metrics", 8) == 0)) {
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 			route_answer(resp, 405);
 			return ROUTE_ANSWER;
 		}
-		return ROUTE_HEALTHZ;
+		return uri[1] == 'h' ? ROUTE_HEALTHZ : ROUTE_METRICS;
 	}
 	if (plen <= sizeof prefix - 1 || strncmp(uri, prefix, sizeof prefix - 1) != 0) {
 		route_answer(resp, 404);

@@ -14,6 +14,7 @@
 enum route_kind {
 	ROUTE_ANSWER,  /* answer now with the response filled in */
 	ROUTE_HEALTHZ, /* GET /healthz: ping Redis */
+	ROUTE_METRICS, /* GET /metrics: Prometheus text from Redis */
 	ROUTE_WEBHOOK, /* read the body, then route_decode */
 };
 

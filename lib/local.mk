@@ -7,7 +7,8 @@ lib_libpayhook_a_SOURCES = \
 	lib/job.h lib/job.c \
 	lib/scripts.h lib/scripts.c \
 	lib/redis.h lib/redis.c \
-	lib/accept.h lib/accept.c
+	lib/accept.h lib/accept.c \
+	lib/metrics.h lib/metrics.c
 lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS)
 
 LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS)

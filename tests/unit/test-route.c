@@ -31,6 +31,8 @@ route(const char *method, const char *uri, long content_length)
 		return 0;
 	case ROUTE_HEALTHZ:
 		return 1;
+	case ROUTE_METRICS:
+		return 2;
 	default:
 		return resp.status;
 	}
@@ -76,6 +78,8 @@ main(void)
 
 	is_int(route("GET", "/healthz", 0), 1, "GET /healthz");
 	is_int(route("POST", "/healthz", 0), 405, "POST /healthz: 405");
+	is_int(route("GET", "/metrics", 0), 2, "GET /metrics");
+	is_int(route("POST", "/metrics", 0), 405, "POST /metrics: 405");
 
 	ok(route_decode(oi, "{}", 2, &n, &resp) != 0 && resp.status == 400, "bad body: 400");
 	route_body(&resp, buf, sizeof buf);
