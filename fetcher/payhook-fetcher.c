@@ -195,6 +195,9 @@ slot_fail(struct slot *s, enum fetch_outcome out, const char *error, long retry_
 	uint64_t rnd;
 	int n;
 
+	/* Every retry counts against max_attempts, whatever its cause. */
+	if (out == FETCH_RETRY && s->job.attempt + 1 >= f->policy.max_attempts)
+		out = FETCH_DEAD;
 	if (out == FETCH_RETRY) {
 		next.attempt = s->job.attempt + 1;
 		if (ph_random_bytes(&rnd, sizeof rnd) != 0)
@@ -274,9 +277,12 @@ slot_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Start the GET of a claimed job; -1 if curl could not set it up. */
+/*
+ * Start the GET of a claimed job: 0, -1 if curl could not set it up (try
+ * again later), or -2 with the reason in why when it never can.
+ */
 static int
-slot_start(struct slot *s)
+slot_start(struct slot *s, const char **why)
 {
 	struct fetcher *f = s->f;
 	const struct ph_route *route;
@@ -286,11 +292,16 @@ slot_start(struct slot *s)
 	int i;
 
 	route = provider_route(s->provider, s->job.entity_type);
-	if (route == NULL || provider_url(s->pcfg, route, s->job.entity_id, url, sizeof url) != 0)
-		return -1;
+	if (route == NULL || provider_url(s->pcfg, route, s->job.entity_id, url, sizeof url) != 0) {
+		*why = "url_too_long";
+		return -2;
+	}
 	memset(&h, 0, sizeof h);
-	if (s->provider->auth_headers(s->pcfg, &h) != 0)
-		return -1;
+	if (s->provider->auth_headers(s->pcfg, &h) != 0) {
+		explicit_bzero(&h, sizeof h);
+		*why = "no_credentials";
+		return -2;
+	}
 	for (i = 0; i < h.n; i++) {
 		l = curl_slist_append(s->headers, h.line[i]);
 		if (l == NULL)
@@ -392,7 +403,7 @@ static int
 slot_claim(struct slot *s)
 {
 	struct fetcher *f = s->f;
-	const char *argv[4];
+	const char *argv[4], *why;
 	char ttl[24];
 	redisReply *rep;
 	int rc;
@@ -429,7 +440,11 @@ slot_claim(struct slot *s)
 		    s->job.provider, s->job.entity_type, s->job.entity_id);
 		return 0;
 	}
-	if (slot_start(s) != 0)
+	why = NULL;
+	rc = slot_start(s, &why);
+	if (rc == -2)
+		slot_fail(s, FETCH_DEAD, why, 0);
+	else if (rc != 0)
 		slot_fail(s, FETCH_RETRY, "curl_setup", 0);
 	return 0;
 }

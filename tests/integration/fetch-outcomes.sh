@@ -111,6 +111,16 @@ is "$(dead_field 0 error) $(dead_field 0 entity_id)" "unauthorized pobad" "wrong
 like "$(si_log | grep "$PO/pobad")" '"x-api-secret": "wrong".*"status": 401' "the stand-in saw the wrong secret and answered 401"
 is "$(grep -c 'wrong' "$T/fetcher-once.log")" 0 "the secret is never logged"
 
+# --- A provider without credentials in the config: dead, no request.
+grep -v '^merchant_key' "$CONF" >"$T/nocreds.conf"
+before=$(si_log | grep -c .)
+post "$BASE/webhooks/cielo" '{"PaymentId":"11111111-2222-4333-8444-555555555555","ChangeType":1}' >/dev/null
+CONF_SAVED=$CONF CONF="$T/nocreds.conf"
+fetch_once
+CONF=$CONF_SAVED
+is "$(dead_field 0 error) $(dead_field 0 entity_id)" "no_credentials 11111111-2222-4333-8444-555555555555" "no merchant_key: dead no_credentials"
+is "$(si_log | grep -c .)" "$before" "and no request sent"
+
 # --- max_attempts: dead with the last error.
 si_post script "{\"path\":\"$PO/po500\",\"responses\":[{\"status\":502,\"times\":2},{\"status\":500,\"times\":-1}]}"
 oi_notify n500 payment_order po500 >/dev/null
