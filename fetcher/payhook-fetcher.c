@@ -28,6 +28,7 @@
 #include "fetch.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "payhook.h"
 #include "provider.h"
 #include "redis.h"
@@ -87,6 +88,7 @@ struct slot {
 	char entry[FETCHER_ENTRY_MAX]; /* retry or dead entry */
 	uint64_t due_ms;
 	long http_status;
+	long elapsed_ms; /* of the GET; -1 when none was made */
 	uint64_t fetched_at;
 	char sha[65];
 	const char *stat; /* stats field suffix */
@@ -206,7 +208,7 @@ slot_fail(struct slot *s, enum fetch_outcome out, const char *error, long retry_
 		    fetch_backoff_ms(&f->policy, s->job.attempt, rnd, retry_after);
 		n = job_encode(&next, s->entry, sizeof s->entry);
 		s->action = ACTION_RETRY;
-		s->stat = "retry";
+		s->stat = "retried";
 		if (n >= 0)
 			goto done;
 		error = "job_too_long";
@@ -454,11 +456,19 @@ static int
 slot_finish(struct slot *s)
 {
 	struct fetcher *f = s->f;
-	const char *argv[11];
-	size_t lens[11];
+	const char *argv[14];
+	size_t lens[14];
 	char status[16], at[24], maxlen[24], due[24], field[96];
+	char lat[96], latsum[96], ms[24];
 	redisReply *rep;
 	int i, stored;
+
+	lat[0] = '\0';
+	snprintf(latsum, sizeof latsum, "fetch_ms_sum:%s", s->decoded ? s->job.provider : "unknown");
+	snprintf(ms, sizeof ms, "%ld", s->elapsed_ms >= 0 ? s->elapsed_ms : 0);
+	if (s->elapsed_ms >= 0 && s->decoded &&
+	    metrics_latency_field(lat, sizeof lat, s->job.provider, s->elapsed_ms) != 0)
+		lat[0] = '\0';
 
 	if (s->action == ACTION_STORE) {
 		snprintf(status, sizeof status, "%ld", s->http_status);
@@ -480,19 +490,21 @@ slot_finish(struct slot *s)
 		lens[6] = s->rawlen;
 		lens[7] = s->len; /* the body is bytes: never strlen */
 		{
-			const char *av[16];
-			size_t al[16];
+			const char *av[18];
+			size_t al[18];
 
-			memcpy(av, argv, sizeof argv);
-			memcpy(al, lens, sizeof lens);
+			memcpy(av, argv, 11 * sizeof argv[0]);
+			memcpy(al, lens, 11 * sizeof lens[0]);
 			av[11] = s->job.notification_id;
 			av[12] = s->job.provider;
 			av[13] = s->job.entity_type;
 			av[14] = s->job.entity_id;
 			av[15] = maxlen;
-			for (i = 11; i < 16; i++)
+			av[16] = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf";
+			av[17] = ms;
+			for (i = 11; i < 18; i++)
 				al[i] = strlen(av[i]);
-			rep = ph_redis_script(&f->redis, PH_SCRIPT_STORE, 5, 16, av, al);
+			rep = ph_redis_script(&f->redis, PH_SCRIPT_STORE, 5, 18, av, al);
 		}
 		if (!fetcher_reply_ok(f, rep, "store") || rep->type != REDIS_REPLY_ARRAY ||
 		    rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
@@ -528,10 +540,13 @@ slot_finish(struct slot *s)
 	argv[8] = due;
 	argv[9] = s->token;
 	argv[10] = field;
-	for (i = 0; i < 11; i++)
+	argv[11] = lat;
+	argv[12] = latsum;
+	argv[13] = ms;
+	for (i = 0; i < 14; i++)
 		lens[i] = strlen(argv[i]);
 	lens[5] = s->rawlen;
-	rep = ph_redis_script(&f->redis, PH_SCRIPT_RESCHEDULE, 5, 11, argv, lens);
+	rep = ph_redis_script(&f->redis, PH_SCRIPT_RESCHEDULE, 5, 14, argv, lens);
 	if (!fetcher_reply_ok(f, rep, "reschedule") || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
 		return -1;
@@ -551,10 +566,12 @@ slot_done(struct slot *s, CURLcode cc)
 	struct fetcher *f = s->f;
 	enum fetch_outcome out;
 	char error[FETCHER_ERROR_MAX], transport[FETCHER_ERROR_MAX];
-	curl_off_t ra = 0;
+	curl_off_t ra = 0, us = 0;
 	long status = 0;
 
 	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &us) == CURLE_OK && us >= 0)
+		s->elapsed_ms = (long)(us / 1000);
 #if LIBCURL_VERSION_NUM >= 0x074200
 	curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &ra);
 #endif
@@ -684,6 +701,7 @@ fetcher_take(struct fetcher *f, long block_ms)
 	s->rawlen = rep->len;
 	freeReplyObject(rep);
 	s->decoded = 0;
+	s->elapsed_ms = -1;
 	s->token[0] = '\0';
 	s->lock_key[0] = '\0';
 	s->state = SLOT_CLAIM;

@@ -55,7 +55,7 @@ static const char script_claim[] =
  * KEYS: 1 lock, 2 entity, 3 events, 4 processing, 5 stats.
  * ARGV: 1 token, 2 job as taken, 3 body, 4 fetched_at, 5 http_status,
  *       6 sha256, 7 notification_id, 8 provider, 9 entity_type,
- *       10 entity_id, 11 events maxlen.
+ *       10 entity_id, 11 events maxlen, 12 latency stats field, 13 latency ms.
  * Returns {0, 0} when the lock was lost (nothing written), else {1, changed}.
  */
 static const char script_store[] =
@@ -75,7 +75,9 @@ static const char script_store[] =
     "redis.call('LREM', KEYS[4], 1, ARGV[2])\n"
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('HINCRBY', KEYS[5], 'fetch:' .. ARGV[8] ..\n"
-    "  (changed == 1 and ':changed' or ':unchanged'), 1)\n"
+    "  (changed == 1 and ':stored' or ':unchanged'), 1)\n"
+    "redis.call('HINCRBY', KEYS[5], ARGV[12], 1)\n"
+    "redis.call('HINCRBY', KEYS[5], 'fetch_ms_sum:' .. ARGV[8], ARGV[13])\n"
     "return {1, changed}\n";
 
 /*
@@ -86,7 +88,8 @@ static const char script_store[] =
  * queued copy stands for it.
  * KEYS: 1 processing, 2 retry, 3 dead, 4 lock, 5 stats.
  * ARGV: 1 job as taken, 2 "retry" or "dead", 3 new entry, 4 due (ms),
- *       5 token or "", 6 stats field.
+ *       5 token or "", 6 stats field, 7 latency stats field or "" when no
+ *       GET was made, 8 its sum field, 9 latency ms.
  * Returns 1 when the entry was added, 0 when the job was gone.
  */
 static const char script_reschedule[] =
@@ -98,6 +101,10 @@ static const char script_reschedule[] =
     "    redis.call('LPUSH', KEYS[3], ARGV[3])\n"
     "  end\n"
     "  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
+    "  if ARGV[7] ~= '' then\n"
+    "    redis.call('HINCRBY', KEYS[5], ARGV[7], 1)\n"
+    "    redis.call('HINCRBY', KEYS[5], ARGV[8], ARGV[9])\n"
+    "  end\n"
     "end\n"
     "if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) == ARGV[5] then\n"
     "  redis.call('DEL', KEYS[4])\n"

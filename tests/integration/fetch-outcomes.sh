@@ -42,7 +42,7 @@ oi_notify n3 payment_order po1 >/dev/null
 fetch_once
 is "$(rcli xlen payhook:events)" 2 "changed body: a new event"
 is "$(ehget oneinfinite payment_order po1 body)" '{"id":"po1","status":"REFUNDED","v":2}' "snapshot updated"
-is "$(rcli hget payhook:stats fetch:oneinfinite:changed) $(rcli hget payhook:stats fetch:oneinfinite:unchanged)" "2 1" "stats count changed and unchanged stores"
+is "$(rcli hget payhook:stats fetch:oneinfinite:stored) $(rcli hget payhook:stats fetch:oneinfinite:unchanged)" "2 1" "stats count changed (stored) and unchanged stores"
 
 # --- Cielo: ChangeType 2 fetches the sale and the recurrence, with its headers.
 SALE=9f8e7d6c-5b4a-4321-8765-0fedcba98765
@@ -86,7 +86,7 @@ print("%.2f" % (e[i + 1]["start"] - e[i]["t"]))')
 ok=1; python3 -c "import sys; sys.exit(0 if float('$gap') >= 0.95 else 1)" && ok=0
 tap_ok $ok "Retry-After: 1 honoured over a 300 ms backoff cap (gap ${gap}s)"
 is "$(rcli llen payhook:dead)" 0 "nothing dead"
-like "$(rcli hget payhook:stats fetch:oneinfinite:retry)" '^[5-9]$' "retries counted"
+like "$(rcli hget payhook:stats fetch:oneinfinite:retried)" '^[5-9]$' "retries counted"
 
 # --- 404: a few retries (not_found_attempts = 2), then dead.
 si_post script "{\"path\":\"$PO/po404\",\"responses\":[{\"status\":404,\"times\":-1}]}"
@@ -169,4 +169,12 @@ is "$STOP_RC" 0 "SIGTERM while a GET is in flight: exit 0"
 like "$(ehget oneinfinite payment_order poterm body)" '"id":"poterm"' "the in-flight GET was finished and stored"
 is "$(rcli llen payhook:processing:term) $(rcli zscore payhook:workers term)" "0 " "nothing held, left the workers zset"
 
+# --- Metrics: every GET's outcome and latency, summed in Redis for /metrics.
+m=$(curl -s "$BASE/metrics")
+sum=0
+for o in stored unchanged retried dead; do
+	sum=$((sum + $(rcli hget payhook:stats "fetch:oneinfinite:$o")))
+done
+like "$m" "payhook_fetches_total\{provider=\"oneinfinite\",outcome=\"stored\"\} [0-9]+" "/metrics has the fetch outcomes"
+like "$m" "payhook_fetch_duration_seconds_count\{provider=\"oneinfinite\"\} $sum" "one latency observation per OneInfinite GET outcome ($sum)"
 tap_done
