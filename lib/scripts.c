@@ -40,10 +40,12 @@ static const char script_accept[] =
  * Take the per-entity lock, then drop the pending marker under it: a
  * notification arriving from now on queues a job of its own.
  * KEYS: 1 lock, 2 pending. ARGV: 1 token, 2 lock_ttl (ms).
- * Returns 1 when the lock was taken, 0 when another fetch holds it.
+ * Returns 1 when the lock was taken, 0 when another fetch holds it. Run
+ * again with the same token (its reply was lost), it answers 1 again.
  */
 static const char script_claim[] =
-    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
+    "if redis.call('GET', KEYS[1]) == ARGV[1] or\n"
+    "    redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
     "  redis.call('DEL', KEYS[2])\n"
     "  return 1\n"
     "end\n"
