@@ -22,17 +22,12 @@ si_post() {
 
 # si_log: the stand-in's request log, one JSON line per request.
 si_log() {
-	curl -sf "$SI/_control/log" | python3 -c '
-import json, sys
-for e in json.load(sys.stdin):
-    print(json.dumps(e, sort_keys=True))'
+	curl -sf "$SI/_control/log.jsonl"
 }
 
 # si_count PATH: how many requests reached PATH.
 si_count() {
-	curl -sf "$SI/_control/log" | python3 -c '
-import json, sys
-print(sum(1 for e in json.load(sys.stdin) if e["path"] == sys.argv[1]))' "$1"
+	si_log | grep -cF "\"path\": \"$1\""
 }
 
 # Write the config extra for ph_stack_up: the stand-in as both providers,

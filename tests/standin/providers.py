@@ -21,6 +21,7 @@ Tests drive it over its own routes (JSON in, JSON out):
   GET  /_control/state    {"path": body, ...}
   GET  /_control/log      [{"method","path","headers","status","client","start","t"}, ...]
                           (start: request read; t: answer sent)
+  GET  /_control/log.jsonl the same, one JSON object a line
   GET  /_control/inflight entity GETs being answered right now
   GET  /_control/health   "ok"
 The port is chosen by the kernel and written to --port-file when --port is 0.
@@ -195,6 +196,8 @@ class Handler(BaseHTTPRequestHandler):
                 data = json.dumps(STATE.bodies)
             elif self.path == "/_control/log":
                 data = json.dumps(STATE.log)
+            elif self.path == "/_control/log.jsonl":
+                data = "".join(json.dumps(e, sort_keys=True) + "\n" for e in STATE.log)
             elif self.path == "/_control/inflight":
                 data = str(STATE.inflight)
             else:
