@@ -94,8 +94,13 @@ is "$(post "$BASE/webhooks/nosuch" '{}')" '404 {"error":"not_found"}' "$MODE: un
 is "$(curl -s -w ' %{http_code}' "$BASE/index.html")" '{"error":"not_found"} 404' \
 	"$MODE: nothing served outside /webhooks/ and /healthz"
 # /metrics goes to payhook-fcgi (it marks every answer no-store), from loopback.
-curl -s -o /dev/null -D "$T/resp.headers" "$BASE/metrics"
+metrics=$(curl -s -w '\n%{http_code}' -D "$T/resp.headers" "$BASE/metrics")
 is "$(header Cache-Control)" no-store "$MODE: /metrics is passed to payhook-fcgi"
+is "${metrics##*$'\n'}" 200 "$MODE: /metrics from loopback: 200"
+like "$metrics" $'\npayhook_notifications_total\\{provider="oneinfinite",outcome="accepted"\\} 1\n' \
+	"$MODE: /metrics counts the accepted seed sample"
+like "$metrics" $'\npayhook_notifications_total\\{provider="oneinfinite",outcome="duplicate"\\} 1\n' \
+	"$MODE: /metrics counts its duplicate"
 curl -s -o /dev/null -D "$T/resp.headers" "$BASE/metricsx"
 is "$(header Cache-Control)" "" "$MODE: /metricsx is not"
 head -c 20000 /dev/zero | tr '\0' 'a' >"$T/20k"
