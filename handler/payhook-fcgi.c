@@ -566,9 +566,16 @@ main(int argc, char **argv)
 	 */
 	atomic_store(&handler_stopping, 1);
 	log_info("stopping", "signal=%d busy=%d", sig, atomic_load(&handler_busy));
-	shutdown(listen_fd, SHUT_RDWR);
-	if (listen_addr != NULL && strncmp(listen_addr, "unix:", 5) == 0)
-		unlink(listen_addr + 5);
+	/*
+	 * Our own socket is shut so no thread takes a new connection; one on
+	 * fd 0 may be shared with other processes (spawn-fcgi -F, systemd), so it
+	 * is left alone and a connection taken now meets a closed socket.
+	 */
+	if (listen_addr != NULL) {
+		shutdown(listen_fd, SHUT_RDWR);
+		if (strncmp(listen_addr, "unix:", 5) == 0)
+			unlink(listen_addr + 5);
+	}
 	deadline = ph_mono_ms() + (uint64_t)cfg.handler.shutdown_timeout_ms;
 	while (atomic_load(&handler_busy) > 0 && ph_mono_ms() < deadline) {
 		struct timespec ts = { 0, 5 * 1000 * 1000 };

@@ -473,7 +473,9 @@ conf_dump(const struct ph_config *cfg, FILE *f)
 			fprintf(f, "%s[%s]\n", i > 0 ? "\n" : "", k->section);
 			section = k->section;
 		}
-		if (k->type == CONF_LONG)
+		if (k->type == CONF_LONG && strcmp(k->name, "socket_mode") == 0)
+			fprintf(f, "%s = 0%lo\n", k->name, *(long *)k->ptr);
+		else if (k->type == CONF_LONG)
 			fprintf(f, "%s = %ld\n", k->name, *(long *)k->ptr);
 		else if (k->type == CONF_SECRET)
 			fprintf(f, "%s = %s\n", k->name,
