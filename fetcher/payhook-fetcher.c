@@ -119,6 +119,7 @@ struct fetcher {
 	uint64_t empty_until; /* monotonic: the queue was empty, no LMOVE before */
 	int queue_empty;
 	int due_moved;
+	int adopt; /* Redis failed: our list may hold a job no slot has */
 };
 
 static volatile sig_atomic_t fetcher_stop;
@@ -138,6 +139,8 @@ fetcher_redis_failed(struct fetcher *f, const char *what)
 	if (!f->redis_down)
 		log_warn("redis_down", "during=%s error=\"%s\"", what, f->redis.err);
 	f->redis_down = 1;
+	/* A move whose reply was lost left a job no slot knows: look once back. */
+	f->adopt = 1;
 }
 
 /* Log that Redis answers again. */
@@ -709,6 +712,74 @@ fetcher_take(struct fetcher *f, long block_ms)
 	return 1;
 }
 
+/*
+ * Give slots the jobs of our processing list that no slot holds: a take
+ * whose reply was lost moved its job there. 0 when done, -1 when Redis failed
+ * or the slots are full (tried again later).
+ */
+static int
+fetcher_adopt(struct fetcher *f)
+{
+	redisReply *rep;
+	struct slot *s;
+	char *held;
+	size_t i;
+	long k;
+	int rc = 0;
+
+	rep = ph_redis_cmd(&f->redis, "LRANGE %s 0 -1", f->processing_key);
+	if (!fetcher_reply_ok(f, rep, "adopt") || rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	held = calloc((size_t)f->concurrency, 1);
+	if (held == NULL)
+		fatalx("out of memory");
+	for (i = 0; i < rep->elements; i++) {
+		const redisReply *e = rep->element[i];
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		/* Matched one to one, so two identical jobs need two slots. */
+		for (k = 0; k < f->concurrency; k++) {
+			s = &f->slots[k];
+			if (!held[k] && s->state != SLOT_FREE && s->rawlen == e->len &&
+			    memcmp(s->raw, e->str, e->len) == 0)
+				break;
+		}
+		if (k < f->concurrency) {
+			held[k] = 1;
+			continue;
+		}
+		for (k = 0; k < f->concurrency && f->slots[k].state != SLOT_FREE; k++)
+			;
+		if (k == f->concurrency) {
+			rc = -1;
+			break;
+		}
+		s = &f->slots[k];
+		s->raw = malloc(e->len + 1);
+		if (s->raw == NULL)
+			fatalx("out of memory");
+		memcpy(s->raw, e->str, e->len);
+		s->raw[e->len] = '\0';
+		s->rawlen = e->len;
+		s->decoded = 0;
+		s->elapsed_ms = -1;
+		s->token[0] = '\0';
+		s->lock_key[0] = '\0';
+		s->state = SLOT_CLAIM;
+		f->busy++;
+		held[k] = 1;
+		log_info("adopted", "worker=%s", f->id);
+	}
+	free(held);
+	freeReplyObject(rep);
+	if (rc == 0)
+		f->adopt = 0;
+	return rc;
+}
+
 /* Move due retries to the queue; -1 when Redis failed. */
 static int
 fetcher_due(struct fetcher *f, uint64_t *next_wall)
@@ -880,6 +951,8 @@ fetcher_run(struct fetcher *f)
 				break;
 		}
 
+		if (redis_ok && f->adopt && fetcher_adopt(f) == 0 && fetcher_slots(f) != 0)
+			redis_ok = 0;
 		if (redis_ok && !fetcher_stop && now >= f->next_due) {
 			if (fetcher_due(f, &next_wall) != 0)
 				redis_ok = 0;

@@ -5,7 +5,9 @@
 . "$PH_TOP/tests/standin/lib.sh"
 
 standin_up || { tap_ok 1 "stand-in up"; tap_done; exit 1; }
-fetch_conf
+# worker_timeout long enough that no fetcher re-queues the other's jobs
+# because of the outage: each must keep and finish its own.
+fetch_conf "worker_timeout = 30"
 ph_stack_up || { tap_ok 1 "stack up"; tap_done; exit 1; }
 
 N=30 M=10
@@ -14,13 +16,16 @@ fetcher_start a --concurrency 4
 fetcher_start b --concurrency 4
 for i in $(seq 1 $N); do oi_notify "nr$i" payment_order "r$i" >/dev/null; done
 some_stored() {
-	[ "$(rcli --scan --pattern 'payhook:entity:*' | grep -c .)" -ge 3 ]
+	[ "$(rcli --scan --pattern 'payhook:entity:*' | grep -c .)" -ge 1 ]
 }
 ph_wait_for some_stored
 tap_ok $? "fetching has started"
-ph_wait_for si_inflight_is 8
-tap_ok $? "8 GETs in flight when Redis goes away"
+ph_wait_for si_inflight_ge 5
+tap_ok $? "GETs in flight when Redis goes away"
 
+# A job in a's processing list that a does not know of, as a BLMOVE whose
+# reply was lost in the outage leaves: a must find it once Redis is back.
+rcli lpush payhook:processing:a '{"v":1,"provider":"oneinfinite","entity_type":"payment_order","entity_id":"orphan1","notification_id":"no1","event":"","received_at":1,"attempt":0}' >/dev/null
 ph_stop_redis "$T/redis"
 ph_wait_for grep -q 'event=redis_down' "$T/fetcher-a.log"
 tap_ok $? "fetcher a notices Redis is down"
@@ -53,10 +58,13 @@ all_stored() {
 }
 PH_WAIT=40 ph_wait_for all_stored
 tap_ok $? "every entity notified before and after the restart is stored"
+ph_wait_for stored oneinfinite payment_order orphan1
+tap_ok $? "the job a held without knowing it is adopted and stored"
+like "$(cat "$T/fetcher-a.log")" 'event=adopted worker=a' "a logged the adoption"
 PH_WAIT=20 ph_wait_for fetch_drained
 tap_ok $? "queue, retries and processing lists drained"
 is "$(rcli llen payhook:dead)" 0 "nothing in dead"
-is "$(rcli --scan --pattern 'payhook:entity:*' | grep -c .)" $((N + M)) "$((N + M)) snapshots"
+is "$(rcli --scan --pattern 'payhook:entity:*' | grep -c .)" $((N + M + 1)) "$((N + M + 1)) snapshots"
 for w in a b; do
 	fetcher_stop $w
 	is "$STOP_RC" 0 "fetcher $w: SIGTERM, exit 0"

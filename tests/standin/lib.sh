@@ -143,3 +143,8 @@ once_until() {
 si_inflight_is() {
 	[ "$(curl -sf "$SI/_control/inflight")" = "$1" ]
 }
+
+# si_inflight_ge N: the stand-in is answering at least N GETs right now.
+si_inflight_ge() {
+	[ "$(curl -sf "$SI/_control/inflight")" -ge "$1" ]
+}
