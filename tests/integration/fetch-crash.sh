@@ -12,8 +12,9 @@ N=10
 for i in $(seq 1 $N); do
 	si_post script "{\"path\":\"/v1/payment_orders/k$i\",\"responses\":[{\"delay_ms\":1800}]}"
 done
-fetcher_start victim --concurrency $N
+# Queue everything first, so the victim takes all of it at once.
 for i in $(seq 1 $N); do oi_notify "nk$i" payment_order "k$i" >/dev/null; done
+fetcher_start victim --concurrency $N
 ph_wait_for si_inflight_is $N
 tap_ok $? "the victim holds $N slow GETs"
 is "$(rcli llen payhook:processing:victim)" $N "its processing list holds the $N jobs"
