@@ -1,12 +1,16 @@
 /*
  * libFuzzer target: a queue entry through job_decode. A job that decodes must
  * encode again (it is what the fetcher re-queues on a retry) and decode back
- * to the same job.
+ * to the same job. One that does not is what the fetcher dead-letters with
+ * fetch_encode_invalid: that entry must be one JSON object whatever the bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "fetch.h"
 #include "job.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,6 +28,31 @@ fuzz_same(const struct ph_job *a, const struct ph_job *b)
 		abort();
 }
 
+/* Abort unless the dead-letter entry of an unreadable job is a JSON object. */
+static void
+fuzz_invalid(const uint8_t *data, size_t size, const char *reason)
+{
+	char buf[(PH_FETCH_RAW_MAX + 256) * 6 + 128];
+	struct json_tokener *tok;
+	struct json_object *o;
+	int len;
+
+	len = fetch_encode_invalid((const char *)data, size, reason, 1763900000123ULL,
+	    buf, sizeof buf);
+	if (len < 0 || (size_t)len >= sizeof buf)
+		abort(); /* sized for the worst case: every byte as \u00XX */
+	tok = json_tokener_new();
+	if (tok == NULL)
+		abort();
+	o = json_tokener_parse_ex(tok, buf, len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != (size_t)len ||
+	    !json_object_is_type(o, json_type_object))
+		abort();
+	json_object_put(o);
+	json_tokener_free(tok);
+}
+
 /* Decode one job, then round-trip it. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -36,6 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (job_decode((const char *)data, size, &j, err, sizeof err) != 0) {
 		if (err[0] == '\0')
 			abort();
+		fuzz_invalid(data, size, err);
 		return 0;
 	}
 	len = job_encode(&j, buf, sizeof buf);

@@ -16,10 +16,10 @@ tests_fuzz_fuzz_cielo_SOURCES = tests/fuzz/fuzz-provider.c
 tests_fuzz_fuzz_cielo_CFLAGS = $(FUZZ_CFLAGS_ALL) -DFUZZ_PROVIDER='"cielo"'
 tests_fuzz_fuzz_cielo_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
 tests_fuzz_fuzz_cielo_LDADD = $(LIBPAYHOOK)
-tests_fuzz_fuzz_job_SOURCES = tests/fuzz/fuzz-job.c
-tests_fuzz_fuzz_job_CFLAGS = $(FUZZ_CFLAGS_ALL)
+tests_fuzz_fuzz_job_SOURCES = tests/fuzz/fuzz-job.c lib/fetch.h lib/fetch.c
+tests_fuzz_fuzz_job_CFLAGS = $(FUZZ_CFLAGS_ALL) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_job_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
-tests_fuzz_fuzz_job_LDADD = $(LIBPAYHOOK)
+tests_fuzz_fuzz_job_LDADD = $(LIBPAYHOOK) $(CRYPTO_LIBS)
 tests_fuzz_fuzz_conf_SOURCES = tests/fuzz/fuzz-conf.c
 tests_fuzz_fuzz_conf_CFLAGS = $(FUZZ_CFLAGS_ALL)
 tests_fuzz_fuzz_conf_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
