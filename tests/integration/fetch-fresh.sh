@@ -77,6 +77,7 @@ for w in f1 f2 f3; do
 	ok=1; [ "$c" -gt 0 ] && ok=0
 	tap_ok $ok "fetcher $w did part of the work ($c stores)"
 done
+is "$(cat "$T"/fetcher-f?.log | grep -c 'event=requeued worker=f')" 0 "no live fetcher's jobs were re-queued by another"
 ev=$(rcli xlen payhook:events)
 ok=1; [ "$ev" -ge $E ] && [ "$ev" -le "$n" ] && ok=0
 tap_ok $ok "events: at least one per entity, at most one per GET ($ev)"

@@ -169,6 +169,21 @@ is "$STOP_RC" 0 "SIGTERM while a GET is in flight: exit 0"
 like "$(ehget oneinfinite payment_order poterm body)" '"id":"poterm"' "the in-flight GET was finished and stored"
 is "$(rcli llen payhook:processing:term) $(rcli zscore payhook:workers term)" "0 " "nothing held, left the workers zset"
 
+# --- A fetch whose lock was taken over during its GET stores nothing, and is retried.
+si_post script "{\"path\":\"$PO/polost\",\"responses\":[{\"delay_ms\":1000}]}"
+fetcher_start lost
+oi_notify nlost payment_order polost >/dev/null
+ph_wait_for rcli_is 1 exists payhook:lock:oneinfinite:payment_order:polost
+rcli set payhook:lock:oneinfinite:payment_order:polost intruder px 60000 >/dev/null
+ph_wait_for grep -q 'id=polost attempt=1 error="lock_lost"' "$T/fetcher-lost.log"
+tap_ok $? "the GET ended with the lock no longer its own: lock_lost"
+is "$(rcli exists payhook:entity:oneinfinite:payment_order:polost)" 0 "nothing stored by it"
+is "$(rcli get payhook:lock:oneinfinite:payment_order:polost)" intruder "the other holder's lock is left alone"
+rcli del payhook:lock:oneinfinite:payment_order:polost >/dev/null
+ph_wait_for stored oneinfinite payment_order polost
+tap_ok $? "once the lock is free, the retry stores it"
+fetcher_stop lost
+
 # --- Metrics: every GET's outcome and latency, summed in Redis for /metrics.
 m=$(curl -s "$BASE/metrics")
 sum=0
