@@ -221,6 +221,9 @@ slot_fail(struct slot *s, enum fetch_outcome out, const char *error, long retry_
 	if (n < 0)
 		n = job_encode_dead(&s->job, "error_too_long", s->job.attempt + 1,
 		    ph_now_ms(), s->entry, sizeof s->entry);
+	if (n < 0 && fetch_encode_invalid(s->raw, s->rawlen, error, ph_now_ms(),
+	    s->entry, sizeof s->entry) < 0)
+		snprintf(s->entry, sizeof s->entry, "{\"v\":1,\"error\":\"unencodable\"}");
 	s->action = ACTION_DEAD;
 	s->stat = "dead";
 done:
@@ -620,9 +623,7 @@ fetcher_transfers(struct fetcher *f, int wait_ms)
 {
 	CURLMsg *m;
 	struct slot *s;
-	int running, left;
-
-	int round;
+	int running, left, round;
 
 	/* Start what was just added, wait for activity, then collect. */
 	for (round = 0; round < 2; round++) {
