@@ -4,7 +4,8 @@ FUZZ_TARGETS = tests/fuzz/fuzz-oneinfinite tests/fuzz/fuzz-cielo \
 	tests/fuzz/fuzz-job tests/fuzz/fuzz-conf tests/fuzz/fuzz-redis-url
 FUZZ_CFLAGS_ALL = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS)
 FUZZ_LDFLAGS_ALL = $(AM_LDFLAGS) -fsanitize=fuzzer
-EXTRA_DIST += tests/fuzz/corpus
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/oneinfinite.dict tests/fuzz/cielo.dict \
+	tests/fuzz/job.dict tests/fuzz/conf.dict tests/fuzz/redis-url.dict
 
 if FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
