@@ -135,8 +135,13 @@ handler_read_body(struct worker *w, FCGX_Request *req)
 static void
 handler_healthz(struct worker *w, struct route_response *resp)
 {
+	int was_up = w->redis.c != NULL;
 	redisReply *rep = ph_redis_cmd(&w->redis, "PING");
-	int ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+	int ok;
+
+	if (rep == NULL && was_up && w->redis.c == NULL)
+		rep = ph_redis_cmd(&w->redis, "PING"); /* a stale connection: once more */
+	ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
 
 	if (rep != NULL)
 		freeReplyObject(rep);

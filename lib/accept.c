@@ -27,7 +27,7 @@ accept_notification(struct ph_redis *r, const struct ph_config *cfg,
 	const char *prefix = cfg->redis.prefix;
 	struct ph_job job;
 	redisReply *rep;
-	int i, nk, na, jl, dl;
+	int i, nk, na, jl, dl, was_up;
 	enum ph_accept rc = PH_ACCEPT_UNAVAILABLE;
 
 	*queued = 0;
@@ -89,7 +89,15 @@ accept_notification(struct ph_redis *r, const struct ph_config *cfg,
 	for (i = nk; i < na; i++)
 		lens[i] = i == nk + 8 ? len : strlen(argv[i]); /* the body has no NUL */
 
+	/*
+	 * A connection that served earlier requests may have died since (Redis
+	 * restarted): try once more on a new one. Safe: if the first try ran,
+	 * the second answers duplicate (seen) or finds the pending markers set.
+	 */
+	was_up = r->c != NULL;
 	rep = ph_redis_script(r, PH_SCRIPT_ACCEPT, nk, na, argv, lens);
+	if (rep == NULL && was_up && r->c == NULL)
+		rep = ph_redis_script(r, PH_SCRIPT_ACCEPT, nk, na, argv, lens);
 	if (rep == NULL)
 		return PH_ACCEPT_UNAVAILABLE;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&

@@ -30,4 +30,14 @@ is "$(rcli exists payhook:seen:oneinfinite:before1)" 1 "the notification accepte
 is "$(rcli llen payhook:queue)" 2 "queue: the job from before and the one after"
 is "$(rcli exists payhook:seen:oneinfinite:d1)" 0 "nothing half-written from the outage"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")" 200 "healthz: 200 again"
+
+# Redis restarted while no request comes: every thread's connection is stale,
+# yet not one provider sees a 503 (the first command on a dead connection is
+# tried once more on a new one).
+for i in $(seq 1 8); do post "$BASE/webhooks/oneinfinite" "{\"id\":\"warm$i\",\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_id\":\"w$i\"}" >/dev/null; done
+ph_stop_redis "$T/redis"
+ph_start_redis "$T/redis" "$REDIS_PORT"
+codes=$(for i in $(seq 1 8); do post "$BASE/webhooks/oneinfinite" "{\"id\":\"re$i\",\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_id\":\"r$i\"}" | cut -c1-3; done | tr '\n' ' ')
+is "$codes" "200 200 200 200 200 200 200 200 " "after a quiet Redis restart: the very first requests are 200"
+is "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")" 200 "and healthz 200"
 tap_done
