@@ -7,6 +7,28 @@ FUZZ_LDFLAGS_ALL = $(AM_LDFLAGS) -fsanitize=fuzzer
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/oneinfinite.dict tests/fuzz/cielo.dict \
 	tests/fuzz/job.dict tests/fuzz/conf.dict tests/fuzz/redis-url.dict
 
+# The same targets without libFuzzer, as unit tests (tests/run runs every
+# tests/unit/test-*): each replays its corpus, so a crash saved there stays a
+# regression test of every build.
+check_PROGRAMS += tests/unit/test-fuzz-oneinfinite tests/unit/test-fuzz-cielo \
+	tests/unit/test-fuzz-job tests/unit/test-fuzz-conf tests/unit/test-fuzz-redis-url
+REPLAY_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) -DFUZZ_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_fuzz_oneinfinite_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-provider.c
+tests_unit_test_fuzz_oneinfinite_CFLAGS = $(REPLAY_CFLAGS) -DFUZZ_TARGET='"oneinfinite"' -DFUZZ_PROVIDER='"oneinfinite"'
+tests_unit_test_fuzz_oneinfinite_LDADD = $(LIBPAYHOOK)
+tests_unit_test_fuzz_cielo_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-provider.c
+tests_unit_test_fuzz_cielo_CFLAGS = $(REPLAY_CFLAGS) -DFUZZ_TARGET='"cielo"' -DFUZZ_PROVIDER='"cielo"'
+tests_unit_test_fuzz_cielo_LDADD = $(LIBPAYHOOK)
+tests_unit_test_fuzz_job_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-job.c lib/fetch.h lib/fetch.c
+tests_unit_test_fuzz_job_CFLAGS = $(REPLAY_CFLAGS) $(CRYPTO_CFLAGS) -DFUZZ_TARGET='"job"'
+tests_unit_test_fuzz_job_LDADD = $(LIBPAYHOOK) $(CRYPTO_LIBS)
+tests_unit_test_fuzz_conf_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-conf.c
+tests_unit_test_fuzz_conf_CFLAGS = $(REPLAY_CFLAGS) -DFUZZ_TARGET='"conf"'
+tests_unit_test_fuzz_conf_LDADD = $(LIBPAYHOOK)
+tests_unit_test_fuzz_redis_url_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-redis-url.c
+tests_unit_test_fuzz_redis_url_CFLAGS = $(REPLAY_CFLAGS) -DFUZZ_TARGET='"redis-url"'
+tests_unit_test_fuzz_redis_url_LDADD = $(LIBPAYHOOK)
+
 if FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
 tests_fuzz_fuzz_oneinfinite_SOURCES = tests/fuzz/fuzz-provider.c
