@@ -41,6 +41,7 @@ struct worker {
 	int listen_fd;
 	const struct ph_config *cfg;
 	struct ph_redis redis;
+	struct ph_accept_ctx accept;
 	char *body; /* max_body + 1 bytes, reused for every request */
 };
 
@@ -177,7 +178,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx,
 		    resp->message);
 		return;
 	}
-	a = accept_notification(&w->redis, w->cfg, p, &n, w->body, (size_t)len,
+	a = accept_notification(&w->accept, &w->redis, p, &n, w->body, (size_t)len,
 	    ph_now_ms(), &queued);
 	switch (a) {
 	case PH_ACCEPT_NEW:
@@ -542,6 +543,8 @@ main(int argc, char **argv)
 			fatalx("out of memory");
 		if (ph_redis_init(&workers[i].redis, &cfg, err, sizeof err) != 0)
 			fatalx("config: [redis] url: %s", err);
+		if (accept_init(&workers[i].accept, &cfg) != 0)
+			fatalx("config: [redis] prefix: too long");
 		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
 			fatalx("cannot start thread %ld", i);
 	}

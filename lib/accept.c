@@ -8,73 +8,76 @@
 #include "accept.h"
 #include "job.h"
 
-#define ACCEPT_KEY_MAX 256
 #define ACCEPT_FIXED_KEYS 5
 #define ACCEPT_FIXED_ARGS 10
 
+/* Build the keys and arguments every call shares. */
+int
+accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg)
+{
+	const char *prefix = cfg->redis.prefix;
+
+	memset(ctx, 0, sizeof *ctx);
+	ctx->cfg = cfg;
+	snprintf(ctx->dedup_ttl, sizeof ctx->dedup_ttl, "%ld", cfg->handler.dedup_ttl);
+	snprintf(ctx->pending_ttl, sizeof ctx->pending_ttl, "%ld", cfg->handler.pending_ttl);
+	snprintf(ctx->maxlen, sizeof ctx->maxlen, "%ld", cfg->handler.notifications_maxlen);
+	return ph_key(ctx->queue, sizeof ctx->queue, prefix, "queue") < 0 ||
+	    ph_key(ctx->dead, sizeof ctx->dead, prefix, "dead") < 0 ||
+	    ph_key(ctx->notifications, sizeof ctx->notifications, prefix, "notifications") < 0 ||
+	    ph_key(ctx->stats, sizeof ctx->stats, prefix, "stats") < 0 ? -1 : 0;
+}
+
 /* Run the accept script for one notification. */
 enum ph_accept
-accept_notification(struct ph_redis *r, const struct ph_config *cfg,
+accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
     const struct ph_provider *p, const struct ph_notification *n,
     const char *body, size_t len, uint64_t now_ms, int *queued)
 {
-	char keys[ACCEPT_FIXED_KEYS + PH_MAX_ENTITIES][ACCEPT_KEY_MAX];
+	char seen[PH_ACCEPT_KEY_MAX], pending[PH_MAX_ENTITIES][PH_ACCEPT_KEY_MAX];
 	char jobs[PH_MAX_ENTITIES][PH_JOB_MAX];
 	char dead[PH_MAX_ENTITIES][PH_JOB_MAX];
-	char now[24], dedup[24], pending[24], maxlen[24], count[8];
+	char now[24], count[8];
 	const char *argv[ACCEPT_FIXED_KEYS + PH_MAX_ENTITIES + ACCEPT_FIXED_ARGS + 3 * PH_MAX_ENTITIES];
 	size_t lens[sizeof argv / sizeof argv[0]];
-	const char *prefix = cfg->redis.prefix;
+	const char *prefix = ctx->cfg->redis.prefix;
 	struct ph_job job;
 	redisReply *rep;
-	int i, nk, na, jl, dl, was_up;
+	int i, nk, na, was_up;
 	enum ph_accept rc = PH_ACCEPT_UNAVAILABLE;
 
 	*queued = 0;
-	if (ph_key(keys[0], ACCEPT_KEY_MAX, prefix, "seen:%s:%s", p->name,
-	    n->id[0] != '\0' ? n->id : "-") < 0 ||
-	    ph_key(keys[1], ACCEPT_KEY_MAX, prefix, "queue") < 0 ||
-	    ph_key(keys[2], ACCEPT_KEY_MAX, prefix, "dead") < 0 ||
-	    ph_key(keys[3], ACCEPT_KEY_MAX, prefix, "notifications") < 0 ||
-	    ph_key(keys[4], ACCEPT_KEY_MAX, prefix, "stats") < 0)
+	if (ph_key(seen, sizeof seen, prefix, "seen:%s:%s", p->name,
+	    n->id[0] != '\0' ? n->id : "-") < 0)
 		goto toolong;
 
 	memset(&job, 0, sizeof job);
-	snprintf(job.provider, sizeof job.provider, "%s", p->name);
-	snprintf(job.notification_id, sizeof job.notification_id, "%s", n->id);
-	snprintf(job.event, sizeof job.event, "%s", n->event);
+	memcpy(job.provider, p->name, strlen(p->name) + 1);
+	memcpy(job.notification_id, n->id, sizeof n->id);
+	memcpy(job.event, n->event, sizeof n->event);
 	job.received_at = now_ms;
 	if (n->id[0] == '\0')
 		ph_guid_new(job.notification_id); /* Cielo: no id of its own */
-	for (i = 0; i < n->nentities; i++) {
-		const struct ph_entity *e = &n->entities[i];
-
-		snprintf(job.entity_type, sizeof job.entity_type, "%s", e->type);
-		snprintf(job.entity_id, sizeof job.entity_id, "%s", e->id);
-		if (ph_key(keys[ACCEPT_FIXED_KEYS + i], ACCEPT_KEY_MAX, prefix,
-		    "pending:%s:%s:%s", p->name, e->type, e->id) < 0)
-			goto toolong;
-		jl = job_encode(&job, jobs[i], sizeof jobs[i]);
-		dl = job_encode_dead(&job, "no_route", 0, now_ms, dead[i], sizeof dead[i]);
-		if (jl < 0 || dl < 0)
-			goto toolong;
-	}
 
 	nk = 0;
-	for (i = 0; i < ACCEPT_FIXED_KEYS + n->nentities; i++) {
-		argv[nk] = keys[i];
-		lens[nk++] = strlen(keys[i]);
+	argv[nk++] = seen;
+	argv[nk++] = ctx->queue;
+	argv[nk++] = ctx->dead;
+	argv[nk++] = ctx->notifications;
+	argv[nk++] = ctx->stats;
+	for (i = 0; i < n->nentities; i++) {
+		if (ph_key(pending[i], sizeof pending[i], prefix, "pending:%s:%s:%s", p->name,
+		    n->entities[i].type, n->entities[i].id) < 0)
+			goto toolong;
+		argv[nk++] = pending[i];
 	}
 	snprintf(now, sizeof now, "%" PRIu64, now_ms);
-	snprintf(dedup, sizeof dedup, "%ld", cfg->handler.dedup_ttl);
-	snprintf(pending, sizeof pending, "%ld", cfg->handler.pending_ttl);
-	snprintf(maxlen, sizeof maxlen, "%ld", cfg->handler.notifications_maxlen);
 	snprintf(count, sizeof count, "%d", n->nentities);
 	na = nk;
 	argv[na++] = now;
-	argv[na++] = dedup;
-	argv[na++] = pending;
-	argv[na++] = maxlen;
+	argv[na++] = ctx->dedup_ttl;
+	argv[na++] = ctx->pending_ttl;
+	argv[na++] = ctx->maxlen;
 	argv[na++] = p->has_notification_id ? "1" : "0";
 	argv[na++] = p->name;
 	argv[na++] = job.notification_id;
@@ -82,11 +85,23 @@ accept_notification(struct ph_redis *r, const struct ph_config *cfg,
 	argv[na++] = body;
 	argv[na++] = count;
 	for (i = 0; i < n->nentities; i++) {
+		const struct ph_entity *e = &n->entities[i];
+		int routed = provider_route(p, e->type) != NULL;
+
+		memcpy(job.entity_type, e->type, sizeof e->type);
+		memcpy(job.entity_id, e->id, sizeof e->id);
+		if (job_encode(&job, jobs[i], sizeof jobs[i]) < 0)
+			goto toolong;
+		/* Only an entity with no route needs its dead-letter entry. */
+		dead[i][0] = '\0';
+		if (!routed && job_encode_dead(&job, "no_route", 0, now_ms, dead[i],
+		    sizeof dead[i]) < 0)
+			goto toolong;
 		argv[na++] = jobs[i];
-		argv[na++] = provider_route(p, n->entities[i].type) != NULL ? "1" : "0";
+		argv[na++] = routed ? "1" : "0";
 		argv[na++] = dead[i];
 	}
-	for (i = nk; i < na; i++)
+	for (i = 0; i < na; i++)
 		lens[i] = i == nk + 8 ? len : strlen(argv[i]); /* the body has no NUL */
 
 	/*

@@ -15,13 +15,30 @@ enum ph_accept {
 	PH_ACCEPT_UNAVAILABLE, /* Redis unreachable or erroring: answer 503 */
 };
 
+#define PH_ACCEPT_KEY_MAX 256
+
+/* What every notification's script call shares: built once, at start-up. */
+struct ph_accept_ctx {
+	const struct ph_config *cfg;
+	char queue[PH_ACCEPT_KEY_MAX];
+	char dead[PH_ACCEPT_KEY_MAX];
+	char notifications[PH_ACCEPT_KEY_MAX];
+	char stats[PH_ACCEPT_KEY_MAX];
+	char dedup_ttl[24];
+	char pending_ttl[24];
+	char maxlen[24];
+};
+
+/* Build the shared keys and arguments; -1 if the prefix makes a key too long. */
+int accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg);
+
 /*
  * Record a validated notification: seen (SET NX), pending markers and jobs,
  * dead letters for entity types with no route, the raw notification. *queued
  * gets the number of jobs pushed. On PH_ACCEPT_UNAVAILABLE the reason is in
  * r->err.
  */
-enum ph_accept accept_notification(struct ph_redis *r, const struct ph_config *cfg,
+enum ph_accept accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
     const struct ph_provider *p, const struct ph_notification *n,
     const char *body, size_t len, uint64_t now_ms, int *queued);
 
