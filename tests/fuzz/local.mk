@@ -1,17 +1,18 @@
 # Fuzz targets (libFuzzer): built by configure --enable-fuzzing (CC=clang),
 # run by scripts/fuzz. `make fuzz` builds them; without the switch it says how.
 FUZZ_TARGETS = tests/fuzz/fuzz-oneinfinite tests/fuzz/fuzz-cielo \
-	tests/fuzz/fuzz-job tests/fuzz/fuzz-conf tests/fuzz/fuzz-redis-url
+	tests/fuzz/fuzz-job tests/fuzz/fuzz-conf tests/fuzz/fuzz-redis-url tests/fuzz/fuzz-route
 FUZZ_CFLAGS_ALL = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS)
 FUZZ_LDFLAGS_ALL = $(AM_LDFLAGS) -fsanitize=fuzzer
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/oneinfinite.dict tests/fuzz/cielo.dict \
-	tests/fuzz/job.dict tests/fuzz/conf.dict tests/fuzz/redis-url.dict
+	tests/fuzz/job.dict tests/fuzz/conf.dict tests/fuzz/redis-url.dict tests/fuzz/route.dict
 
 # The same targets without libFuzzer, as unit tests (tests/run runs every
 # tests/unit/test-*): each replays its corpus, so a crash saved there stays a
 # regression test of every build.
 check_PROGRAMS += tests/unit/test-fuzz-oneinfinite tests/unit/test-fuzz-cielo \
-	tests/unit/test-fuzz-job tests/unit/test-fuzz-conf tests/unit/test-fuzz-redis-url
+	tests/unit/test-fuzz-job tests/unit/test-fuzz-conf tests/unit/test-fuzz-redis-url \
+	tests/unit/test-fuzz-route
 REPLAY_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) -DFUZZ_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_fuzz_oneinfinite_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-provider.c
 tests_unit_test_fuzz_oneinfinite_CFLAGS = $(REPLAY_CFLAGS) -DFUZZ_TARGET='"oneinfinite"' -DFUZZ_PROVIDER='"oneinfinite"'
@@ -28,6 +29,9 @@ tests_unit_test_fuzz_conf_LDADD = $(LIBPAYHOOK)
 tests_unit_test_fuzz_redis_url_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-redis-url.c
 tests_unit_test_fuzz_redis_url_CFLAGS = $(REPLAY_CFLAGS) -DFUZZ_TARGET='"redis-url"'
 tests_unit_test_fuzz_redis_url_LDADD = $(LIBPAYHOOK)
+tests_unit_test_fuzz_route_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-route.c handler/route.h handler/route.c
+tests_unit_test_fuzz_route_CFLAGS = $(REPLAY_CFLAGS) -I$(top_srcdir)/handler -DFUZZ_TARGET='"route"'
+tests_unit_test_fuzz_route_LDADD = $(LIBPAYHOOK)
 
 if FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
@@ -51,6 +55,10 @@ tests_fuzz_fuzz_redis_url_SOURCES = tests/fuzz/fuzz-redis-url.c
 tests_fuzz_fuzz_redis_url_CFLAGS = $(FUZZ_CFLAGS_ALL)
 tests_fuzz_fuzz_redis_url_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
 tests_fuzz_fuzz_redis_url_LDADD = $(LIBPAYHOOK)
+tests_fuzz_fuzz_route_SOURCES = tests/fuzz/fuzz-route.c handler/route.h handler/route.c
+tests_fuzz_fuzz_route_CFLAGS = $(FUZZ_CFLAGS_ALL) -I$(top_srcdir)/handler
+tests_fuzz_fuzz_route_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
+tests_fuzz_fuzz_route_LDADD = $(LIBPAYHOOK)
 
 # Build the fuzz targets.
 fuzz: $(FUZZ_TARGETS)
