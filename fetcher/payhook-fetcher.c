@@ -623,10 +623,14 @@ fetcher_transfers(struct fetcher *f, int wait_ms)
 {
 	CURLMsg *m;
 	struct slot *s;
-	int running, left, round;
+	int running, left, round, done = 0;
 
-	/* Start what was just added, wait for activity, then collect. */
-	for (round = 0; round < 2; round++) {
+	/*
+	 * Start what was just added, wait for activity, then collect. When the
+	 * first perform already finished a transfer (a fast API answers before
+	 * the poll), its slot waits for Redis: go back to the loop, no wait.
+	 */
+	for (round = 0; round < 2 && done == 0; round++) {
 		if (round == 1)
 			curl_multi_poll(f->multi, NULL, 0, wait_ms, NULL);
 		curl_multi_perform(f->multi, &running);
@@ -635,8 +639,10 @@ fetcher_transfers(struct fetcher *f, int wait_ms)
 				continue;
 			s = NULL;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-			if (s != NULL)
+			if (s != NULL) {
 				slot_done(s, m->data.result);
+				done++;
+			}
 		}
 	}
 }
