@@ -19,14 +19,18 @@ def main(path):
     ingest = [float(r["jobs"]) for r in rows if r["kind"] == "ingest"]
     by = {}
     for r in fetch:
-        by.setdefault(int(r["conc"]), []).append(r)
-    print("| concurrency | jobs/s median (min-max) | peak RSS MB | Redis round trips/job "
+        by.setdefault(r["conc"], []).append(r)
+
+    def order(spec):
+        """1 16 64 256, then the PxC legs (P fetchers at concurrency C)."""
+        p, _, c = spec.rpartition("x")
+        return (int(p or 1), int(c))
+    print("| concurrency (per fetcher) | jobs/s median (min-max) | peak RSS MB | Redis round trips/job "
           "| CPU us/job: all = fetcher + Redis + API |")
     print("|---|---|---|---|---|")
     med = {}
-    for c in sorted(by):
+    for c in sorted(by, key=order):
         rs = by[c]
-        n = [int(r["jobs"]) for r in rs]
         jps = [int(r["jobs"]) * 1e9 / int(r["ns"]) for r in rs]
         rss = [int(r["rss_kb"]) / 1024 for r in rs]
         rt = [int(r["roundtrips"]) / int(r["jobs"]) for r in rs]
@@ -34,11 +38,11 @@ def main(path):
                  for k in ("cpu_fetcher_us", "cpu_redis_us", "cpu_api_us")]
         cpu = [a + b + c_ for a, b, c_ in zip(*parts)]
         med[c] = statistics.median(jps)
-        print("| %d | %s | %s | %s | %s = %d + %d + %d |" % (
-            c, fmt(jps), fmt(rss, 1), fmt(rt, 2), fmt(cpu),
+        name = c if "x" not in c else "%s fetchers x %s" % tuple(c.split("x"))
+        print("| %s | %s | %s | %s | %s = %d + %d + %d |" % (
+            name, fmt(jps), fmt(rss, 1), fmt(rt, 2), fmt(cpu),
             statistics.median(parts[0]), statistics.median(parts[1]),
             statistics.median(parts[2])))
-        del n
     if ingest:
         print("| ingest | payhook-fcgi, bench/ingest leg C, 64 connections: "
               "%s notifications/s | | | |" % fmt(ingest))
@@ -46,10 +50,11 @@ def main(path):
     if ingest:
         ing = statistics.median(ingest)
         print("- drain / accept (medians): " + ", ".join(
-            "%d in flight %.2f" % (c, med[c] / ing) for c in sorted(med)))
-    if 256 in by:
+            ("%s in flight %.2f" if "x" not in c else "%s fetchers x %s in flight %.2f")
+            % (tuple(c.split("x")) + (med[c] / ing,)) for c in sorted(med, key=order)))
+    if "256" in by:
         print("- peak RSS at 256 in flight: %.1f MB (max of %d legs)"
-              % (max(int(r["rss_kb"]) for r in by[256]) / 1024, len(by[256])))
+              % (max(int(r["rss_kb"]) for r in by["256"]) / 1024, len(by["256"])))
     bad = [r for r in fetch if int(r["stored"]) != int(r["jobs"]) or int(r["dead"]) != 0]
     print("- legs with every job stored and none dead: %d of %d" % (len(fetch) - len(bad), len(fetch)))
 
