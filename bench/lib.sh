@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by bench/fetch, bench/memory and bench/soak. Source it after
 # scripts/lib.sh (it uses PH_PIDS and ph_wait_for).
 
