@@ -59,10 +59,11 @@ fetch_conf() {
 }
 
 # fetcher_start NAME [args]: a fetcher in the background, log in $T/fetcher-NAME.log.
+# PH_WRAP_FETCHER, when set, is prepended to the command (scripts/valgrind).
 fetcher_start() {
 	local name=$1
 	shift
-	"$PH_BUILD/fetcher/payhook-fetcher" -c "$CONF" --id "$name" "$@" \
+	${PH_WRAP_FETCHER:-} "$PH_BUILD/fetcher/payhook-fetcher" -c "$CONF" --id "$name" "$@" \
 		2>>"$T/fetcher-$name.log" &
 	echo $! >"$T/fetcher-$name.pid"
 	PH_PIDS+=($!)
@@ -80,7 +81,7 @@ fetcher_stop() {
 
 # fetch_once [args]: run one fetcher with --once, bounded in time; its status.
 fetch_once() {
-	timeout 30 "$PH_BUILD/fetcher/payhook-fetcher" -c "$CONF" --id once --once "$@" \
+	timeout 60 ${PH_WRAP_FETCHER:-} "$PH_BUILD/fetcher/payhook-fetcher" -c "$CONF" --id once --once "$@" \
 		2>>"$T/fetcher-once.log"
 }
 
