@@ -3,7 +3,8 @@
 bounded in count and time, and log every answer. Standard library only.
 
   send.py --base URL --count N [--secs S] [--threads K] [--rate R] [--tag T]
-          [--mix plain|soak] [--log FILE] [--standin URL] [--seed S]
+          [--mix plain|soak] [--log FILE] [--standin URL] [--doomed FILE]
+          [--started FILE] [--seed S]
 
 --mix plain: N OneInfinite notifications in the seed form (about 125 bytes,
   as bench/ingest sends), each with its own notification id and entity id.
@@ -25,6 +26,7 @@ Prints a summary line: sent=N status_200=N status_400=N ... retried=N.
 import argparse
 import http.client
 import json
+import os
 import random
 import sys
 import threading
@@ -243,6 +245,7 @@ def main():
     ap.add_argument("--standin")
     ap.add_argument("--doomed", help="file to write the paths scripted 401 for ever")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--started", help="file to write the epoch second the sending starts")
     a = ap.parse_args()
     if not (0 < a.count <= 10000000 and 0 < a.threads <= 64 and 0 < a.secs <= 86400):
         sys.exit("send.py: --count 1..10000000, --threads 1..64, --secs up to 86400")
@@ -255,7 +258,13 @@ def main():
         if a.doomed:
             with open(a.doomed, "w") as f:
                 f.write("".join(p + "\n" for p in doomed))
+        # The bounds count from the first notification, not from the scripting.
         s.start = time.monotonic()
+        s.deadline = s.start + a.secs
+    if a.started:
+        with open(a.started + ".tmp", "w") as f:
+            f.write("%d\n" % int(time.time()))
+        os.rename(a.started + ".tmp", a.started)
     ts = [threading.Thread(target=worker, args=(s, t, u.hostname, u.port)) for t in range(a.threads)]
     for t in ts:
         t.start()
