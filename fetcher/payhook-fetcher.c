@@ -112,10 +112,10 @@ struct fetcher {
 	char dead_key[FETCHER_KEY_MAX];
 	char events_key[FETCHER_KEY_MAX];
 	char stats_key[FETCHER_KEY_MAX];
-	int recovered;       /* our own processing list re-queued at start */
-	int redis_down;      /* logged the outage already */
-	uint64_t next_beat;  /* monotonic ms */
-	uint64_t next_due;   /* monotonic ms of the next DUE call */
+	int recovered;        /* our own processing list re-queued at start */
+	int redis_down;       /* logged the outage already */
+	uint64_t next_beat;   /* monotonic ms */
+	uint64_t next_due;    /* monotonic ms of the next DUE call */
 	uint64_t empty_until; /* monotonic: the queue was empty, no LMOVE before */
 	int queue_empty;
 	int due_moved;
@@ -207,8 +207,8 @@ slot_fail(struct slot *s, enum fetch_outcome out, const char *error, long retry_
 		next.attempt = s->job.attempt + 1;
 		if (ph_random_bytes(&rnd, sizeof rnd) != 0)
 			rnd = ph_mono_ms();
-		s->due_ms = ph_now_ms() +
-		    fetch_backoff_ms(&f->policy, s->job.attempt, rnd, retry_after);
+		s->due_ms =
+		    ph_now_ms() + fetch_backoff_ms(&f->policy, s->job.attempt, rnd, retry_after);
 		n = job_encode(&next, s->entry, sizeof s->entry);
 		s->action = ACTION_RETRY;
 		s->stat = "retried";
@@ -216,21 +216,22 @@ slot_fail(struct slot *s, enum fetch_outcome out, const char *error, long retry_
 			goto done;
 		error = "job_too_long";
 	}
-	n = job_encode_dead(&s->job, error, s->job.attempt + 1, ph_now_ms(),
-	    s->entry, sizeof s->entry);
+	n = job_encode_dead(&s->job, error, s->job.attempt + 1, ph_now_ms(), s->entry,
+	    sizeof s->entry);
 	if (n < 0)
-		n = job_encode_dead(&s->job, "error_too_long", s->job.attempt + 1,
-		    ph_now_ms(), s->entry, sizeof s->entry);
-	if (n < 0 && fetch_encode_invalid(s->raw, s->rawlen, error, ph_now_ms(),
-	    s->entry, sizeof s->entry) < 0)
+		n = job_encode_dead(&s->job, "error_too_long", s->job.attempt + 1, ph_now_ms(),
+		    s->entry, sizeof s->entry);
+	if (n < 0)
+		n = fetch_encode_invalid(s->raw, s->rawlen, error, ph_now_ms(), s->entry,
+		    sizeof s->entry);
+	if (n < 0)
 		snprintf(s->entry, sizeof s->entry, "{\"v\":1,\"error\":\"unencodable\"}");
 	s->action = ACTION_DEAD;
 	s->stat = "dead";
 done:
 	log_info(s->action == ACTION_RETRY ? "fetch_retry" : "fetch_dead",
-	    "provider=%s type=%s id=%s attempt=%ld error=\"%s\"",
-	    s->job.provider, s->job.entity_type, s->job.entity_id,
-	    s->job.attempt + 1, error);
+	    "provider=%s type=%s id=%s attempt=%ld error=\"%s\"", s->job.provider,
+	    s->job.entity_type, s->job.entity_id, s->job.attempt + 1, error);
 	s->state = SLOT_FINISH;
 }
 
@@ -239,16 +240,16 @@ static void
 slot_dead_now(struct slot *s, const char *error)
 {
 	if (!s->decoded) {
-		if (fetch_encode_invalid(s->raw, s->rawlen, error, ph_now_ms(),
-		    s->entry, sizeof s->entry) < 0)
+		if (fetch_encode_invalid(s->raw, s->rawlen, error, ph_now_ms(), s->entry,
+		        sizeof s->entry) < 0)
 			snprintf(s->entry, sizeof s->entry, "{\"v\":1,\"error\":\"invalid_job\"}");
 		log_warn("fetch_dead", "error=\"invalid_job: %s\"", error);
 	} else {
-		if (job_encode_dead(&s->job, error, s->job.attempt, ph_now_ms(),
-		    s->entry, sizeof s->entry) < 0)
+		if (job_encode_dead(&s->job, error, s->job.attempt, ph_now_ms(), s->entry,
+		        sizeof s->entry) < 0)
 			snprintf(s->entry, sizeof s->entry, "{\"v\":1,\"error\":\"%s\"}", error);
-		log_warn("fetch_dead", "provider=%s type=%s id=%s error=%s",
-		    s->job.provider, s->job.entity_type, s->job.entity_id, error);
+		log_warn("fetch_dead", "provider=%s type=%s id=%s error=%s", s->job.provider,
+		    s->job.entity_type, s->job.entity_id, error);
 	}
 	s->action = ACTION_DEAD;
 	s->stat = "dead";
@@ -337,8 +338,7 @@ slot_start(struct slot *s, const char **why)
 	curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
 	curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
 	curl_easy_setopt(s->easy, CURLOPT_SHARE, f->share);
-	curl_easy_setopt(s->easy, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)f->cfg->fetcher.max_body);
+	curl_easy_setopt(s->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cfg->fetcher.max_body);
 	/* An API answers where it is asked: no redirects, no other scheme. */
 	curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -348,8 +348,8 @@ slot_start(struct slot *s, const char **why)
 #endif
 	if (curl_multi_add_handle(f->multi, s->easy) != CURLM_OK)
 		goto fail;
-	log_debug("fetch_start", "provider=%s type=%s id=%s attempt=%ld",
-	    s->job.provider, s->job.entity_type, s->job.entity_id, s->job.attempt + 1);
+	log_debug("fetch_start", "provider=%s type=%s id=%s attempt=%ld", s->job.provider,
+	    s->job.entity_type, s->job.entity_id, s->job.attempt + 1);
 	s->state = SLOT_FETCH;
 	return 0;
 fail:
@@ -388,12 +388,12 @@ slot_prepare(struct slot *s)
 		slot_dead_now(s, "no_credentials");
 		return -1;
 	}
-	if (ph_key(s->lock_key, sizeof s->lock_key, prefix, "lock:%s:%s:%s",
-	    s->job.provider, s->job.entity_type, s->job.entity_id) < 0 ||
+	if (ph_key(s->lock_key, sizeof s->lock_key, prefix, "lock:%s:%s:%s", s->job.provider,
+	        s->job.entity_type, s->job.entity_id) < 0 ||
 	    ph_key(s->pending_key, sizeof s->pending_key, prefix, "pending:%s:%s:%s",
-	    s->job.provider, s->job.entity_type, s->job.entity_id) < 0 ||
-	    ph_key(s->entity_key, sizeof s->entity_key, prefix, "entity:%s:%s:%s",
-	    s->job.provider, s->job.entity_type, s->job.entity_id) < 0) {
+	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0 ||
+	    ph_key(s->entity_key, sizeof s->entity_key, prefix, "entity:%s:%s:%s", s->job.provider,
+	        s->job.entity_type, s->job.entity_id) < 0) {
 		slot_dead_now(s, "key_too_long");
 		return -1;
 	}
@@ -444,8 +444,8 @@ slot_claim(struct slot *s)
 		s->action = ACTION_RETRY;
 		s->stat = "lock_wait";
 		s->state = SLOT_FINISH;
-		log_debug("fetch_lock_wait", "provider=%s type=%s id=%s",
-		    s->job.provider, s->job.entity_type, s->job.entity_id);
+		log_debug("fetch_lock_wait", "provider=%s type=%s id=%s", s->job.provider,
+		    s->job.entity_type, s->job.entity_id);
 		return 0;
 	}
 	why = NULL;
@@ -470,7 +470,8 @@ slot_finish(struct slot *s)
 	int i, stored;
 
 	lat[0] = '\0';
-	snprintf(latsum, sizeof latsum, "fetch_ms_sum:%s", s->decoded ? s->job.provider : "unknown");
+	snprintf(latsum, sizeof latsum, "fetch_ms_sum:%s",
+	    s->decoded ? s->job.provider : "unknown");
 	snprintf(ms, sizeof ms, "%ld", s->elapsed_ms >= 0 ? s->elapsed_ms : 0);
 	if (s->elapsed_ms >= 0 && s->decoded &&
 	    metrics_latency_field(lat, sizeof lat, s->job.provider, s->elapsed_ms) != 0)
@@ -519,10 +520,11 @@ slot_finish(struct slot *s)
 		}
 		stored = rep->element[0]->integer == 1;
 		if (stored)
-			log_info("fetch_stored", "provider=%s type=%s id=%s status=%ld "
-			    "bytes=%zu changed=%lld attempt=%ld", s->job.provider,
-			    s->job.entity_type, s->job.entity_id, s->http_status, s->len,
-			    rep->element[1]->integer, s->job.attempt + 1);
+			log_info("fetch_stored",
+			    "provider=%s type=%s id=%s status=%ld "
+			    "bytes=%zu changed=%lld attempt=%ld",
+			    s->job.provider, s->job.entity_type, s->job.entity_id, s->http_status,
+			    s->len, rep->element[1]->integer, s->job.attempt + 1);
 		freeReplyObject(rep);
 		if (stored) {
 			slot_clear(s);
@@ -533,8 +535,8 @@ slot_finish(struct slot *s)
 	}
 
 	snprintf(due, sizeof due, "%" PRIu64, s->due_ms);
-	snprintf(field, sizeof field, "fetch:%s:%s",
-	    s->decoded ? s->job.provider : "unknown", s->stat);
+	snprintf(field, sizeof field, "fetch:%s:%s", s->decoded ? s->job.provider : "unknown",
+	    s->stat);
 	argv[0] = f->processing_key;
 	argv[1] = f->retry_key;
 	argv[2] = f->dead_key;
@@ -558,8 +560,8 @@ slot_finish(struct slot *s)
 		return -1;
 	}
 	if (rep->integer == 0)
-		log_info("fetch_requeued_elsewhere", "provider=%s type=%s id=%s",
-		    s->job.provider, s->job.entity_type, s->job.entity_id);
+		log_info("fetch_requeued_elsewhere", "provider=%s type=%s id=%s", s->job.provider,
+		    s->job.entity_type, s->job.entity_id);
 	freeReplyObject(rep);
 	slot_clear(s);
 	return 0;
@@ -601,8 +603,8 @@ slot_done(struct slot *s, CURLcode cc)
 			    s->curl_err[0] != '\0' ? s->curl_err : curl_easy_strerror(cc));
 		status = 0;
 	}
-	out = fetch_classify(&f->policy, status, cc != CURLE_OK ? transport : NULL,
-	    s->job.attempt, error, sizeof error);
+	out = fetch_classify(&f->policy, status, cc != CURLE_OK ? transport : NULL, s->job.attempt,
+	    error, sizeof error);
 	s->http_status = status;
 	if (out != FETCH_STORE) {
 		slot_fail(s, out, error, ra > 0 ? (long)(ra > 86400 ? 86400 : ra) : 0);
@@ -687,13 +689,13 @@ fetcher_take(struct fetcher *f, long block_ms)
 		/* The reply comes only after the block: the socket must wait longer. */
 		ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms + block_ms);
 		snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
-		rep = ph_redis_cmd(&f->redis, "BLMOVE %s %s RIGHT LEFT %s",
-		    f->queue_key, f->processing_key, secs);
+		rep = ph_redis_cmd(&f->redis, "BLMOVE %s %s RIGHT LEFT %s", f->queue_key,
+		    f->processing_key, secs);
 		if (f->redis.c != NULL)
 			ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms);
 	} else {
-		rep = ph_redis_cmd(&f->redis, "LMOVE %s %s RIGHT LEFT",
-		    f->queue_key, f->processing_key);
+		rep = ph_redis_cmd(&f->redis, "LMOVE %s %s RIGHT LEFT", f->queue_key,
+		    f->processing_key);
 	}
 	if (!fetcher_reply_ok(f, rep, "take")) {
 		freeReplyObject(rep);
@@ -921,8 +923,7 @@ fetcher_default_id(char *buf, size_t len)
 			host[i] = '-';
 	}
 	ph_random_bytes(rnd, sizeof rnd);
-	snprintf(buf, len, "%.40s-%ld-%02x%02x%02x", host, (long)getpid(),
-	    rnd[0], rnd[1], rnd[2]);
+	snprintf(buf, len, "%.40s-%ld-%02x%02x%02x", host, (long)getpid(), rnd[0], rnd[1], rnd[2]);
 }
 
 /* The loop: take, claim, fetch, finish, until stopped or drained. */
@@ -1051,12 +1052,14 @@ fetcher_keys(struct fetcher *f)
 	const char *p = f->cfg->redis.prefix;
 
 	return ph_key(f->queue_key, FETCHER_KEY_MAX, p, "queue") < 0 ||
-	    ph_key(f->processing_key, FETCHER_KEY_MAX, p, "processing:%s", f->id) < 0 ||
-	    ph_key(f->workers_key, FETCHER_KEY_MAX, p, "workers") < 0 ||
-	    ph_key(f->retry_key, FETCHER_KEY_MAX, p, "retry") < 0 ||
-	    ph_key(f->dead_key, FETCHER_KEY_MAX, p, "dead") < 0 ||
-	    ph_key(f->events_key, FETCHER_KEY_MAX, p, "events") < 0 ||
-	    ph_key(f->stats_key, FETCHER_KEY_MAX, p, "stats") < 0 ? -1 : 0;
+	        ph_key(f->processing_key, FETCHER_KEY_MAX, p, "processing:%s", f->id) < 0 ||
+	        ph_key(f->workers_key, FETCHER_KEY_MAX, p, "workers") < 0 ||
+	        ph_key(f->retry_key, FETCHER_KEY_MAX, p, "retry") < 0 ||
+	        ph_key(f->dead_key, FETCHER_KEY_MAX, p, "dead") < 0 ||
+	        ph_key(f->events_key, FETCHER_KEY_MAX, p, "events") < 0 ||
+	        ph_key(f->stats_key, FETCHER_KEY_MAX, p, "stats") < 0
+	    ? -1
+	    : 0;
 }
 
 int
@@ -1119,7 +1122,7 @@ main(int argc, char **argv)
 		fatalx("--id %s: use 1 to 128 of [A-Za-z0-9_-]", id_arg);
 
 	if (conf_load(&cfg, config_path != NULL ? config_path : PH_DEFAULT_CONFIG,
-	    config_path != NULL, &cause) != 0)
+	        config_path != NULL, &cause) != 0)
 		fatalx("config: %s", cause);
 	log_set_level(cfg.log.level);
 	log_set_format(cfg.log.format);
@@ -1127,8 +1130,8 @@ main(int argc, char **argv)
 	if (conc_arg != NULL) {
 		errno = 0;
 		f.concurrency = strtol(conc_arg, &end, 10);
-		if (*conc_arg == '\0' || *end != '\0' || errno != 0 ||
-		    f.concurrency < 1 || f.concurrency > 4096)
+		if (*conc_arg == '\0' || *end != '\0' || errno != 0 || f.concurrency < 1 ||
+		    f.concurrency > 4096)
 			fatalx("--concurrency %s: must be a whole number from 1 to 4096", conc_arg);
 	}
 	if (check) {

@@ -45,7 +45,7 @@ struct worker {
 	char *body; /* max_body + 1 bytes, reused for every request */
 };
 
-static atomic_int handler_busy;    /* requests being handled now */
+static atomic_int handler_busy; /* requests being handled now */
 static atomic_int handler_stopping;
 
 /*
@@ -54,7 +54,7 @@ static atomic_int handler_stopping;
  * once a second; while Redis is down they wait here.
  */
 enum handler_count {
-	COUNT_INVALID,     /* 400 */
+	COUNT_INVALID, /* 400 */
 	COUNT_UNAUTHORIZED,
 	COUNT_NOT_FOUND,
 	COUNT_METHOD,
@@ -63,8 +63,12 @@ enum handler_count {
 	COUNT_MAX,
 };
 static const char *const handler_count_fields[COUNT_MAX] = {
-	"rejected:invalid_notification", "rejected:unauthorized", "rejected:not_found",
-	"rejected:method_not_allowed", "rejected:body_too_large", "unavailable",
+	"rejected:invalid_notification",
+	"rejected:unauthorized",
+	"rejected:not_found",
+	"rejected:method_not_allowed",
+	"rejected:body_too_large",
+	"unavailable",
 };
 static atomic_long handler_counts[PH_MAX_PROVIDERS + 1][COUNT_MAX];
 #define HANDLER_FLUSH_MS 1000
@@ -84,15 +88,16 @@ handler_respond(FCGX_Request *req, const struct route_response *resp)
 {
 	char buf[512], extra[64] = "", out[1024];
 	const char *body = route_body(resp, buf, sizeof buf);
-	const char *type = resp->status == 200 && strcmp(body, "ok\n") == 0 ?
-	    "text/plain" : "application/json";
+	const char *type =
+	    resp->status == 200 && strcmp(body, "ok\n") == 0 ? "text/plain" : "application/json";
 	int n;
 
 	if (resp->allow_post)
 		snprintf(extra, sizeof extra, "Allow: POST\r\n");
 	else if (resp->retry_after > 0)
 		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", resp->retry_after);
-	n = snprintf(out, sizeof out, "Status: %d %s\r\nContent-Type: %s\r\n"
+	n = snprintf(out, sizeof out,
+	    "Status: %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n%s",
 	    resp->status, route_reason(resp->status), type, strlen(body), extra, body);
 	if (n > 0 && (size_t)n < sizeof out)
@@ -107,8 +112,7 @@ handler_drain(FCGX_Request *req)
 	long total = 0;
 	int n;
 
-	while (total < HANDLER_DRAIN_MAX &&
-	    (n = FCGX_GetStr(buf, sizeof buf, req->in)) > 0)
+	while (total < HANDLER_DRAIN_MAX && (n = FCGX_GetStr(buf, sizeof buf, req->in)) > 0)
 		total += n;
 }
 
@@ -157,8 +161,7 @@ handler_healthz(struct worker *w, struct route_response *resp)
 
 /* Handle a POST to /webhooks/{provider}: read, decode, record, answer. */
 static void
-handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx,
-    struct route_response *resp)
+handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_response *resp)
 {
 	const struct ph_provider *p = provider_at(pidx);
 	struct ph_notification n;
@@ -178,18 +181,20 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx,
 		    resp->message);
 		return;
 	}
-	a = accept_notification(&w->accept, &w->redis, p, &n, w->body, (size_t)len,
-	    ph_now_ms(), &queued);
+	a = accept_notification(&w->accept, &w->redis, p, &n, w->body, (size_t)len, ph_now_ms(),
+	    &queued);
 	switch (a) {
 	case PH_ACCEPT_NEW:
 		route_answer(resp, 200);
 		for (int i = 0; i < n.nentities; i++) {
 			if (provider_route(p, n.entities[i].type) == NULL)
-				log_warn("no_route", "provider=%s entity_type=%s entity_id=%s "
-				    "dead=1", p->name, n.entities[i].type, n.entities[i].id);
+				log_warn("no_route",
+				    "provider=%s entity_type=%s entity_id=%s "
+				    "dead=1",
+				    p->name, n.entities[i].type, n.entities[i].id);
 		}
-		log_debug("accepted", "provider=%s id=%s event=%s queued=%d", p->name,
-		    n.id, n.event, queued);
+		log_debug("accepted", "provider=%s id=%s event=%s queued=%d", p->name, n.id,
+		    n.event, queued);
 		break;
 	case PH_ACCEPT_DUPLICATE:
 		route_answer(resp, 200);
@@ -211,13 +216,26 @@ handler_count(size_t pidx, int status)
 	enum handler_count c;
 
 	switch (status) {
-	case 400: c = COUNT_INVALID; break;
-	case 401: c = COUNT_UNAUTHORIZED; break;
-	case 404: c = COUNT_NOT_FOUND; break;
-	case 405: c = COUNT_METHOD; break;
-	case 413: c = COUNT_TOO_LARGE; break;
-	case 503: c = COUNT_UNAVAILABLE; break;
-	default: return;
+	case 400:
+		c = COUNT_INVALID;
+		break;
+	case 401:
+		c = COUNT_UNAUTHORIZED;
+		break;
+	case 404:
+		c = COUNT_NOT_FOUND;
+		break;
+	case 405:
+		c = COUNT_METHOD;
+		break;
+	case 413:
+		c = COUNT_TOO_LARGE;
+		break;
+	case 503:
+		c = COUNT_UNAVAILABLE;
+		break;
+	default:
+		return;
 	}
 	if (pidx >= provider_count())
 		pidx = PH_MAX_PROVIDERS;
@@ -307,9 +325,11 @@ handler_metrics(struct worker *w, FCGX_Request *req)
 		handler_respond(req, &resp);
 		return;
 	}
-	n = snprintf(head, sizeof head, "Status: 200 OK\r\n"
+	n = snprintf(head, sizeof head,
+	    "Status: 200 OK\r\n"
 	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n", len);
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n",
+	    len);
 	FCGX_PutStr(head, n, req->out);
 	FCGX_PutStr(text, (int)len, req->out);
 	free(text);
@@ -325,8 +345,8 @@ handler_request(struct worker *w, FCGX_Request *req)
 	size_t pidx = SIZE_MAX;
 
 	switch (route_request(w->cfg, FCGX_GetParam("REQUEST_METHOD", req->envp),
-	    FCGX_GetParam("REQUEST_URI", req->envp), handler_param, req,
-	    content_length, &pidx, &resp)) {
+	    FCGX_GetParam("REQUEST_URI", req->envp), handler_param, req, content_length, &pidx,
+	    &resp)) {
 	case ROUTE_ANSWER:
 		if (resp.status == 413)
 			log_info("rejected", "status=413 content_length=%ld", content_length);
@@ -493,7 +513,7 @@ main(int argc, char **argv)
 	}
 
 	if (conf_load(&cfg, config_path != NULL ? config_path : PH_DEFAULT_CONFIG,
-	    config_path != NULL, &cause) != 0)
+	        config_path != NULL, &cause) != 0)
 		fatalx("config: %s", cause);
 	log_set_level(cfg.log.level);
 	log_set_format(cfg.log.format);
@@ -516,7 +536,8 @@ main(int argc, char **argv)
 		listen_fd = handler_listen(listen_addr, cfg.handler.socket_mode);
 	} else {
 		if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0)
-			fatalx("no -l given and fd 0 is not a socket: pass -l unix:/path "
+			fatalx(
+			    "no -l given and fd 0 is not a socket: pass -l unix:/path "
 			    "or host:port, or run under spawn-fcgi or mod_fcgid");
 		listen_fd = 0;
 	}
@@ -557,8 +578,9 @@ main(int argc, char **argv)
 	log_info("started", "version=%s listen=%s threads=%ld redis=%s%s max_body=%ld",
 	    PACKAGE_VERSION, listen_addr != NULL ? listen_addr : "fd0", threads,
 	    workers[0].redis.addr.path[0] != '\0' ? "unix:" : "",
-	    workers[0].redis.addr.path[0] != '\0' ? workers[0].redis.addr.path :
-	    workers[0].redis.addr.host, cfg.handler.max_body);
+	    workers[0].redis.addr.path[0] != '\0' ? workers[0].redis.addr.path
+	                                          : workers[0].redis.addr.host,
+	    cfg.handler.max_body);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)

@@ -116,7 +116,7 @@ route_request(const struct ph_config *cfg, const char *method, const char *uri,
 		return ROUTE_ANSWER;
 	}
 	if (pc->token != NULL ? !ph_secret_equal(token, tlen, pc->token, strlen(pc->token))
-	    : tlen != 0) {
+	                      : tlen != 0) {
 		route_answer(resp, 404);
 		return ROUTE_ANSWER;
 	}
@@ -126,8 +126,9 @@ route_request(const struct ph_config *cfg, const char *method, const char *uri,
 	}
 	if (pc->header_value != NULL) {
 		given = param(pc->header_param, arg);
-		if (given == NULL || !ph_secret_equal(given, strlen(given),
-		    pc->header_value, strlen(pc->header_value))) {
+		if (given == NULL ||
+		    !ph_secret_equal(given, strlen(given), pc->header_value,
+		        strlen(pc->header_value))) {
 			route_answer(resp, 401);
 			return ROUTE_ANSWER;
 		}
@@ -141,8 +142,8 @@ route_request(const struct ph_config *cfg, const char *method, const char *uri,
 
 /* Decode a body into a notification or a 400. */
 int
-route_decode(const struct ph_provider *p, const char *body, size_t len,
-    struct ph_notification *n, struct route_response *resp)
+route_decode(const struct ph_provider *p, const char *body, size_t len, struct ph_notification *n,
+    struct route_response *resp)
 {
 	char err[160];
 

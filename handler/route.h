@@ -20,10 +20,10 @@ enum route_kind {
 
 struct route_response {
 	int status;
-	const char *body;    /* JSON, or "ok\n" */
-	char message[192];   /* 400: the reason, put into body by route_body() */
-	int allow_post;      /* add Allow: POST */
-	int retry_after;     /* add Retry-After: seconds when > 0 */
+	const char *body;  /* JSON, or "ok\n" */
+	char message[192]; /* 400: the reason, put into body by route_body() */
+	int allow_post;    /* add Allow: POST */
+	int retry_after;   /* add Retry-After: seconds when > 0 */
 };
 
 /* A function that returns a request parameter (CGI name) or NULL. */
@@ -33,9 +33,9 @@ typedef const char *(*route_param_fn)(const char *name, void *arg);
  * Route a request from its method, URI and headers. For ROUTE_WEBHOOK,
  * *provider is the provider's index.
  */
-enum route_kind route_request(const struct ph_config *cfg, const char *method,
-    const char *uri, route_param_fn param, void *arg, long content_length,
-    size_t *provider, struct route_response *resp);
+enum route_kind route_request(const struct ph_config *cfg, const char *method, const char *uri,
+    route_param_fn param, void *arg, long content_length, size_t *provider,
+    struct route_response *resp);
 
 /* Decode a webhook body; -1 with a 400 response filled in. */
 int route_decode(const struct ph_provider *p, const char *body, size_t len,

@@ -23,22 +23,26 @@ accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg)
 	snprintf(ctx->pending_ttl, sizeof ctx->pending_ttl, "%ld", cfg->handler.pending_ttl);
 	snprintf(ctx->maxlen, sizeof ctx->maxlen, "%ld", cfg->handler.notifications_maxlen);
 	return ph_key(ctx->queue, sizeof ctx->queue, prefix, "queue") < 0 ||
-	    ph_key(ctx->dead, sizeof ctx->dead, prefix, "dead") < 0 ||
-	    ph_key(ctx->notifications, sizeof ctx->notifications, prefix, "notifications") < 0 ||
-	    ph_key(ctx->stats, sizeof ctx->stats, prefix, "stats") < 0 ? -1 : 0;
+	        ph_key(ctx->dead, sizeof ctx->dead, prefix, "dead") < 0 ||
+	        ph_key(ctx->notifications, sizeof ctx->notifications, prefix, "notifications") <
+	            0 ||
+	        ph_key(ctx->stats, sizeof ctx->stats, prefix, "stats") < 0
+	    ? -1
+	    : 0;
 }
 
 /* Run the accept script for one notification. */
 enum ph_accept
 accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
-    const struct ph_provider *p, const struct ph_notification *n,
-    const char *body, size_t len, uint64_t now_ms, int *queued)
+    const struct ph_provider *p, const struct ph_notification *n, const char *body, size_t len,
+    uint64_t now_ms, int *queued)
 {
 	char seen[PH_ACCEPT_KEY_MAX], pending[PH_MAX_ENTITIES][PH_ACCEPT_KEY_MAX];
 	char jobs[PH_MAX_ENTITIES][PH_JOB_MAX];
 	char dead[PH_MAX_ENTITIES][PH_JOB_MAX];
 	char now[24], count[8];
-	const char *argv[ACCEPT_FIXED_KEYS + PH_MAX_ENTITIES + ACCEPT_FIXED_ARGS + 3 * PH_MAX_ENTITIES];
+	const char
+	    *argv[ACCEPT_FIXED_KEYS + PH_MAX_ENTITIES + ACCEPT_FIXED_ARGS + 3 * PH_MAX_ENTITIES];
 	size_t lens[sizeof argv / sizeof argv[0]];
 	const char *prefix = ctx->cfg->redis.prefix;
 	struct ph_job job;
@@ -48,7 +52,7 @@ accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
 
 	*queued = 0;
 	if (ph_key(seen, sizeof seen, prefix, "seen:%s:%s", p->name,
-	    n->id[0] != '\0' ? n->id : "-") < 0)
+	        n->id[0] != '\0' ? n->id : "-") < 0)
 		goto toolong;
 
 	memset(&job, 0, sizeof job);
@@ -67,7 +71,7 @@ accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
 	argv[nk++] = ctx->stats;
 	for (i = 0; i < n->nentities; i++) {
 		if (ph_key(pending[i], sizeof pending[i], prefix, "pending:%s:%s:%s", p->name,
-		    n->entities[i].type, n->entities[i].id) < 0)
+		        n->entities[i].type, n->entities[i].id) < 0)
 			goto toolong;
 		argv[nk++] = pending[i];
 	}
@@ -94,8 +98,8 @@ accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
 			goto toolong;
 		/* Only an entity with no route needs its dead-letter entry. */
 		dead[i][0] = '\0';
-		if (!routed && job_encode_dead(&job, "no_route", 0, now_ms, dead[i],
-		    sizeof dead[i]) < 0)
+		if (!routed &&
+		    job_encode_dead(&job, "no_route", 0, now_ms, dead[i], sizeof dead[i]) < 0)
 			goto toolong;
 		argv[na++] = jobs[i];
 		argv[na++] = routed ? "1" : "0";

@@ -39,7 +39,7 @@ int accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg);
  * r->err.
  */
 enum ph_accept accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
-    const struct ph_provider *p, const struct ph_notification *n,
-    const char *body, size_t len, uint64_t now_ms, int *queued);
+    const struct ph_provider *p, const struct ph_notification *n, const char *body, size_t len,
+    uint64_t now_ms, int *queued);
 
 #endif

@@ -59,8 +59,8 @@ conf_cause(char **cause, const char *fmt, ...)
 
 /* Add a key to the table. */
 static void
-conf_add(struct conf_ctx *ctx, const char *section, const char *name,
-    enum conf_type type, const char *def, long min, long max, void *ptr)
+conf_add(struct conf_ctx *ctx, const char *section, const char *name, enum conf_type type,
+    const char *def, long min, long max, void *ptr)
 {
 	struct conf_key *k = &ctx->keys[ctx->nkeys++];
 
@@ -80,32 +80,51 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 	size_t i;
 
 	ctx->nkeys = 0;
+	/* clang-format off: one key a line, like the table of DESIGN.md */
 	conf_add(ctx, "redis", "url", CONF_STRING, "redis://127.0.0.1:6379/0", 0, 0, &c->redis.url);
 	conf_add(ctx, "redis", "password", CONF_SECRET, NULL, 0, 0, &c->redis.password);
 	conf_add(ctx, "redis", "prefix", CONF_STRING, "payhook:", 0, 0, &c->redis.prefix);
-	conf_add(ctx, "redis", "connect_timeout_ms", CONF_LONG, "500", 1, 60000, &c->redis.connect_timeout_ms);
-	conf_add(ctx, "redis", "command_timeout_ms", CONF_LONG, "2000", 1, 60000, &c->redis.command_timeout_ms);
+	conf_add(ctx, "redis", "connect_timeout_ms", CONF_LONG, "500", 1, 60000,
+	    &c->redis.connect_timeout_ms);
+	conf_add(ctx, "redis", "command_timeout_ms", CONF_LONG, "2000", 1, 60000,
+	    &c->redis.command_timeout_ms);
 
 	conf_add(ctx, "handler", "max_body", CONF_LONG, "16384", 64, 1048576, &c->handler.max_body);
-	conf_add(ctx, "handler", "dedup_ttl", CONF_LONG, "604800", 1, 31536000, &c->handler.dedup_ttl);
-	conf_add(ctx, "handler", "pending_ttl", CONF_LONG, "3600", 1, 31536000, &c->handler.pending_ttl);
+	conf_add(ctx, "handler", "dedup_ttl", CONF_LONG, "604800", 1, 31536000,
+	    &c->handler.dedup_ttl);
+	conf_add(ctx, "handler", "pending_ttl", CONF_LONG, "3600", 1, 31536000,
+	    &c->handler.pending_ttl);
 	conf_add(ctx, "handler", "threads", CONF_LONG, "4", 1, 256, &c->handler.threads);
-	conf_add(ctx, "handler", "notifications_maxlen", CONF_LONG, "1000000", 1, 1000000000, &c->handler.notifications_maxlen);
-	conf_add(ctx, "handler", "socket_mode", CONF_LONG, "0660", 0, 0777, &c->handler.socket_mode);
-	conf_add(ctx, "handler", "shutdown_timeout_ms", CONF_LONG, "10000", 0, 600000, &c->handler.shutdown_timeout_ms);
-	conf_add(ctx, "handler", "idle_timeout_ms", CONF_LONG, "1000", 10, 600000, &c->handler.idle_timeout_ms);
+	conf_add(ctx, "handler", "notifications_maxlen", CONF_LONG, "1000000", 1, 1000000000,
+	    &c->handler.notifications_maxlen);
+	conf_add(ctx, "handler", "socket_mode", CONF_LONG, "0660", 0, 0777,
+	    &c->handler.socket_mode);
+	conf_add(ctx, "handler", "shutdown_timeout_ms", CONF_LONG, "10000", 0, 600000,
+	    &c->handler.shutdown_timeout_ms);
+	conf_add(ctx, "handler", "idle_timeout_ms", CONF_LONG, "1000", 10, 600000,
+	    &c->handler.idle_timeout_ms);
 
 	conf_add(ctx, "fetcher", "concurrency", CONF_LONG, "32", 1, 4096, &c->fetcher.concurrency);
-	conf_add(ctx, "fetcher", "timeout_ms", CONF_LONG, "10000", 100, 600000, &c->fetcher.timeout_ms);
-	conf_add(ctx, "fetcher", "max_attempts", CONF_LONG, "12", 1, 1000, &c->fetcher.max_attempts);
-	conf_add(ctx, "fetcher", "not_found_attempts", CONF_LONG, "3", 1, 1000, &c->fetcher.not_found_attempts);
-	conf_add(ctx, "fetcher", "backoff_base_ms", CONF_LONG, "1000", 1, 86400000, &c->fetcher.backoff_base_ms);
-	conf_add(ctx, "fetcher", "backoff_cap_ms", CONF_LONG, "600000", 1, 86400000, &c->fetcher.backoff_cap_ms);
-	conf_add(ctx, "fetcher", "lock_wait_ms", CONF_LONG, "500", 1, 600000, &c->fetcher.lock_wait_ms);
-	conf_add(ctx, "fetcher", "worker_timeout", CONF_LONG, "30", 2, 86400, &c->fetcher.worker_timeout);
-	conf_add(ctx, "fetcher", "lock_ttl", CONF_LONG, "30000", 100, 3600000, &c->fetcher.lock_ttl);
-	conf_add(ctx, "fetcher", "events_maxlen", CONF_LONG, "1000000", 1, 1000000000, &c->fetcher.events_maxlen);
-	conf_add(ctx, "fetcher", "max_body", CONF_LONG, "1048576", 1024, 67108864, &c->fetcher.max_body);
+	conf_add(ctx, "fetcher", "timeout_ms", CONF_LONG, "10000", 100, 600000,
+	    &c->fetcher.timeout_ms);
+	conf_add(ctx, "fetcher", "max_attempts", CONF_LONG, "12", 1, 1000,
+	    &c->fetcher.max_attempts);
+	conf_add(ctx, "fetcher", "not_found_attempts", CONF_LONG, "3", 1, 1000,
+	    &c->fetcher.not_found_attempts);
+	conf_add(ctx, "fetcher", "backoff_base_ms", CONF_LONG, "1000", 1, 86400000,
+	    &c->fetcher.backoff_base_ms);
+	conf_add(ctx, "fetcher", "backoff_cap_ms", CONF_LONG, "600000", 1, 86400000,
+	    &c->fetcher.backoff_cap_ms);
+	conf_add(ctx, "fetcher", "lock_wait_ms", CONF_LONG, "500", 1, 600000,
+	    &c->fetcher.lock_wait_ms);
+	conf_add(ctx, "fetcher", "worker_timeout", CONF_LONG, "30", 2, 86400,
+	    &c->fetcher.worker_timeout);
+	conf_add(ctx, "fetcher", "lock_ttl", CONF_LONG, "30000", 100, 3600000,
+	    &c->fetcher.lock_ttl);
+	conf_add(ctx, "fetcher", "events_maxlen", CONF_LONG, "1000000", 1, 1000000000,
+	    &c->fetcher.events_maxlen);
+	conf_add(ctx, "fetcher", "max_body", CONF_LONG, "1048576", 1024, 67108864,
+	    &c->fetcher.max_body);
 
 	conf_add(ctx, "log", "level", CONF_STRING, "info", 0, 0, &c->log.level);
 	conf_add(ctx, "log", "format", CONF_STRING, "kv", 0, 0, &c->log.format);
@@ -118,8 +137,10 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 		conf_add(ctx, p->name, p->key_id_key, CONF_SECRET, NULL, 0, 0, &pc->key_id);
 		conf_add(ctx, p->name, p->secret_key, CONF_SECRET, NULL, 0, 0, &pc->secret);
 		conf_add(ctx, p->name, "token", CONF_SECRET, NULL, 0, 0, &pc->token);
-		conf_add(ctx, p->name, "required_header", CONF_SECRET, NULL, 0, 0, &pc->header_name);
+		conf_add(ctx, p->name, "required_header", CONF_SECRET, NULL, 0, 0,
+		    &pc->header_name);
 	}
+	/* clang-format on */
 }
 
 /* Read a secret from a file: its first line, without the line end. */
@@ -156,8 +177,7 @@ conf_read_secret(const char *file, char **out, char **cause)
 
 /* Set key k from text; where names the source and key for messages. */
 static int
-conf_set(struct conf_key *k, const char *value, int from_file_key,
-    const char *where, char **cause)
+conf_set(struct conf_key *k, const char *value, int from_file_key, const char *where, char **cause)
 {
 	char *end;
 	long v;
@@ -183,10 +203,11 @@ conf_set(struct conf_key *k, const char *value, int from_file_key,
 		v = strtol(value, &end, 0);
 		while (*end == ' ' || *end == '\t')
 			end++;
-		if (value[0] == '\0' || *end != '\0' || errno != 0 ||
-		    v < k->min || v > k->max) {
-			conf_cause(cause, "%s: must be a whole number from %ld "
-			    "to %ld (got \"%s\")", where, k->min, k->max, value);
+		if (value[0] == '\0' || *end != '\0' || errno != 0 || v < k->min || v > k->max) {
+			conf_cause(cause,
+			    "%s: must be a whole number from %ld "
+			    "to %ld (got \"%s\")",
+			    where, k->min, k->max, value);
 			return -1;
 		}
 		*(long *)k->ptr = v;
@@ -232,8 +253,8 @@ conf_ini_handler(void *user, const char *section, const char *name, const char *
 		return 0;
 	ctx->cause_line = ctx->line;
 	if (section[0] == '\0') {
-		conf_cause(&ctx->cause, "%s:%d: %s: key outside a [section]", ctx->path,
-		    ctx->line, name);
+		conf_cause(&ctx->cause, "%s:%d: %s: key outside a [section]", ctx->path, ctx->line,
+		    name);
 		return 0;
 	}
 	k = conf_find(ctx, section, name, &is_file);
@@ -304,15 +325,15 @@ conf_validate(struct ph_config *c, char **cause)
 		conf_cause(cause, "[redis] prefix: must be 1..64 characters with no space");
 		return -1;
 	}
-	if (c->log.level == NULL || (strcmp(c->log.level, "debug") != 0 &&
-	    strcmp(c->log.level, "info") != 0 && strcmp(c->log.level, "warn") != 0 &&
-	    strcmp(c->log.level, "error") != 0)) {
+	if (c->log.level == NULL ||
+	    (strcmp(c->log.level, "debug") != 0 && strcmp(c->log.level, "info") != 0 &&
+	        strcmp(c->log.level, "warn") != 0 && strcmp(c->log.level, "error") != 0)) {
 		conf_cause(cause, "[log] level: must be debug, info, warn or error (got \"%s\")",
 		    c->log.level ? c->log.level : "");
 		return -1;
 	}
-	if (c->log.format == NULL || (strcmp(c->log.format, "kv") != 0 &&
-	    strcmp(c->log.format, "json") != 0)) {
+	if (c->log.format == NULL ||
+	    (strcmp(c->log.format, "kv") != 0 && strcmp(c->log.format, "json") != 0)) {
 		conf_cause(cause, "[log] format: must be kv or json");
 		return -1;
 	}
@@ -331,10 +352,11 @@ conf_validate(struct ph_config *c, char **cause)
 		struct ph_provider_cfg *pc = &c->providers[i];
 		char *colon, *v;
 
-		if (pc->base == NULL || (strncmp(pc->base, "http://", 7) != 0 &&
-		    strncmp(pc->base, "https://", 8) != 0)) {
-			conf_cause(cause, "[%s] %s: must be an http:// or https:// URL",
-			    p->name, p->base_key);
+		if (pc->base == NULL ||
+		    (strncmp(pc->base, "http://", 7) != 0 &&
+		        strncmp(pc->base, "https://", 8) != 0)) {
+			conf_cause(cause, "[%s] %s: must be an http:// or https:// URL", p->name,
+			    p->base_key);
 			return -1;
 		}
 		len = strlen(pc->base);

@@ -11,8 +11,8 @@
 
 /* Classify a finished GET. */
 enum fetch_outcome
-fetch_classify(const struct fetch_policy *p, long http_status,
-    const char *transport, long attempt, char *error, size_t errlen)
+fetch_classify(const struct fetch_policy *p, long http_status, const char *transport, long attempt,
+    char *error, size_t errlen)
 {
 	long attempts = attempt + 1;
 
@@ -38,8 +38,8 @@ fetch_classify(const struct fetch_policy *p, long http_status,
 		return FETCH_RETRY;
 	}
 	/* Any other 4xx but 408, 425, 429 says the request itself is wrong. */
-	if (transport == NULL && http_status >= 400 && http_status <= 499 &&
-	    http_status != 408 && http_status != 425 && http_status != 429)
+	if (transport == NULL && http_status >= 400 && http_status <= 499 && http_status != 408 &&
+	    http_status != 425 && http_status != 429)
 		return FETCH_DEAD;
 	/* Transport errors, 408, 425, 429, 5xx and anything unexpected (1xx, 3xx). */
 	if (attempts >= p->max_attempts)
@@ -49,8 +49,7 @@ fetch_classify(const struct fetch_policy *p, long http_status,
 
 /* Compute a retry delay. */
 uint64_t
-fetch_backoff_ms(const struct fetch_policy *p, long attempt, uint64_t rnd,
-    long retry_after_s)
+fetch_backoff_ms(const struct fetch_policy *p, long attempt, uint64_t rnd, long retry_after_s)
 {
 	uint64_t cap = p->backoff_cap_ms > 0 ? (uint64_t)p->backoff_cap_ms : 0;
 	uint64_t ceiling = p->backoff_base_ms > 0 ? (uint64_t)p->backoff_base_ms : 0;
@@ -65,8 +64,8 @@ fetch_backoff_ms(const struct fetch_policy *p, long attempt, uint64_t rnd,
 	delay = rnd % (ceiling + 1);
 	/* The provider knows best when to come back: Retry-After may exceed the cap. */
 	if (retry_after_s > 0) {
-		after = retry_after_s > PH_FETCH_RETRY_AFTER_MAX ? PH_FETCH_RETRY_AFTER_MAX :
-		    (uint64_t)retry_after_s;
+		after = retry_after_s > PH_FETCH_RETRY_AFTER_MAX ? PH_FETCH_RETRY_AFTER_MAX
+		                                                 : (uint64_t)retry_after_s;
 		after *= 1000;
 		if (delay < after)
 			delay = after;
@@ -118,8 +117,8 @@ fetch_escape(const char *s, size_t n, char *buf, size_t len, size_t *o)
 
 /* Encode the dead-letter entry of an unreadable job. */
 int
-fetch_encode_invalid(const char *raw, size_t rawlen, const char *reason,
-    uint64_t failed_at, char *buf, size_t len)
+fetch_encode_invalid(const char *raw, size_t rawlen, const char *reason, uint64_t failed_at,
+    char *buf, size_t len)
 {
 	size_t o = 0;
 	int m;
@@ -134,11 +133,10 @@ fetch_encode_invalid(const char *raw, size_t rawlen, const char *reason,
 		return -1;
 	memcpy(buf + o, "\",\"raw\":\"", 9);
 	o += 9;
-	if (fetch_escape(raw, rawlen > PH_FETCH_RAW_MAX ? PH_FETCH_RAW_MAX : rawlen,
-	    buf, len, &o) != 0)
+	if (fetch_escape(raw, rawlen > PH_FETCH_RAW_MAX ? PH_FETCH_RAW_MAX : rawlen, buf, len,
+	        &o) != 0)
 		return -1;
-	m = snprintf(buf + o, len - o, "\",\"attempts\":0,\"failed_at\":%" PRIu64 "}",
-	    failed_at);
+	m = snprintf(buf + o, len - o, "\",\"attempts\":0,\"failed_at\":%" PRIu64 "}", failed_at);
 	if (m < 0 || (size_t)m >= len - o)
 		return -1;
 	return (int)(o + (size_t)m);

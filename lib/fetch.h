@@ -50,7 +50,7 @@ int fetch_sha256_hex(const void *buf, size_t len, char out[65]);
  * or -1 if it does not fit.
  */
 #define PH_FETCH_RAW_MAX 512
-int fetch_encode_invalid(const char *raw, size_t rawlen, const char *reason,
-    uint64_t failed_at, char *buf, size_t len);
+int fetch_encode_invalid(const char *raw, size_t rawlen, const char *reason, uint64_t failed_at,
+    char *buf, size_t len);
 
 #endif

@@ -18,7 +18,7 @@ job_valid(const struct ph_job *j)
 	    ph_type_valid(j->entity_type, strlen(j->entity_type)) &&
 	    ph_id_valid(j->entity_id, strlen(j->entity_id)) &&
 	    (j->notification_id[0] == '\0' ||
-	    ph_id_valid(j->notification_id, strlen(j->notification_id))) &&
+	        ph_id_valid(j->notification_id, strlen(j->notification_id))) &&
 	    (j->event[0] == '\0' || ph_event_valid(j->event, strlen(j->event))) &&
 	    j->attempt >= 0 && j->attempt <= PH_JOB_ATTEMPT_MAX;
 }
@@ -31,11 +31,12 @@ job_encode_open(const struct ph_job *j, char *buf, size_t len)
 
 	if (!job_valid(j))
 		return -1;
-	n = snprintf(buf, len, "{\"v\":1,\"provider\":\"%s\",\"entity_type\":\"%s\","
+	n = snprintf(buf, len,
+	    "{\"v\":1,\"provider\":\"%s\",\"entity_type\":\"%s\","
 	    "\"entity_id\":\"%s\",\"notification_id\":\"%s\",\"event\":\"%s\","
 	    "\"received_at\":%" PRIu64 ",\"attempt\":%ld",
-	    j->provider, j->entity_type, j->entity_id, j->notification_id,
-	    j->event, j->received_at, j->attempt);
+	    j->provider, j->entity_type, j->entity_id, j->notification_id, j->event, j->received_at,
+	    j->attempt);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	return n;
@@ -56,8 +57,8 @@ job_encode(const struct ph_job *j, char *buf, size_t len)
 
 /* Encode a dead-letter entry; error is any text, escaped here. */
 int
-job_encode_dead(const struct ph_job *j, const char *error, long attempts,
-    uint64_t failed_at, char *buf, size_t len)
+job_encode_dead(const struct ph_job *j, const char *error, long attempts, uint64_t failed_at,
+    char *buf, size_t len)
 {
 	size_t o;
 	int n, m;
@@ -83,8 +84,8 @@ job_encode_dead(const struct ph_job *j, const char *error, long attempts,
 			buf[o++] = (char)c;
 		}
 	}
-	m = snprintf(buf + o, len - o, "\",\"attempts\":%ld,\"failed_at\":%" PRIu64 "}",
-	    attempts, failed_at);
+	m = snprintf(buf + o, len - o, "\",\"attempts\":%ld,\"failed_at\":%" PRIu64 "}", attempts,
+	    failed_at);
 	if (m < 0 || (size_t)m >= len - o)
 		return -1;
 	return (int)(o + (size_t)m);
@@ -116,14 +117,13 @@ job_field(struct json_object *root, const char *key, char *dst, size_t size,
 
 /* Read an integer member in [0, max]. */
 static int
-job_int(struct json_object *root, const char *key, int64_t max, int64_t *out,
-    char *err, size_t errlen)
+job_int(struct json_object *root, const char *key, int64_t max, int64_t *out, char *err,
+    size_t errlen)
 {
 	struct json_object *v;
 	int64_t x;
 
-	if (!json_object_object_get_ex(root, key, &v) ||
-	    !json_object_is_type(v, json_type_int)) {
+	if (!json_object_object_get_ex(root, key, &v) || !json_object_is_type(v, json_type_int)) {
 		snprintf(err, errlen, "job: %s missing or not an integer", key);
 		return -1;
 	}
@@ -168,11 +168,16 @@ job_decode(const char *s, size_t len, struct ph_job *j, char *err, size_t errlen
 		snprintf(err, errlen, "job: unknown version %lld", (long long)v);
 		goto out;
 	}
-	if (job_field(root, "provider", j->provider, sizeof j->provider, ph_type_valid, 0, err, errlen) != 0 ||
-	    job_field(root, "entity_type", j->entity_type, sizeof j->entity_type, ph_type_valid, 0, err, errlen) != 0 ||
-	    job_field(root, "entity_id", j->entity_id, sizeof j->entity_id, ph_id_valid, 0, err, errlen) != 0 ||
-	    job_field(root, "notification_id", j->notification_id, sizeof j->notification_id, ph_id_valid, 1, err, errlen) != 0 ||
-	    job_field(root, "event", j->event, sizeof j->event, ph_event_valid, 1, err, errlen) != 0 ||
+	if (job_field(root, "provider", j->provider, sizeof j->provider, ph_type_valid, 0, err,
+	        errlen) != 0 ||
+	    job_field(root, "entity_type", j->entity_type, sizeof j->entity_type, ph_type_valid, 0,
+	        err, errlen) != 0 ||
+	    job_field(root, "entity_id", j->entity_id, sizeof j->entity_id, ph_id_valid, 0, err,
+	        errlen) != 0 ||
+	    job_field(root, "notification_id", j->notification_id, sizeof j->notification_id,
+	        ph_id_valid, 1, err, errlen) != 0 ||
+	    job_field(root, "event", j->event, sizeof j->event, ph_event_valid, 1, err, errlen) !=
+	        0 ||
 	    job_int(root, "received_at", INT64_MAX, &at, err, errlen) != 0 ||
 	    job_int(root, "attempt", PH_JOB_ATTEMPT_MAX, &attempt, err, errlen) != 0)
 		goto out;

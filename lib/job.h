@@ -27,8 +27,8 @@ struct ph_job {
 int job_encode(const struct ph_job *j, char *buf, size_t len);
 
 /* Encode a dead-letter entry: the job plus error, attempts, failed_at. */
-int job_encode_dead(const struct ph_job *j, const char *error, long attempts,
-    uint64_t failed_at, char *buf, size_t len);
+int job_encode_dead(const struct ph_job *j, const char *error, long attempts, uint64_t failed_at,
+    char *buf, size_t len);
 
 /* Decode and validate a job (extra members, as in dead entries, are ignored). */
 int job_decode(const char *s, size_t len, struct ph_job *j, char *err, size_t errlen);

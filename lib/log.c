@@ -129,22 +129,20 @@ log_msg(enum ph_log_level level, const char *event, const char *fmt, ...)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 
 	if (log_json) {
 		n = snprintf(line, sizeof line,
-		    "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\",\"event\":\"%s\"",
-		    when, log_names[level], log_prog, event);
+		    "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\",\"event\":\"%s\"", when,
+		    log_names[level], log_prog, event);
 		if (n < 0 || (size_t)n >= sizeof line)
 			n = (int)sizeof line - 3;
 		n += (int)log_kv_to_json(detail, line + n, sizeof line - (size_t)n - 3);
 		line[n++] = '}';
 	} else {
-		n = snprintf(line, sizeof line, "ts=%s level=%s prog=%s event=%s%s%s",
-		    when, log_names[level], log_prog, event,
-		    detail[0] != '\0' ? " " : "", detail);
+		n = snprintf(line, sizeof line, "ts=%s level=%s prog=%s event=%s%s%s", when,
+		    log_names[level], log_prog, event, detail[0] != '\0' ? " " : "", detail);
 		if (n < 0 || (size_t)n >= sizeof line - 1)
 			n = (int)sizeof line - 2;
 	}

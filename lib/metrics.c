@@ -12,7 +12,17 @@
 #include "provider.h"
 
 const long ph_fetch_buckets_ms[PH_FETCH_BUCKETS] = {
-	10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+	10,
+	25,
+	50,
+	100,
+	250,
+	500,
+	1000,
+	2500,
+	5000,
+	10000,
+	30000,
 };
 
 /* The most workers whose processing lists are counted in one scrape. */
@@ -133,10 +143,14 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 	/* Two passes: notifications, then fetches, so each family is one block. */
 	for (pass = 0; pass < 2; pass++) {
 		if (pass == 0)
-			mbuf_printf(b, "# HELP payhook_notifications_total Notifications answered, by provider and outcome.\n"
+			mbuf_printf(b,
+			    "# HELP payhook_notifications_total Notifications answered, by "
+			    "provider and outcome.\n"
 			    "# TYPE payhook_notifications_total counter\n");
 		else
-			mbuf_printf(b, "# HELP payhook_fetches_total Entity fetches finished, by provider and outcome.\n"
+			mbuf_printf(b,
+			    "# HELP payhook_fetches_total Entity fetches finished, by provider and "
+			    "outcome.\n"
 			    "# TYPE payhook_fetches_total counter\n");
 		for (k = 0; k + 1 < stats->elements; k += 2) {
 			redisReply *f = stats->element[k], *v = stats->element[k + 1];
@@ -153,13 +167,18 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 				continue;
 			if (pass == 0 && strcmp(p[0], "notifications") == 0) {
 				if (n == 4)
-					mbuf_printf(b, "payhook_notifications_total{provider=\"%s\","
-					    "outcome=\"%s\",reason=\"%s\"} %s\n", p[1], p[2], p[3], v->str);
+					mbuf_printf(b,
+					    "payhook_notifications_total{provider=\"%s\","
+					    "outcome=\"%s\",reason=\"%s\"} %s\n",
+					    p[1], p[2], p[3], v->str);
 				else
-					mbuf_printf(b, "payhook_notifications_total{provider=\"%s\","
-					    "outcome=\"%s\"} %s\n", p[1], p[2], v->str);
+					mbuf_printf(b,
+					    "payhook_notifications_total{provider=\"%s\","
+					    "outcome=\"%s\"} %s\n",
+					    p[1], p[2], v->str);
 			} else if (pass == 1 && strcmp(p[0], "fetch") == 0 && n == 3) {
-				mbuf_printf(b, "payhook_fetches_total{provider=\"%s\",outcome=\"%s\"} %s\n",
+				mbuf_printf(b,
+				    "payhook_fetches_total{provider=\"%s\",outcome=\"%s\"} %s\n",
 				    p[1], p[2], v->str);
 			} else if (pass == 1 && strcmp(p[0], "fetch_ms") == 0 && n == 3) {
 				struct latency *l = metrics_latency(lat, &nlat, p[1]);
@@ -189,7 +208,8 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 			l->sum_ms += strtoll(v->str, NULL, 10);
 	}
 
-	mbuf_printf(b, "# HELP payhook_fetch_duration_seconds Time from request to answer of entity GETs.\n"
+	mbuf_printf(b,
+	    "# HELP payhook_fetch_duration_seconds Time from request to answer of entity GETs.\n"
 	    "# TYPE payhook_fetch_duration_seconds histogram\n");
 	for (i = 0; i < nlat; i++) {
 		long long cum = 0;
@@ -197,12 +217,15 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 		for (j = 0; j <= PH_FETCH_BUCKETS; j++) {
 			cum += lat[i].buckets[j];
 			if (j < PH_FETCH_BUCKETS)
-				mbuf_printf(b, "payhook_fetch_duration_seconds_bucket{provider=\"%s\","
-				    "le=\"%g\"} %lld\n", lat[i].provider,
-				    (double)ph_fetch_buckets_ms[j] / 1000.0, cum);
+				mbuf_printf(b,
+				    "payhook_fetch_duration_seconds_bucket{provider=\"%s\","
+				    "le=\"%g\"} %lld\n",
+				    lat[i].provider, (double)ph_fetch_buckets_ms[j] / 1000.0, cum);
 			else
-				mbuf_printf(b, "payhook_fetch_duration_seconds_bucket{provider=\"%s\","
-				    "le=\"+Inf\"} %lld\n", lat[i].provider, cum);
+				mbuf_printf(b,
+				    "payhook_fetch_duration_seconds_bucket{provider=\"%s\","
+				    "le=\"+Inf\"} %lld\n",
+				    lat[i].provider, cum);
 		}
 		mbuf_printf(b, "payhook_fetch_duration_seconds_sum{provider=\"%s\"} %.3f\n",
 		    lat[i].provider, (double)lat[i].sum_ms / 1000.0);
@@ -222,8 +245,8 @@ metrics_gauge(struct mbuf *b, const char *name, const char *help, double value)
 int
 metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size_t *outlen)
 {
-	static const char *const names[] = { "stats", "queue", "retry", "dead", "workers",
-		"events", "notifications" };
+	static const char *const names[] = { "stats", "queue", "retry", "dead", "workers", "events",
+		"notifications" };
 	char keys[7][METRICS_KEY_MAX], key[METRICS_KEY_MAX], cutoff[24];
 	redisReply *rep[8] = { 0 }, *workers = NULL, *len;
 	struct mbuf b = { 0 };
@@ -267,7 +290,7 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 		goto out;
 	for (i = 0; i < workers->elements; i++) {
 		if (ph_key(key, sizeof key, cfg->redis.prefix, "processing:%s",
-		    workers->element[i]->str) >= 0)
+		        workers->element[i]->str) >= 0)
 			redisAppendCommand(r->c, "LLEN %s", key);
 		else
 			redisAppendCommand(r->c, "PING");
@@ -296,14 +319,19 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 	if (b.buf == NULL)
 		goto out;
 	metrics_counters(&b, rep[0]);
-	metrics_gauge(&b, "payhook_queue_jobs", "Jobs waiting in the queue.", (double)rep[1]->integer);
-	metrics_gauge(&b, "payhook_retry_jobs", "Jobs waiting for a retry.", (double)rep[2]->integer);
+	metrics_gauge(&b, "payhook_queue_jobs", "Jobs waiting in the queue.",
+	    (double)rep[1]->integer);
+	metrics_gauge(&b, "payhook_retry_jobs", "Jobs waiting for a retry.",
+	    (double)rep[2]->integer);
 	metrics_gauge(&b, "payhook_processing_jobs", "Jobs held by fetchers.", (double)processing);
-	metrics_gauge(&b, "payhook_dead_jobs", "Jobs in the dead-letter list.", (double)rep[3]->integer);
-	metrics_gauge(&b, "payhook_fetchers_live", "Fetchers with a heartbeat newer than worker_timeout.",
-	    (double)live);
-	metrics_gauge(&b, "payhook_queue_oldest_age_seconds", "Age of the oldest queued job.", oldest);
-	metrics_gauge(&b, "payhook_events_length", "Entries in the events stream.", (double)rep[5]->integer);
+	metrics_gauge(&b, "payhook_dead_jobs", "Jobs in the dead-letter list.",
+	    (double)rep[3]->integer);
+	metrics_gauge(&b, "payhook_fetchers_live",
+	    "Fetchers with a heartbeat newer than worker_timeout.", (double)live);
+	metrics_gauge(&b, "payhook_queue_oldest_age_seconds", "Age of the oldest queued job.",
+	    oldest);
+	metrics_gauge(&b, "payhook_events_length", "Entries in the events stream.",
+	    (double)rep[5]->integer);
 	metrics_gauge(&b, "payhook_notifications_length", "Entries in the notifications stream.",
 	    (double)rep[6]->integer);
 	if (b.failed) {

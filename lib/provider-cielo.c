@@ -71,8 +71,7 @@ cielo_change_type(struct json_object *root, long *out)
 
 /* Decode and validate a Cielo notification. */
 static int
-cielo_decode(struct json_object *root, struct ph_notification *n,
-    char *err, size_t errlen)
+cielo_decode(struct json_object *root, struct ph_notification *n, char *err, size_t errlen)
 {
 	const char *s;
 	size_t len;
@@ -81,8 +80,8 @@ cielo_decode(struct json_object *root, struct ph_notification *n,
 
 	r = provider_json_string(root, "PaymentId", &s, &len);
 	if (r <= 0) {
-		snprintf(err, errlen, r == 0 ? "missing field: PaymentId" :
-		    "PaymentId is not a string");
+		snprintf(err, errlen,
+		    r == 0 ? "missing field: PaymentId" : "PaymentId is not a string");
 		return -1;
 	}
 	if (!ph_guid_valid(s, len)) {
@@ -94,7 +93,8 @@ cielo_decode(struct json_object *root, struct ph_notification *n,
 	n->nentities = 1;
 
 	if (cielo_change_type(root, &ct) != 0) {
-		snprintf(err, errlen, "ChangeType is missing or not a positive "
+		snprintf(err, errlen,
+		    "ChangeType is missing or not a positive "
 		    "number (number or numeric string)");
 		return -1;
 	}
@@ -108,8 +108,7 @@ cielo_decode(struct json_object *root, struct ph_notification *n,
 	/* 2 recurrence created, 4 recurrence status: fetch the recurrence too. */
 	if (r > 0 && (ct == 2 || ct == 4)) {
 		cielo_guid_copy(n->entities[1].id, s);
-		snprintf(n->entities[1].type, sizeof n->entities[1].type,
-		    "recurrent_payment");
+		snprintf(n->entities[1].type, sizeof n->entities[1].type, "recurrent_payment");
 		n->nentities = 2;
 	}
 	return 0;

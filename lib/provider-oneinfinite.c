@@ -36,8 +36,7 @@ oneinfinite_type(const char *s, size_t len, char *out, size_t outlen)
 
 /* Decode and validate a OneInfinite notification. */
 static int
-oneinfinite_decode(struct json_object *root, struct ph_notification *n,
-    char *err, size_t errlen)
+oneinfinite_decode(struct json_object *root, struct ph_notification *n, char *err, size_t errlen)
 {
 	static const struct {
 		const char *field;
@@ -64,8 +63,8 @@ oneinfinite_decode(struct json_object *root, struct ph_notification *n,
 
 	r = provider_json_string(root, "event_type", &s, &len);
 	if (r <= 0) {
-		snprintf(err, errlen, r == 0 ? "missing field: event_type" :
-		    "event_type is not a string");
+		snprintf(err, errlen,
+		    r == 0 ? "missing field: event_type" : "event_type is not a string");
 		return -1;
 	}
 	if (!ph_event_valid(s, len)) {
@@ -121,7 +120,8 @@ oneinfinite_decode(struct json_object *root, struct ph_notification *n,
 		n->nentities = 1;
 		return 0;
 	}
-	snprintf(err, errlen, "missing field: entity_id (or payment_order_id, "
+	snprintf(err, errlen,
+	    "missing field: entity_id (or payment_order_id, "
 	    "recurrent_payment_id)");
 	return -1;
 }

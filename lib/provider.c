@@ -61,8 +61,8 @@ ph_id_valid(const char *s, size_t len)
 		return 0;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		        c == '_' || c == '-'))
 			return 0;
 	}
 	return 1;
@@ -82,7 +82,7 @@ ph_guid_valid(const char *s, size_t len)
 			if (c != '-')
 				return 0;
 		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F')))
+		               (c >= 'A' && c <= 'F')))
 			return 0;
 	}
 	return 1;
@@ -114,8 +114,8 @@ ph_event_valid(const char *s, size_t len)
 		return 0;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		        c == '_' || c == '.' || c == '-'))
 			return 0;
 	}
 	return 1;
@@ -123,8 +123,7 @@ ph_event_valid(const char *s, size_t len)
 
 /* Get a string member of an object. */
 int
-provider_json_string(struct json_object *root, const char *key,
-    const char **s, size_t *len)
+provider_json_string(struct json_object *root, const char *key, const char **s, size_t *len)
 {
 	struct json_object *v;
 
@@ -207,8 +206,8 @@ provider_route(const struct ph_provider *p, const char *type)
  * ever leave its path segment.
  */
 int
-provider_url(const struct ph_provider_cfg *cfg, const struct ph_route *r,
-    const char *id, char *buf, size_t len)
+provider_url(const struct ph_provider_cfg *cfg, const struct ph_route *r, const char *id, char *buf,
+    size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	int n;
@@ -220,9 +219,8 @@ provider_url(const struct ph_provider_cfg *cfg, const struct ph_route *r,
 	o = (size_t)n;
 	for (; *id != '\0'; id++) {
 		unsigned char c = (unsigned char)*id;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-		    c == '~') {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~') {
 			if (o + 1 >= len)
 				return -1;
 			buf[o++] = (char)c;

@@ -29,12 +29,12 @@ struct ph_notification {
 
 /* A provider's settings from the config file (DESIGN.md: Programs and configuration). */
 struct ph_provider_cfg {
-	char *base;         /* API base URL, no trailing slash */
-	char *key_id;       /* api_key / merchant_id */
-	char *secret;       /* api_secret / merchant_key */
-	char *token;        /* optional path token */
-	char *header_name;  /* optional required header ("X-Token") */
-	char *header_value; /* its value */
+	char *base;            /* API base URL, no trailing slash */
+	char *key_id;          /* api_key / merchant_id */
+	char *secret;          /* api_secret / merchant_key */
+	char *token;           /* optional path token */
+	char *header_name;     /* optional required header ("X-Token") */
+	char *header_value;    /* its value */
 	char header_param[96]; /* the same header as a CGI parameter: HTTP_X_TOKEN */
 };
 
@@ -63,8 +63,8 @@ struct ph_provider {
 	/* Whether the body carries a unique notification id (dedup by SET NX seen). */
 	int has_notification_id;
 	/* Fill n from a JSON object; -1 with a reason in err when invalid. */
-	int (*decode)(struct json_object *root, struct ph_notification *n,
-	    char *err, size_t errlen);
+	int (
+	    *decode)(struct json_object *root, struct ph_notification *n, char *err, size_t errlen);
 	const struct ph_route *routes;
 	/* Fill h with the credentials of cfg; -1 when they are not configured. */
 	int (*auth_headers)(const struct ph_provider_cfg *cfg, struct ph_headers *h);
@@ -84,8 +84,8 @@ int provider_decode(const struct ph_provider *p, const char *body, size_t len,
 const struct ph_route *provider_route(const struct ph_provider *p, const char *type);
 
 /* Write the GET URL of an entity into buf; -1 if it does not fit. */
-int provider_url(const struct ph_provider_cfg *cfg, const struct ph_route *r,
-    const char *id, char *buf, size_t len);
+int provider_url(const struct ph_provider_cfg *cfg, const struct ph_route *r, const char *id,
+    char *buf, size_t len);
 
 /* Validation of what reaches a Redis key or a URL. */
 int ph_id_valid(const char *s, size_t len);
@@ -94,7 +94,6 @@ int ph_type_valid(const char *s, size_t len);
 int ph_event_valid(const char *s, size_t len);
 
 /* For adapters: a string member; 0 absent or null, 1 found, -1 not a string. */
-int provider_json_string(struct json_object *root, const char *key,
-    const char **s, size_t *len);
+int provider_json_string(struct json_object *root, const char *key, const char **s, size_t *len);
 
 #endif

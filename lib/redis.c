@@ -54,7 +54,8 @@ ph_redis_parse_url(const char *url, struct ph_redis_addr *a, char *err, size_t e
 		q = strchr(p, '?');
 		if (*p != '/' || (q != NULL && (size_t)(q - p) >= sizeof a->path) ||
 		    (q == NULL && strlen(p) >= sizeof a->path)) {
-			snprintf(err, errlen, "unix:// needs an absolute socket path "
+			snprintf(err, errlen,
+			    "unix:// needs an absolute socket path "
 			    "(unix:///path/to/redis.sock)");
 			return -1;
 		}
@@ -345,8 +346,8 @@ ph_redis_cmd(struct ph_redis *r, const char *fmt, ...)
 
 /* Run a script by SHA1, falling back to its text. */
 redisReply *
-ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys,
-    int argc, const char **argv, const size_t *lens)
+ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc, const char **argv,
+    const size_t *lens)
 {
 	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
 	size_t al[REDIS_SCRIPT_MAX_ARGS + 3];

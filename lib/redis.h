@@ -65,8 +65,8 @@ redisReply *ph_redis_cmd(struct ph_redis *r, const char *fmt, ...);
  * Run a script: argv holds nkeys keys then the arguments (argc in all).
  * EVALSHA, then EVAL if Redis lost the script. Same return as ph_redis_argv.
  */
-redisReply *ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys,
-    int argc, const char **argv, const size_t *lens);
+redisReply *ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+    const char **argv, const size_t *lens);
 
 /* Set the timeout of commands on the current connection (blocking reads). */
 int ph_redis_set_timeout(struct ph_redis *r, long ms);

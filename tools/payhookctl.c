@@ -36,8 +36,8 @@
 #define CTL_KEY_MAX 512
 #define CTL_LIMIT_DEFAULT 20
 #define CTL_LIMIT_MAX 10000
-#define CTL_BATCH 100            /* entries read per round trip */
-#define CTL_TAIL_BLOCK_MS 1000   /* XREAD BLOCK of events tail -f */
+#define CTL_BATCH 100          /* entries read per round trip */
+#define CTL_TAIL_BLOCK_MS 1000 /* XREAD BLOCK of events tail -f */
 #define CTL_ENTRY_MAX (PH_JOB_MAX + 1024)
 
 struct ctl {
@@ -88,8 +88,7 @@ static const char ctl_script_purge[] =
     "return n\n";
 
 /* Print an error message. */
-static void __attribute__((format(printf, 1, 2)))
-ctl_warn(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) ctl_warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -277,8 +276,9 @@ ctl_json_body(const char *s, size_t len)
 static void
 ctl_json_put(struct json_object *o, int pretty)
 {
-	puts(json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED :
-	    JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(o,
+	    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) |
+	        JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -322,16 +322,20 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 	    ctl_key(c, kn, "notifications") || ctl_key(c, ks, "stats"))
 		return CTL_ERR;
 
-	argv[0] = "LLEN"; argv[1] = kq;
+	argv[0] = "LLEN";
+	argv[1] = kq;
 	if ((queue = ctl_int(c, 2, argv)) < 0)
 		goto out;
-	argv[0] = "ZCARD"; argv[1] = kr;
+	argv[0] = "ZCARD";
+	argv[1] = kr;
 	if ((retry = ctl_int(c, 2, argv)) < 0)
 		goto out;
-	argv[0] = "LLEN"; argv[1] = kd;
+	argv[0] = "LLEN";
+	argv[1] = kd;
 	if ((dead = ctl_int(c, 2, argv)) < 0)
 		goto out;
-	argv[0] = "XLEN"; argv[1] = ke;
+	argv[0] = "XLEN";
+	argv[1] = ke;
 	if ((events = ctl_int(c, 2, argv)) < 0)
 		goto out;
 	argv[1] = kn;
@@ -339,7 +343,11 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 		goto out;
 
 	/* Fetchers: heartbeats, and what each holds. */
-	argv[0] = "ZRANGE"; argv[1] = kw; argv[2] = "0"; argv[3] = "-1"; argv[4] = "WITHSCORES";
+	argv[0] = "ZRANGE";
+	argv[1] = kw;
+	argv[2] = "0";
+	argv[3] = "-1";
+	argv[4] = "WITHSCORES";
 	if ((rep = ctl_cmd(c, 5, argv)) == NULL)
 		goto out;
 	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
@@ -352,7 +360,8 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 			continue;
 		if (ctl_key(c, kp, "processing:%s", rep->element[i]->str))
 			goto out;
-		argv[0] = "LLEN"; argv[1] = kp;
+		argv[0] = "LLEN";
+		argv[1] = kp;
 		if ((n = ctl_int(c, 2, argv)) < 0)
 			goto out;
 		processing += n;
@@ -360,7 +369,9 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 	freeReplyObject(rep);
 
 	/* The oldest queued job is at the right end (LPUSH in, taken from the right). */
-	argv[0] = "LINDEX"; argv[1] = kq; argv[2] = "-1";
+	argv[0] = "LINDEX";
+	argv[1] = kq;
+	argv[2] = "-1";
 	if ((rep = ctl_cmd(c, 3, argv)) == NULL)
 		goto out;
 	if (rep->type == REDIS_REPLY_STRING &&
@@ -369,7 +380,8 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 	freeReplyObject(rep);
 	rep = NULL;
 
-	argv[0] = "HGETALL"; argv[1] = ks;
+	argv[0] = "HGETALL";
+	argv[1] = ks;
 	if ((stats = ctl_cmd(c, 2, argv)) == NULL)
 		goto out;
 
@@ -381,8 +393,8 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 		json_object_object_add(o, "dead", json_object_new_int64(dead));
 		json_object_object_add(o, "workers", json_object_new_int64(workers));
 		json_object_object_add(o, "workers_live", json_object_new_int64(live));
-		json_object_object_add(o, "oldest_queued_ms", oldest_ms >= 0 ?
-		    json_object_new_int64(oldest_ms) : NULL);
+		json_object_object_add(o, "oldest_queued_ms",
+		    oldest_ms >= 0 ? json_object_new_int64(oldest_ms) : NULL);
 		json_object_object_add(o, "events", json_object_new_int64(events));
 		json_object_object_add(o, "notifications", json_object_new_int64(notes));
 		counters = json_object_new_object();
@@ -476,7 +488,8 @@ ctl_dead_list(struct ctl *c, const char *kd, struct ctl_args *a)
 			return CTL_USAGE;
 		}
 	}
-	argv[0] = "LLEN"; argv[1] = kd;
+	argv[0] = "LLEN";
+	argv[1] = kd;
 	if ((total = ctl_int(c, 2, argv)) < 0)
 		return CTL_ERR;
 	if (c->json)
@@ -490,15 +503,18 @@ ctl_dead_list(struct ctl *c, const char *kd, struct ctl_args *a)
 
 		snprintf(from, sizeof from, "%ld", shown);
 		snprintf(to, sizeof to, "%ld", shown + n - 1);
-		argv[0] = "LRANGE"; argv[1] = kd; argv[2] = from; argv[3] = to;
+		argv[0] = "LRANGE";
+		argv[1] = kd;
+		argv[2] = from;
+		argv[3] = to;
 		if ((rep = ctl_cmd(c, 4, argv)) == NULL) {
 			json_object_put(arr);
 			return CTL_ERR;
 		}
 		for (j = 0; rep->type == REDIS_REPLY_ARRAY && j < rep->elements; j++) {
 			if (arr != NULL)
-				json_object_array_add(arr, ctl_json_body(rep->element[j]->str,
-				    rep->element[j]->len));
+				json_object_array_add(arr,
+				    ctl_json_body(rep->element[j]->str, rep->element[j]->len));
 			else
 				ctl_dead_row(shown + (long)j, rep->element[j]->str,
 				    rep->element[j]->len);
@@ -593,7 +609,9 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 
 	if (index >= 0) {
 		snprintf(idx, sizeof idx, "%ld", index);
-		argv[0] = "LINDEX"; argv[1] = kd; argv[2] = idx;
+		argv[0] = "LINDEX";
+		argv[1] = kd;
+		argv[2] = idx;
 		if ((rep = ctl_cmd(c, 3, argv)) == NULL)
 			return CTL_ERR;
 		if (rep->type != REDIS_REPLY_STRING) {
@@ -614,8 +632,8 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 			ctl_warn("dead replay: entry %ld changed meanwhile; list again", index);
 			return CTL_NOTFOUND;
 		}
-		printf("replayed 1 (%s %s %s)%s\n", job.provider, job.entity_type,
-		    job.entity_id, covered ? ", a job was already waiting" : "");
+		printf("replayed 1 (%s %s %s)%s\n", job.provider, job.entity_type, job.entity_id,
+		    covered ? ", a job was already waiting" : "");
 		return CTL_OK;
 	}
 
@@ -624,12 +642,15 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 	 * list held at the start, so entries that die again while we replay are
 	 * not taken twice. Entries kept (other provider, undecodable) are passed.
 	 */
-	argv[0] = "LLEN"; argv[1] = kd;
+	argv[0] = "LLEN";
+	argv[1] = kd;
 	if ((total = ctl_int(c, 2, argv)) < 0)
 		return CTL_ERR;
 	for (i = 0; i < total && !ctl_stop; i++) {
 		snprintf(idx, sizeof idx, "%ld", -1 - skipped);
-		argv[0] = "LINDEX"; argv[1] = kd; argv[2] = idx;
+		argv[0] = "LINDEX";
+		argv[1] = kd;
+		argv[2] = idx;
 		if ((rep = ctl_cmd(c, 3, argv)) == NULL)
 			return CTL_ERR;
 		if (rep->type != REDIS_REPLY_STRING) {
@@ -656,8 +677,8 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 			covered_n += covered;
 		}
 	}
-	printf("replayed %ld (%ld covered by a job already waiting), %ld kept\n", done,
-	    covered_n, skipped);
+	printf("replayed %ld (%ld covered by a job already waiting), %ld kept\n", done, covered_n,
+	    skipped);
 	return CTL_OK;
 }
 
@@ -710,8 +731,8 @@ static const char ctl_help_entity[] =
 static int
 ctl_entity(struct ctl *c, struct ctl_args *a)
 {
-	static const char *fields[] = { "fetched_at", "http_status", "sha256",
-	    "notification_id", "body" };
+	static const char *fields[] = { "fetched_at", "http_status", "sha256", "notification_id",
+		"body" };
 	const struct ph_provider *p;
 	struct json_object *o;
 	char key[CTL_KEY_MAX], t[40];
@@ -767,8 +788,8 @@ ctl_entity(struct ctl *c, struct ctl_args *a)
 				json_object_object_add(o, fields[i],
 				    json_object_new_string_len(f->str, (int)f->len));
 		}
-		json_object_object_add(o, "body", ctl_json_body(rep->element[4]->str,
-		    rep->element[4]->len));
+		json_object_object_add(o, "body",
+		    ctl_json_body(rep->element[4]->str, rep->element[4]->len));
 		ctl_json_put(o, 1);
 	} else {
 		printf("%-16s %s %s %s\n", "entity", pos[0], pos[1], pos[2]);
@@ -829,9 +850,9 @@ ctl_event_print(struct ctl *c, redisReply *e)
 		for (k = 0; k < 4; k++) {
 			if (val[k] == NULL)
 				continue;
-			json_object_object_add(o, names[k], k == 3 ?
-			    json_object_new_int64(strtoll(val[k]->str, NULL, 10)) :
-			    json_object_new_string(val[k]->str));
+			json_object_object_add(o, names[k],
+			    k == 3 ? json_object_new_int64(strtoll(val[k]->str, NULL, 10))
+			           : json_object_new_string(val[k]->str));
 		}
 		if (val[4] != NULL)
 			json_object_object_add(o, "body", ctl_json_body(val[4]->str, val[4]->len));
@@ -879,8 +900,12 @@ ctl_events(struct ctl *c, struct ctl_args *a)
 	if (ctl_key(c, key, "events"))
 		return CTL_ERR;
 	snprintf(count, sizeof count, "%ld", n);
-	argv[0] = "XREVRANGE"; argv[1] = key; argv[2] = "+"; argv[3] = "-";
-	argv[4] = "COUNT"; argv[5] = count;
+	argv[0] = "XREVRANGE";
+	argv[1] = key;
+	argv[2] = "+";
+	argv[3] = "-";
+	argv[4] = "COUNT";
+	argv[5] = count;
 	if ((rep = ctl_cmd(c, 6, argv)) == NULL)
 		return CTL_ERR;
 	for (j = rep->elements; rep->type == REDIS_REPLY_ARRAY && j > 0; j--)
@@ -897,8 +922,14 @@ ctl_events(struct ctl *c, struct ctl_args *a)
 	snprintf(block, sizeof block, "%d", CTL_TAIL_BLOCK_MS);
 	snprintf(count, sizeof count, "%d", CTL_BATCH);
 	while (!ctl_stop) {
-		argv[0] = "XREAD"; argv[1] = "COUNT"; argv[2] = count; argv[3] = "BLOCK";
-		argv[4] = block; argv[5] = "STREAMS"; argv[6] = key; argv[7] = last;
+		argv[0] = "XREAD";
+		argv[1] = "COUNT";
+		argv[2] = count;
+		argv[3] = "BLOCK";
+		argv[4] = block;
+		argv[5] = "STREAMS";
+		argv[6] = key;
+		argv[7] = last;
 		if ((rep = ctl_cmd(c, 8, argv)) == NULL)
 			return CTL_ERR;
 		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1) {
@@ -1073,7 +1104,7 @@ main(int argc, char **argv)
 	}
 
 	if (conf_load(&c.cfg, config_path != NULL ? config_path : PH_DEFAULT_CONFIG,
-	    config_path != NULL, &cause) != 0) {
+	        config_path != NULL, &cause) != 0) {
 		ctl_warn("config: %s", cause);
 		free(cause);
 		conf_free(&c.cfg);
@@ -1085,8 +1116,10 @@ main(int argc, char **argv)
 		return CTL_ERR;
 	}
 	if (ph_redis_connect(&c.redis) != 0) {
-		ctl_warn("cannot reach Redis (%s): %s", c.cfg.redis.url != NULL &&
-		    strchr(c.cfg.redis.url, '@') == NULL ? c.cfg.redis.url : "[redis] url",
+		ctl_warn("cannot reach Redis (%s): %s",
+		    c.cfg.redis.url != NULL && strchr(c.cfg.redis.url, '@') == NULL
+		        ? c.cfg.redis.url
+		        : "[redis] url",
 		    c.redis.err);
 		ph_redis_close(&c.redis);
 		conf_free(&c.cfg);

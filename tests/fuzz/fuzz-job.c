@@ -19,12 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 fuzz_same(const struct ph_job *a, const struct ph_job *b)
 {
-	if (strcmp(a->provider, b->provider) != 0 ||
-	    strcmp(a->entity_type, b->entity_type) != 0 ||
+	if (strcmp(a->provider, b->provider) != 0 || strcmp(a->entity_type, b->entity_type) != 0 ||
 	    strcmp(a->entity_id, b->entity_id) != 0 ||
 	    strcmp(a->notification_id, b->notification_id) != 0 ||
-	    strcmp(a->event, b->event) != 0 ||
-	    a->received_at != b->received_at || a->attempt != b->attempt)
+	    strcmp(a->event, b->event) != 0 || a->received_at != b->received_at ||
+	    a->attempt != b->attempt)
 		abort();
 }
 
@@ -37,8 +36,8 @@ fuzz_invalid(const uint8_t *data, size_t size, const char *reason)
 	struct json_object *o;
 	int len;
 
-	len = fetch_encode_invalid((const char *)data, size, reason, 1763900000123ULL,
-	    buf, sizeof buf);
+	len = fetch_encode_invalid((const char *)data, size, reason, 1763900000123ULL, buf,
+	    sizeof buf);
 	if (len < 0 || (size_t)len >= sizeof buf)
 		abort(); /* sized for the worst case: every byte as \u00XX */
 	tok = json_tokener_new();

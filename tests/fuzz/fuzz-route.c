@@ -30,9 +30,9 @@ static int fuzz_ready;
 static void
 fuzz_setup(void)
 {
-	static const char text[] =
-	    "[oneinfinite]\ntoken = " FUZZ_TOKEN "\n"
-	    "[cielo]\nrequired_header = X-Cielo-Token: " FUZZ_HEADER "\n";
+	static const char text[] = "[oneinfinite]\ntoken = " FUZZ_TOKEN
+	                           "\n"
+	                           "[cielo]\nrequired_header = X-Cielo-Token: " FUZZ_HEADER "\n";
 	char path[] = "/tmp/payhook-fuzz-route.XXXXXX", *cause = NULL;
 	int fd;
 
@@ -110,8 +110,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uri = fuzz_line(&data, &size);
 	header = fuzz_line(&data, &size);
 	memset(&resp, 0, sizeof resp);
-	kind = route_request(&fuzz_cfg, method, uri, fuzz_param,
-	    header[0] != '\0' ? header : NULL, (long)size, &pidx, &resp);
+	kind = route_request(&fuzz_cfg, method, uri, fuzz_param, header[0] != '\0' ? header : NULL,
+	    (long)size, &pidx, &resp);
 	plen = strcspn(uri, "?");
 	switch (kind) {
 	case ROUTE_WEBHOOK:
@@ -120,13 +120,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = provider_at(pidx);
 		if (strcmp(p->name, "oneinfinite") == 0 &&
 		    (plen != strlen("/webhooks/oneinfinite/" FUZZ_TOKEN) ||
-		    strncmp(uri, "/webhooks/oneinfinite/" FUZZ_TOKEN, plen) != 0))
+		        strncmp(uri, "/webhooks/oneinfinite/" FUZZ_TOKEN, plen) != 0))
 			abort();
 		/* No token set: a trailing slash (an empty token) is let through too. */
 		if (strcmp(p->name, "cielo") == 0 &&
 		    ((plen != strlen("/webhooks/cielo") && plen != strlen("/webhooks/cielo/")) ||
-		    strncmp(uri, "/webhooks/cielo/", plen) != 0 ||
-		    strcmp(header, FUZZ_HEADER) != 0))
+		        strncmp(uri, "/webhooks/cielo/", plen) != 0 ||
+		        strcmp(header, FUZZ_HEADER) != 0))
 			abort();
 		if (route_decode(p, (const char *)data, size, &n, &resp) == 0)
 			break;

@@ -66,7 +66,7 @@ test_defaults(void)
 	    "defaults: no token, no required header");
 	conf_free(&c);
 	ok(conf_load(&c, "/nonexistent/payhook.conf", 1, &cause) != 0 && cause != NULL &&
-	    strstr(cause, "/nonexistent/payhook.conf") != NULL,
+	        strstr(cause, "/nonexistent/payhook.conf") != NULL,
 	    "an absent file given with -c is an error naming it");
 	conf_free(&c);
 	free(cause);
@@ -79,11 +79,14 @@ test_file(void)
 	char *cause = NULL;
 
 	memset(&c, 0, sizeof c);
-	ok(load(&c, "; comment\n[redis]\nurl = unix:///run/redis.sock?db=2\nprefix = {ph}:\n"
-	    "[handler]\nmax_body = 1024\nthreads = 8\n"
-	    "[oneinfinite]\napi_base = http://127.0.0.1:1/\napi_key = k1\napi_secret = s1\n"
-	    "token = tok_1\n[cielo]\nrequired_header = X-Cielo-Token: abc def\n"
-	    "merchant_id = m\nmerchant_key = mk\n", &cause) == 0, "file: loads (%s)", cause ? cause : "");
+	ok(load(&c,
+	       "; comment\n[redis]\nurl = unix:///run/redis.sock?db=2\nprefix = {ph}:\n"
+	       "[handler]\nmax_body = 1024\nthreads = 8\n"
+	       "[oneinfinite]\napi_base = http://127.0.0.1:1/\napi_key = k1\napi_secret = s1\n"
+	       "token = tok_1\n[cielo]\nrequired_header = X-Cielo-Token: abc def\n"
+	       "merchant_id = m\nmerchant_key = mk\n",
+	       &cause) == 0,
+	    "file: loads (%s)", cause ? cause : "");
 	is_str(c.redis.url, "unix:///run/redis.sock?db=2", "file: redis url");
 	is_str(c.redis.prefix, "{ph}:", "file: prefix with a hash tag");
 	is_int(c.handler.max_body, 1024, "file: max_body");
@@ -97,28 +100,33 @@ test_file(void)
 	is_str(c.providers[1].header_param, "HTTP_X_CIELO_TOKEN", "file: header as CGI param");
 
 	ok(load(&c, "[handler]\nmax_body = lots\n", &cause) != 0 &&
-	    strstr(cause, "max_body") != NULL && strstr(cause, "lots") != NULL,
+	        strstr(cause, "max_body") != NULL && strstr(cause, "lots") != NULL,
 	    "file: bad number names the key and value (%s)", cause);
 	ok(load(&c, "[handler]\nmax_body = 0\n", &cause) != 0 && strstr(cause, "max_body") != NULL,
 	    "file: number out of range names the key");
 	ok(load(&c, "[handler]\nthreads = 4x\n", &cause) != 0 && strstr(cause, "threads") != NULL,
 	    "file: trailing junk in a number rejected");
 	ok(load(&c, "[handler]\nmax_bdy = 10\n", &cause) != 0 && strstr(cause, "max_bdy") != NULL &&
-	    strstr(cause, "unknown") != NULL, "file: unknown key named");
+	        strstr(cause, "unknown") != NULL,
+	    "file: unknown key named");
 	ok(load(&c, "[hanlder]\nmax_body = 10\n", &cause) != 0 && strstr(cause, "hanlder") != NULL,
 	    "file: unknown section named");
 	ok(load(&c, "[redis]\nurl = http://x\n", &cause) != 0 && strstr(cause, "url") != NULL,
 	    "file: bad redis url named");
 	ok(load(&c, "[cielo]\nquery_base = ftp://x\n", &cause) != 0 &&
-	    strstr(cause, "query_base") != NULL, "file: bad base URL named");
+	        strstr(cause, "query_base") != NULL,
+	    "file: bad base URL named");
 	ok(load(&c, "[cielo]\nrequired_header = novalue\n", &cause) != 0 &&
-	    strstr(cause, "required_header") != NULL, "file: header without colon rejected");
+	        strstr(cause, "required_header") != NULL,
+	    "file: header without colon rejected");
 	ok(load(&c, "[oneinfinite]\ntoken = a/b\n", &cause) != 0 && strstr(cause, "token") != NULL,
 	    "file: token outside [A-Za-z0-9_-] rejected");
 	ok(load(&c, "[fetcher]\nlock_ttl = 5000\ntimeout_ms = 5000\n", &cause) != 0 &&
-	    strstr(cause, "lock_ttl") != NULL, "file: lock_ttl must exceed timeout_ms");
+	        strstr(cause, "lock_ttl") != NULL,
+	    "file: lock_ttl must exceed timeout_ms");
 	ok(load(&c, "[fetcher]\nbackoff_base_ms = 10\nbackoff_cap_ms = 5\n", &cause) != 0 &&
-	    strstr(cause, "backoff") != NULL, "file: backoff base above cap rejected");
+	        strstr(cause, "backoff") != NULL,
+	    "file: backoff base above cap rejected");
 	ok(load(&c, "[log]\nlevel = loud\n", &cause) != 0 && strstr(cause, "level") != NULL,
 	    "file: bad log level named");
 	ok(load(&c, "[redis\nurl = x\n", &cause) != 0 && strstr(cause, ":1") != NULL,
@@ -158,7 +166,8 @@ test_env(void)
 	unsetenv("PAYHOOK_CIELO_QUERY_BASE");
 
 	ok(load(&c, "[cielo]\nmerchant_key_file = /nonexistent/k\n", &cause) != 0 &&
-	    strstr(cause, "merchant_key_file") != NULL, "file: *_file secret unreadable named");
+	        strstr(cause, "merchant_key_file") != NULL,
+	    "file: *_file secret unreadable named");
 	ok(load(&c, "[handler]\nmax_body_file = /etc/passwd\n", &cause) != 0,
 	    "file: *_file only for secrets");
 	conf_free(&c);
@@ -174,8 +183,10 @@ test_dump(void)
 	size_t n;
 
 	memset(&c, 0, sizeof c);
-	load(&c, "[redis]\nurl = redis://:hunter2@127.0.0.1:6379/0\n[oneinfinite]\napi_key = k\n"
-	    "api_secret = topsecret\n", &cause);
+	load(&c,
+	    "[redis]\nurl = redis://:hunter2@127.0.0.1:6379/0\n[oneinfinite]\napi_key = k\n"
+	    "api_secret = topsecret\n",
+	    &cause);
 	f = fmemopen(buf, sizeof buf - 1, "w");
 	conf_dump(&c, f);
 	n = (size_t)ftell(f);
@@ -196,24 +207,33 @@ test_redis_url(void)
 	char err[256];
 
 	ok(ph_redis_parse_url("redis://127.0.0.1:6380/2", &a, err, sizeof err) == 0 &&
-	    strcmp(a.host, "127.0.0.1") == 0 && a.port == 6380 && a.db == 2,
+	        strcmp(a.host, "127.0.0.1") == 0 && a.port == 6380 && a.db == 2,
 	    "redis url: host, port, db");
 	ok(ph_redis_parse_url("redis://localhost", &a, err, sizeof err) == 0 && a.port == 6379 &&
-	    a.db == 0, "redis url: default port and db");
+	        a.db == 0,
+	    "redis url: default port and db");
 	ok(ph_redis_parse_url("redis://:pw@h:1/0", &a, err, sizeof err) == 0 &&
-	    strcmp(a.password, "pw") == 0 && a.user[0] == '\0', "redis url: password");
+	        strcmp(a.password, "pw") == 0 && a.user[0] == '\0',
+	    "redis url: password");
 	ok(ph_redis_parse_url("redis://u:pw@h:1/0", &a, err, sizeof err) == 0 &&
-	    strcmp(a.user, "u") == 0 && strcmp(a.password, "pw") == 0, "redis url: ACL user");
+	        strcmp(a.user, "u") == 0 && strcmp(a.password, "pw") == 0,
+	    "redis url: ACL user");
 	ok(ph_redis_parse_url("redis://[::1]:7000/1", &a, err, sizeof err) == 0 &&
-	    strcmp(a.host, "::1") == 0 && a.port == 7000, "redis url: IPv6 host");
+	        strcmp(a.host, "::1") == 0 && a.port == 7000,
+	    "redis url: IPv6 host");
 	ok(ph_redis_parse_url("unix:///run/redis/redis.sock?db=4", &a, err, sizeof err) == 0 &&
-	    strcmp(a.path, "/run/redis/redis.sock") == 0 && a.db == 4, "redis url: unix socket");
+	        strcmp(a.path, "/run/redis/redis.sock") == 0 && a.db == 4,
+	    "redis url: unix socket");
 	ok(ph_redis_parse_url("redis://h:0/0", &a, err, sizeof err) != 0, "redis url: port 0 bad");
-	ok(ph_redis_parse_url("redis://h:99999", &a, err, sizeof err) != 0, "redis url: port too big");
-	ok(ph_redis_parse_url("redis://h:1/x", &a, err, sizeof err) != 0, "redis url: db not a number");
+	ok(ph_redis_parse_url("redis://h:99999", &a, err, sizeof err) != 0,
+	    "redis url: port too big");
+	ok(ph_redis_parse_url("redis://h:1/x", &a, err, sizeof err) != 0,
+	    "redis url: db not a number");
 	ok(ph_redis_parse_url("redis://", &a, err, sizeof err) != 0, "redis url: no host");
-	ok(ph_redis_parse_url("unix://relative", &a, err, sizeof err) != 0, "redis url: relative path");
-	ok(ph_redis_parse_url("unix:///s?x=1", &a, err, sizeof err) != 0, "redis url: unknown query");
+	ok(ph_redis_parse_url("unix://relative", &a, err, sizeof err) != 0,
+	    "redis url: relative path");
+	ok(ph_redis_parse_url("unix:///s?x=1", &a, err, sizeof err) != 0,
+	    "redis url: unknown query");
 	ok(ph_redis_parse_url("tcp://h", &a, err, sizeof err) != 0, "redis url: unknown scheme");
 }
 

@@ -70,7 +70,8 @@ test_backoff(void)
 	is_int(fetch_backoff_ms(&pol, 10, 2000, 0), 2000, "the cap is reachable");
 	for (a = 0; a < 200; a++) {
 		for (i = 0; i < 50; i++) {
-			d = fetch_backoff_ms(&pol, a, (uint64_t)(a * 7919 + i * 104729) * 2654435761u, 0);
+			d = fetch_backoff_ms(&pol, a,
+			    (uint64_t)(a * 7919 + i * 104729) * 2654435761u, 0);
 			if (d > 2000)
 				bad++;
 			if (d > maxseen)
@@ -81,8 +82,10 @@ test_backoff(void)
 	ok(maxseen > 1000, "large attempts do spread up to the cap (max %llu)",
 	    (unsigned long long)maxseen);
 	is_int(fetch_backoff_ms(&pol, 0, 5, 1), 1000, "Retry-After 1 s is honoured");
-	is_int(fetch_backoff_ms(&pol, 0, 5, 60), 60000, "Retry-After is honoured above the backoff cap");
-	is_int(fetch_backoff_ms(&pol, 0, 5, 86400), 3600000, "Retry-After is bounded by PH_FETCH_RETRY_AFTER_MAX");
+	is_int(fetch_backoff_ms(&pol, 0, 5, 60), 60000,
+	    "Retry-After is honoured above the backoff cap");
+	is_int(fetch_backoff_ms(&pol, 0, 5, 86400), 3600000,
+	    "Retry-After is bounded by PH_FETCH_RETRY_AFTER_MAX");
 	is_int(fetch_backoff_ms(&pol, 4, 1500, 1), 1500, "a longer backoff beats Retry-After");
 	d = fetch_backoff_ms(&pol, 0, 5, 9223372036854775L);
 	is_int(d, 3600000, "a huge Retry-After does not overflow");
@@ -113,16 +116,17 @@ test_invalid(void)
 	struct json_object *o, *v;
 	int n;
 
-	n = fetch_encode_invalid("{\"a\":\"\\\x01\xff\"", 10, "job: not \"json\"", 42,
-	    buf, sizeof buf);
+	n = fetch_encode_invalid("{\"a\":\"\\\x01\xff\"", 10, "job: not \"json\"", 42, buf,
+	    sizeof buf);
 	ok(n > 0, "invalid job entry encodes");
 	o = json_tokener_parse(buf);
 	ok(o != NULL, "the entry is JSON: %s", buf);
 	ok(o != NULL && json_object_object_get_ex(o, "error", &v) &&
-	    strcmp(json_object_get_string(v), "invalid_job: job: not \"json\"") == 0,
+	        strcmp(json_object_get_string(v), "invalid_job: job: not \"json\"") == 0,
 	    "error keeps the reason");
 	ok(o != NULL && json_object_object_get_ex(o, "failed_at", &v) &&
-	    json_object_get_int64(v) == 42, "failed_at");
+	        json_object_get_int64(v) == 42,
+	    "failed_at");
 	json_object_put(o);
 	memset(big, 'x', sizeof big);
 	n = fetch_encode_invalid(big, sizeof big, "too long", 1, buf, sizeof buf);

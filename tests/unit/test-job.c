@@ -37,7 +37,8 @@ main(void)
 	job_sample(&j);
 	n = job_encode(&j, buf, sizeof buf);
 	ok(n > 0 && (size_t)n == strlen(buf), "encode: returns the length");
-	is_str(buf, "{\"v\":1,\"provider\":\"cielo\",\"entity_type\":\"sale\","
+	is_str(buf,
+	    "{\"v\":1,\"provider\":\"cielo\",\"entity_type\":\"sale\","
 	    "\"entity_id\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"notification_id\":\"n1\","
 	    "\"event\":\"1\",\"received_at\":1763900000123,\"attempt\":0}",
 	    "encode: the format of DESIGN.md");
@@ -60,7 +61,8 @@ main(void)
 	n = job_encode_dead(&j, "http 500: \"bad\"\n", 3, 1763900009999ULL, buf, sizeof buf);
 	ok(n > 0 && strstr(buf, "\"error\":\"http 500: \\\"bad\\\"\\u000a\"") != NULL,
 	    "dead: error escaped (%s)", buf);
-	ok(strstr(buf, "\"attempts\":3,\"failed_at\":1763900009999}") != NULL, "dead: attempts, failed_at");
+	ok(strstr(buf, "\"attempts\":3,\"failed_at\":1763900009999}") != NULL,
+	    "dead: attempts, failed_at");
 	ok(dec(buf, &k, err) == 0 && k.attempt == 3, "dead: decodes as a job (replay)");
 
 	ok(dec("", &k, err) != 0, "decode: empty");
@@ -68,16 +70,22 @@ main(void)
 	ok(dec("{\"v\":2,\"provider\":\"cielo\"}", &k, err) != 0 && strstr(err, "version") != NULL,
 	    "decode: unknown version");
 	ok(dec("{\"v\":1,\"provider\":\"cielo\",\"entity_type\":\"sale\",\"entity_id\":\"../x\","
-	    "\"notification_id\":\"\",\"event\":\"\",\"received_at\":1,\"attempt\":0}", &k, err) != 0 &&
-	    strstr(err, "entity_id") != NULL, "decode: bad entity id");
+	       "\"notification_id\":\"\",\"event\":\"\",\"received_at\":1,\"attempt\":0}",
+	       &k, err) != 0 &&
+	        strstr(err, "entity_id") != NULL,
+	    "decode: bad entity id");
 	ok(dec("{\"v\":1,\"provider\":\"cielo\",\"entity_type\":\"sale\",\"entity_id\":\"x\","
-	    "\"notification_id\":\"\",\"event\":\"\",\"received_at\":1,\"attempt\":-1}", &k, err) != 0,
+	       "\"notification_id\":\"\",\"event\":\"\",\"received_at\":1,\"attempt\":-1}",
+	       &k, err) != 0,
 	    "decode: negative attempt");
 	ok(dec("{\"v\":1,\"provider\":\"cielo\",\"entity_type\":\"sale\",\"entity_id\":\"x\","
-	    "\"notification_id\":\"\",\"event\":\"\",\"received_at\":1}", &k, err) != 0 &&
-	    strstr(err, "attempt") != NULL, "decode: missing attempt");
+	       "\"notification_id\":\"\",\"event\":\"\",\"received_at\":1}",
+	       &k, err) != 0 &&
+	        strstr(err, "attempt") != NULL,
+	    "decode: missing attempt");
 	ok(dec("{\"v\":1,\"provider\":\"cielo\",\"entity_type\":\"sale\",\"entity_id\":\"x\","
-	    "\"notification_id\":\"\",\"event\":\"\",\"received_at\":1,\"attempt\":0} x", &k, err) != 0,
+	       "\"notification_id\":\"\",\"event\":\"\",\"received_at\":1,\"attempt\":0} x",
+	       &k, err) != 0,
 	    "decode: trailing data");
 	ok(job_decode("{\"v\":1}\0", 8, &k, err, sizeof err) != 0, "decode: NUL byte");
 	return tap_done();

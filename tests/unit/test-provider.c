@@ -21,8 +21,10 @@ test_oneinfinite(void)
 	struct ph_notification n;
 	char err[160];
 
-	ok(dec(oi, "{\"id\":\"uCEarm1kXJsroMQ6dt\",\"event_type\":\"PAYMENT_ORDER.CLOSED\","
-	    "\"entity_type\":\"PAYMENT_ORDER\",\"entity_id\":\"rcAaNfKdKJRmrnj4l5\"}", &n, err) == 0,
+	ok(dec(oi,
+	       "{\"id\":\"uCEarm1kXJsroMQ6dt\",\"event_type\":\"PAYMENT_ORDER.CLOSED\","
+	       "\"entity_type\":\"PAYMENT_ORDER\",\"entity_id\":\"rcAaNfKdKJRmrnj4l5\"}",
+	       &n, err) == 0,
 	    "oneinfinite: seed body decodes");
 	is_str(n.id, "uCEarm1kXJsroMQ6dt", "oneinfinite: id");
 	is_str(n.event, "PAYMENT_ORDER.CLOSED", "oneinfinite: event");
@@ -30,41 +32,63 @@ test_oneinfinite(void)
 	is_str(n.entities[0].type, "payment_order", "oneinfinite: type lower-cased");
 	is_str(n.entities[0].id, "rcAaNfKdKJRmrnj4l5", "oneinfinite: entity id");
 
-	ok(dec(oi, "{\"id\":\"w1\",\"event_type\":\"PAYMENT_ORDER.OPENED\","
-	    "\"payment_order_id\":\"po_1\"}", &n, err) == 0 &&
-	    strcmp(n.entities[0].type, "payment_order") == 0 &&
-	    strcmp(n.entities[0].id, "po_1") == 0, "oneinfinite: payment_order_id shape");
-	ok(dec(oi, "{\"id\":\"w2\",\"event_type\":\"RECURRENT_PAYMENT.ACTIVE\","
-	    "\"recurrent_payment_id\":\"rp-9\"}", &n, err) == 0 &&
-	    strcmp(n.entities[0].type, "recurrent_payment") == 0 &&
-	    strcmp(n.entities[0].id, "rp-9") == 0, "oneinfinite: recurrent_payment_id shape");
-	ok(dec(oi, "{\"id\":\"w3\",\"event_type\":\"RECURRENT_PAYMENT.TRIALING\","
-	    "\"entity_id\":\"rp1\"}", &n, err) == 0 &&
-	    strcmp(n.entities[0].type, "recurrent_payment") == 0,
+	ok(dec(oi,
+	       "{\"id\":\"w1\",\"event_type\":\"PAYMENT_ORDER.OPENED\","
+	       "\"payment_order_id\":\"po_1\"}",
+	       &n, err) == 0 &&
+	        strcmp(n.entities[0].type, "payment_order") == 0 &&
+	        strcmp(n.entities[0].id, "po_1") == 0,
+	    "oneinfinite: payment_order_id shape");
+	ok(dec(oi,
+	       "{\"id\":\"w2\",\"event_type\":\"RECURRENT_PAYMENT.ACTIVE\","
+	       "\"recurrent_payment_id\":\"rp-9\"}",
+	       &n, err) == 0 &&
+	        strcmp(n.entities[0].type, "recurrent_payment") == 0 &&
+	        strcmp(n.entities[0].id, "rp-9") == 0,
+	    "oneinfinite: recurrent_payment_id shape");
+	ok(dec(oi,
+	       "{\"id\":\"w3\",\"event_type\":\"RECURRENT_PAYMENT.TRIALING\","
+	       "\"entity_id\":\"rp1\"}",
+	       &n, err) == 0 &&
+	        strcmp(n.entities[0].type, "recurrent_payment") == 0,
 	    "oneinfinite: type from the event_type prefix");
-	ok(dec(oi, "{\"id\":\"w4\",\"event_type\":\"PAYMENT_ORDER.SOMETHING_NEW\","
-	    "\"entity_type\":\"PAYMENT_ORDER\",\"entity_id\":\"x\"}", &n, err) == 0,
+	ok(dec(oi,
+	       "{\"id\":\"w4\",\"event_type\":\"PAYMENT_ORDER.SOMETHING_NEW\","
+	       "\"entity_type\":\"PAYMENT_ORDER\",\"entity_id\":\"x\"}",
+	       &n, err) == 0,
 	    "oneinfinite: unknown event of a known entity accepted");
-	ok(dec(oi, "{\"id\":\"w5\",\"event_type\":\"REFUND.CREATED\",\"entity_type\":\"REFUND\","
-	    "\"entity_id\":\"r1\"}", &n, err) == 0 && strcmp(n.entities[0].type, "refund") == 0 &&
-	    provider_route(oi, n.entities[0].type) == NULL,
+	ok(dec(oi,
+	       "{\"id\":\"w5\",\"event_type\":\"REFUND.CREATED\",\"entity_type\":\"REFUND\","
+	       "\"entity_id\":\"r1\"}",
+	       &n, err) == 0 &&
+	        strcmp(n.entities[0].type, "refund") == 0 &&
+	        provider_route(oi, n.entities[0].type) == NULL,
 	    "oneinfinite: unknown entity type decodes and has no route");
 
 	ok(dec(oi, "{\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_id\":\"x\"}", &n, err) != 0 &&
-	    strstr(err, "id") != NULL, "oneinfinite: missing id rejected (%s)", err);
-	ok(dec(oi, "{\"id\":7,\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_id\":\"x\"}", &n, err) != 0,
+	        strstr(err, "id") != NULL,
+	    "oneinfinite: missing id rejected (%s)", err);
+	ok(dec(oi, "{\"id\":7,\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_id\":\"x\"}", &n,
+	       err) != 0,
 	    "oneinfinite: numeric id rejected");
 	ok(dec(oi, "{\"id\":\"a\",\"entity_id\":\"x\"}", &n, err) != 0 &&
-	    strstr(err, "event_type") != NULL, "oneinfinite: missing event_type rejected");
+	        strstr(err, "event_type") != NULL,
+	    "oneinfinite: missing event_type rejected");
 	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"CLOSED\",\"entity_id\":\"x\"}", &n, err) != 0,
 	    "oneinfinite: no entity type anywhere rejected");
 	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"PAYMENT_ORDER.CLOSED\"}", &n, err) != 0 &&
-	    strstr(err, "entity_id") != NULL, "oneinfinite: no entity id rejected");
+	        strstr(err, "entity_id") != NULL,
+	    "oneinfinite: no entity id rejected");
 	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_id\":\"../x\"}",
-	    &n, err) != 0, "oneinfinite: entity_id ../x rejected");
-	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_type\":\"A B\","
-	    "\"entity_id\":\"x\"}", &n, err) != 0, "oneinfinite: entity_type with space rejected");
-	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"PAYMENT ORDER\",\"entity_id\":\"x\"}", &n, err) != 0,
+	       &n, err) != 0,
+	    "oneinfinite: entity_id ../x rejected");
+	ok(dec(oi,
+	       "{\"id\":\"a\",\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_type\":\"A B\","
+	       "\"entity_id\":\"x\"}",
+	       &n, err) != 0,
+	    "oneinfinite: entity_type with space rejected");
+	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"PAYMENT ORDER\",\"entity_id\":\"x\"}", &n,
+	       err) != 0,
 	    "oneinfinite: event_type with space rejected");
 }
 
@@ -74,8 +98,10 @@ test_cielo(void)
 	struct ph_notification n;
 	char err[160];
 
-	ok(dec(cielo, "{\"RecurrentPaymentId\":\"11111111-2222-3333-4444-555555555555\","
-	    "\"PaymentId\":\"AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"2\"}", &n, err) == 0,
+	ok(dec(cielo,
+	       "{\"RecurrentPaymentId\":\"11111111-2222-3333-4444-555555555555\","
+	       "\"PaymentId\":\"AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"2\"}",
+	       &n, err) == 0,
 	    "cielo: sample with real GUIDs decodes");
 	is_int(n.nentities, 2, "cielo: ChangeType 2 fetches two entities");
 	is_str(n.entities[0].type, "sale", "cielo: first the sale");
@@ -85,41 +111,69 @@ test_cielo(void)
 	is_str(n.id, "", "cielo: no notification id");
 
 	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":1}",
-	    &n, err) == 0 && n.nentities == 1 && strcmp(n.event, "1") == 0,
+	       &n, err) == 0 &&
+	        n.nentities == 1 && strcmp(n.event, "1") == 0,
 	    "cielo: ChangeType as a number");
-	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":4,"
-	    "\"RecurrentPaymentId\":\"11111111-2222-3333-4444-555555555555\"}", &n, err) == 0 &&
-	    n.nentities == 2, "cielo: ChangeType 4 fetches two entities");
-	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"1\","
-	    "\"RecurrentPaymentId\":\"11111111-2222-3333-4444-555555555555\"}", &n, err) == 0 &&
-	    n.nentities == 1, "cielo: ChangeType 1 fetches only the sale");
-	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"25\"}",
-	    &n, err) == 0 && strcmp(n.event, "25") == 0, "cielo: ChangeType 25");
+	ok(dec(cielo,
+	       "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":4,"
+	       "\"RecurrentPaymentId\":\"11111111-2222-3333-4444-555555555555\"}",
+	       &n, err) == 0 &&
+	        n.nentities == 2,
+	    "cielo: ChangeType 4 fetches two entities");
+	ok(dec(cielo,
+	       "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"1\","
+	       "\"RecurrentPaymentId\":\"11111111-2222-3333-4444-555555555555\"}",
+	       &n, err) == 0 &&
+	        n.nentities == 1,
+	    "cielo: ChangeType 1 fetches only the sale");
+	ok(dec(cielo,
+	       "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"25\"}", &n,
+	       err) == 0 &&
+	        strcmp(n.event, "25") == 0,
+	    "cielo: ChangeType 25");
 	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":77}",
-	    &n, err) == 0 && n.nentities == 1 && strcmp(n.entities[0].type, "sale") == 0,
+	       &n, err) == 0 &&
+	        n.nentities == 1 && strcmp(n.entities[0].type, "sale") == 0,
 	    "cielo: unknown ChangeType fetches the sale");
 
-	ok(dec(cielo, "{\"RecurrentPaymentId\":\"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\","
-	    "\"PaymentId\":\"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\",\"ChangeType\":\"2\"}", &n, err) != 0,
+	ok(dec(cielo,
+	       "{\"RecurrentPaymentId\":\"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\","
+	       "\"PaymentId\":\"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\",\"ChangeType\":\"2\"}",
+	       &n, err) != 0,
 	    "cielo: the seed's placeholder body is rejected");
 	ok(dec(cielo, "{\"ChangeType\":1}", &n, err) != 0 && strstr(err, "PaymentId") != NULL,
 	    "cielo: missing PaymentId rejected");
 	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"}", &n, err) != 0 &&
-	    strstr(err, "ChangeType") != NULL, "cielo: missing ChangeType rejected");
-	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"x1\"}",
-	    &n, err) != 0, "cielo: ChangeType not numeric rejected");
+	        strstr(err, "ChangeType") != NULL,
+	    "cielo: missing ChangeType rejected");
+	ok(dec(cielo,
+	       "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"x1\"}", &n,
+	       err) != 0,
+	    "cielo: ChangeType not numeric rejected");
 	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":1.5}",
-	    &n, err) != 0, "cielo: ChangeType 1.5 rejected");
+	       &n, err) != 0,
+	    "cielo: ChangeType 1.5 rejected");
 	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":0}",
-	    &n, err) != 0, "cielo: ChangeType 0 rejected");
-	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"\"}",
-	    &n, err) != 0, "cielo: empty ChangeType rejected");
-	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":true}",
-	    &n, err) != 0, "cielo: boolean ChangeType rejected");
-	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":2,"
-	    "\"RecurrentPaymentId\":\"nope\"}", &n, err) != 0, "cielo: bad RecurrentPaymentId rejected");
-	ok(dec(cielo, "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":2,"
-	    "\"RecurrentPaymentId\":null}", &n, err) == 0 && n.nentities == 1,
+	       &n, err) != 0,
+	    "cielo: ChangeType 0 rejected");
+	ok(dec(cielo,
+	       "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":\"\"}", &n,
+	       err) != 0,
+	    "cielo: empty ChangeType rejected");
+	ok(dec(cielo,
+	       "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":true}", &n,
+	       err) != 0,
+	    "cielo: boolean ChangeType rejected");
+	ok(dec(cielo,
+	       "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":2,"
+	       "\"RecurrentPaymentId\":\"nope\"}",
+	       &n, err) != 0,
+	    "cielo: bad RecurrentPaymentId rejected");
+	ok(dec(cielo,
+	       "{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":2,"
+	       "\"RecurrentPaymentId\":null}",
+	       &n, err) == 0 &&
+	        n.nentities == 1,
 	    "cielo: null RecurrentPaymentId fetches the sale only");
 }
 
@@ -131,7 +185,8 @@ test_body(void)
 	static const char nul[] = "{\"id\":\"a\0b\",\"event_type\":\"X.Y\",\"entity_id\":\"x\"}";
 
 	ok(provider_decode(oi, "", 0, &n, err, sizeof err) != 0, "body: empty rejected");
-	ok(dec(oi, "not json", &n, err) != 0 && strstr(err, "JSON") != NULL, "body: not JSON rejected");
+	ok(dec(oi, "not json", &n, err) != 0 && strstr(err, "JSON") != NULL,
+	    "body: not JSON rejected");
 	ok(dec(oi, "[1,2]", &n, err) != 0 && strstr(err, "object") != NULL, "body: array rejected");
 	ok(dec(oi, "\"str\"", &n, err) != 0, "body: string rejected");
 	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"X.Y\",\"entity_id\":\"x\"} {}", &n, err) != 0,
@@ -140,8 +195,11 @@ test_body(void)
 	    "body: trailing white space accepted");
 	ok(provider_decode(oi, nul, sizeof nul - 1, &n, err, sizeof err) != 0,
 	    "body: NUL byte rejected");
-	ok(dec(oi, "{\"id\":\"a\",\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]],"
-	    "\"event_type\":\"X.Y\",\"entity_id\":\"x\"}", &n, err) != 0, "body: deep nesting rejected");
+	ok(dec(oi,
+	       "{\"id\":\"a\",\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]],"
+	       "\"event_type\":\"X.Y\",\"entity_id\":\"x\"}",
+	       &n, err) != 0,
+	    "body: deep nesting rejected");
 	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"X.Y\",\"entity_id\":\"x\"", &n, err) != 0,
 	    "body: truncated JSON rejected");
 }
@@ -180,17 +238,20 @@ test_routes(void)
 	    "route: payment order URL built");
 	is_str(url, "http://127.0.0.1:9999/v1/payment_orders/rcA", "route: payment order path");
 	provider_url(&cfg, provider_route(oi, "recurrent_payment"), "r1", url, sizeof url);
-	is_str(url, "http://127.0.0.1:9999/v1/recurrent_payments/r1", "route: recurrent payment path");
+	is_str(url, "http://127.0.0.1:9999/v1/recurrent_payments/r1",
+	    "route: recurrent payment path");
 	provider_url(&cfg, provider_route(cielo, "sale"), "a-b", url, sizeof url);
 	is_str(url, "http://127.0.0.1:9999/1/sales/a-b", "route: cielo sale path");
 	provider_url(&cfg, provider_route(cielo, "recurrent_payment"), "a-b", url, sizeof url);
 	is_str(url, "http://127.0.0.1:9999/1/RecurrentPayment/a-b", "route: cielo recurrence path");
 	provider_url(&cfg, provider_route(cielo, "sale"), "../a/b?c", url, sizeof url);
-	is_str(url, "http://127.0.0.1:9999/1/sales/..%2Fa%2Fb%3Fc", "route: ids escaped in the path");
+	is_str(url, "http://127.0.0.1:9999/1/sales/..%2Fa%2Fb%3Fc",
+	    "route: ids escaped in the path");
 	ok(provider_url(&cfg, provider_route(cielo, "sale"), "abc", url, 30) != 0,
 	    "route: too long for the buffer is an error");
 	ok(provider_find("cielo", 5, NULL) == cielo && provider_find("cie", 3, NULL) == NULL &&
-	    provider_find("stripe", 6, NULL) == NULL, "provider_find: exact names only");
+	        provider_find("stripe", 6, NULL) == NULL,
+	    "provider_find: exact names only");
 }
 
 static void
@@ -202,12 +263,13 @@ test_headers(void)
 	ok(oi->auth_headers(&cfg, &h) != 0, "headers: no credentials is an error");
 	cfg.key_id = "k";
 	cfg.secret = "s";
-	ok(oi->auth_headers(&cfg, &h) == 0 && h.n == 2 &&
-	    strcmp(h.line[0], "x-api-key: k") == 0 && strcmp(h.line[1], "x-api-secret: s") == 0,
+	ok(oi->auth_headers(&cfg, &h) == 0 && h.n == 2 && strcmp(h.line[0], "x-api-key: k") == 0 &&
+	        strcmp(h.line[1], "x-api-secret: s") == 0,
 	    "headers: oneinfinite x-api-key, x-api-secret");
 	ok(cielo->auth_headers(&cfg, &h) == 0 && h.n == 3 &&
-	    strcmp(h.line[0], "MerchantId: k") == 0 && strcmp(h.line[1], "MerchantKey: s") == 0 &&
-	    strncmp(h.line[2], "RequestId: ", 11) == 0 && ph_guid_valid(h.line[2] + 11, 36),
+	        strcmp(h.line[0], "MerchantId: k") == 0 &&
+	        strcmp(h.line[1], "MerchantKey: s") == 0 &&
+	        strncmp(h.line[2], "RequestId: ", 11) == 0 && ph_guid_valid(h.line[2] + 11, 36),
 	    "headers: cielo MerchantId, MerchantKey, RequestId GUID");
 }
 

@@ -52,7 +52,8 @@ main(void)
 	if (conf_load(&cfg, NULL, 0, &cause) != 0)
 		return 1;
 
-	is_int(route("POST", "/webhooks/oneinfinite/s3cret", 100), 0, "token matches: read the body");
+	is_int(route("POST", "/webhooks/oneinfinite/s3cret", 100), 0,
+	    "token matches: read the body");
 	is_int(route("POST", "/webhooks/oneinfinite/s3cret?x=1", 100), 0, "query string ignored");
 	is_int(route("POST", "/webhooks/oneinfinite", 100), 404, "token missing: 404");
 	is_int(route("POST", "/webhooks/oneinfinite/s3cre", 100), 404, "token prefix: 404");
@@ -61,9 +62,11 @@ main(void)
 	is_int(route("POST", "/webhooks/stripe", 100), 404, "unknown provider: 404");
 	is_int(route("POST", "/webhooks/", 100), 404, "no provider: 404");
 	is_int(route("POST", "/other", 100), 404, "other path: 404");
-	is_int(route("POST", "/webhooks/cielo/tok", 100), 404, "token given where none is set: 404");
+	is_int(route("POST", "/webhooks/cielo/tok", 100), 404,
+	    "token given where none is set: 404");
 	is_int(route("GET", "/webhooks/oneinfinite/s3cret", 0), 405, "GET a webhook: 405");
-	route_request(&cfg, "PUT", "/webhooks/oneinfinite/s3cret", param, NULL, 0, &(size_t){0}, &resp);
+	route_request(&cfg, "PUT", "/webhooks/oneinfinite/s3cret", param, NULL, 0, &(size_t){ 0 },
+	    &resp);
 	ok(resp.allow_post == 1, "405 carries Allow: POST");
 	is_int(route("GET", "/webhooks/nope", 0), 404, "unknown provider wins over method: 404");
 
@@ -83,8 +86,9 @@ main(void)
 
 	ok(route_decode(oi, "{}", 2, &n, &resp) != 0 && resp.status == 400, "bad body: 400");
 	route_body(&resp, buf, sizeof buf);
-	ok(strcmp(buf, "{\"error\":\"invalid_notification\",\"message\":"
-	    "\"missing field: id\"}") == 0,
+	ok(strcmp(buf,
+	       "{\"error\":\"invalid_notification\",\"message\":"
+	       "\"missing field: id\"}") == 0,
 	    "400 body: invalid_notification with a message (%s)", buf);
 	route_answer(&resp, 200);
 	is_str(route_body(&resp, buf, sizeof buf), "{\"status\":\"accepted\"}", "200 body");
