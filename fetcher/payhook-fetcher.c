@@ -1079,7 +1079,7 @@ main(int argc, char **argv)
 	struct ph_config cfg;
 	struct fetcher f;
 	struct sigaction sa;
-	char *cause = NULL, *end, id[128], err[256];
+	char *end, id[128], err[256];
 	int ch, check = 0;
 	long i;
 
@@ -1121,11 +1121,7 @@ main(int argc, char **argv)
 	if (id_arg != NULL && !ph_id_valid(id_arg, strlen(id_arg)))
 		fatalx("--id %s: use 1 to 128 of [A-Za-z0-9_-]", id_arg);
 
-	if (conf_load(&cfg, config_path != NULL ? config_path : PH_DEFAULT_CONFIG,
-	        config_path != NULL, &cause) != 0)
-		fatalx("config: %s", cause);
-	log_set_level(cfg.log.level);
-	log_set_format(cfg.log.format);
+	conf_start(&cfg, config_path);
 	f.concurrency = cfg.fetcher.concurrency;
 	if (conc_arg != NULL) {
 		errno = 0;
@@ -1135,9 +1131,7 @@ main(int argc, char **argv)
 			fatalx("--concurrency %s: must be a whole number from 1 to 4096", conc_arg);
 	}
 	if (check) {
-		conf_dump(&cfg, stdout);
-		printf("\nconfig ok\n");
-		conf_free(&cfg);
+		conf_check(&cfg);
 		return 0;
 	}
 	if (id_arg != NULL)

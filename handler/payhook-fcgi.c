@@ -473,7 +473,7 @@ main(int argc, char **argv)
 	const char *config_path = NULL, *listen_addr = NULL, *threads_arg = NULL;
 	struct ph_config cfg;
 	struct worker *workers, flusher;
-	char *cause = NULL, *end, err0[256];
+	char *end, err0[256];
 	sigset_t set;
 	int ch, check = 0, listen_fd, sig, type;
 	long threads, i;
@@ -512,11 +512,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	if (conf_load(&cfg, config_path != NULL ? config_path : PH_DEFAULT_CONFIG,
-	        config_path != NULL, &cause) != 0)
-		fatalx("config: %s", cause);
-	log_set_level(cfg.log.level);
-	log_set_format(cfg.log.format);
+	conf_start(&cfg, config_path);
 	threads = cfg.handler.threads;
 	if (threads_arg != NULL) {
 		threads = strtol(threads_arg, &end, 10);
@@ -524,9 +520,7 @@ main(int argc, char **argv)
 			fatalx("-t %s: must be a whole number from 1 to 256", threads_arg);
 	}
 	if (check) {
-		conf_dump(&cfg, stdout);
-		printf("\nconfig ok\n");
-		conf_free(&cfg);
+		conf_check(&cfg);
 		return 0;
 	}
 

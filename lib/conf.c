@@ -12,6 +12,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "log.h"
 #include "redis.h"
 
 enum conf_type {
@@ -509,4 +510,25 @@ conf_dump(const struct ph_config *cfg, FILE *f)
 			fprintf(f, "%s = %s\n", k->name,
 			    *(char **)k->ptr != NULL ? *(char **)k->ptr : "");
 	}
+}
+
+/* Load a daemon's configuration or exit naming the problem. */
+void
+conf_start(struct ph_config *cfg, const char *path)
+{
+	char *cause = NULL;
+
+	if (conf_load(cfg, path != NULL ? path : PH_DEFAULT_CONFIG, path != NULL, &cause) != 0)
+		fatalx("config: %s", cause);
+	log_set_level(cfg->log.level);
+	log_set_format(cfg->log.format);
+}
+
+/* Print the configuration for --check-config. */
+void
+conf_check(struct ph_config *cfg)
+{
+	conf_dump(cfg, stdout);
+	printf("\nconfig ok\n");
+	conf_free(cfg);
 }

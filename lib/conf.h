@@ -63,6 +63,16 @@ struct ph_config {
 int conf_load(struct ph_config *cfg, const char *path, int required, char **cause);
 void conf_free(struct ph_config *cfg);
 
+/*
+ * Load a daemon's configuration from path, or from the default file when
+ * path is NULL (absent is fine then), and set up logging from it. A problem
+ * ends the program with a message naming it.
+ */
+void conf_start(struct ph_config *cfg, const char *path);
+
+/* --check-config: print the configuration and "config ok", then free it. */
+void conf_check(struct ph_config *cfg);
+
 /* Print every key with its value (secrets as "(set)") to f, for --check-config. */
 void conf_dump(const struct ph_config *cfg, FILE *f);
 
