@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job.h"
 #include "metrics.h"
 #include "payhook.h"
 #include "provider.h"
@@ -241,113 +242,149 @@ metrics_gauge(struct mbuf *b, const char *name, const char *help, double value)
 	mbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.15g\n", name, help, name, name, value);
 }
 
-/* Render everything. */
+/* Read one reply of a pipeline; NULL (connection dropped, r->err set) or an error reply fails. */
+static redisReply *
+metrics_reply(struct ph_redis *r)
+{
+	redisReply *rep = NULL;
+
+	if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
+		snprintf(r->err, sizeof r->err, "metrics: %s", r->c->errstr);
+		ph_redis_drop(r);
+		return NULL;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(r->err, sizeof r->err, "metrics: %s", rep->str);
+		freeReplyObject(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+/* Read the gauges. */
 int
-metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size_t *outlen)
+metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauges *g)
 {
 	static const char *const names[] = { "stats", "queue", "retry", "dead", "workers", "events",
 		"notifications" };
-	char keys[7][METRICS_KEY_MAX], key[METRICS_KEY_MAX], cutoff[24];
-	redisReply *rep[8] = { 0 }, *workers = NULL, *len;
-	struct mbuf b = { 0 };
-	uint64_t now = ph_now_ms();
-	long long processing = 0, live = 0;
-	double oldest = 0;
-	size_t i;
-	int rc = -1;
+	char keys[7][METRICS_KEY_MAX], key[METRICS_KEY_MAX];
+	redisReply *rep[8] = { 0 }, *len, *w;
+	uint64_t now = ph_now_ms(), cutoff = now - (uint64_t)cfg->fetcher.worker_timeout * 1000;
+	struct ph_job job;
+	char err[128];
+	size_t i, asked = 0;
+	int rc = -1, got = 0;
 
+	memset(g, 0, sizeof *g);
+	g->oldest_ms = -1;
 	for (i = 0; i < 7; i++) {
-		if (ph_key(keys[i], sizeof keys[i], cfg->redis.prefix, "%s", names[i]) < 0)
+		if (ph_key(keys[i], sizeof keys[i], cfg->redis.prefix, "%s", names[i]) < 0) {
+			snprintf(r->err, sizeof r->err, "metrics: prefix too long");
 			return -1;
+		}
 	}
 	if (ph_redis_connect(r) != 0)
 		return -1;
 	/* One round trip for the counters and lengths, one for the processing lists. */
-	snprintf(cutoff, sizeof cutoff, "%" PRIu64,
-	    now - (uint64_t)cfg->fetcher.worker_timeout * 1000);
 	redisAppendCommand(r->c, "HGETALL %s", keys[0]);
 	redisAppendCommand(r->c, "LLEN %s", keys[1]);
 	redisAppendCommand(r->c, "ZCARD %s", keys[2]);
 	redisAppendCommand(r->c, "LLEN %s", keys[3]);
-	redisAppendCommand(r->c, "ZRANGEBYSCORE %s %s +inf", keys[4], cutoff);
+	redisAppendCommand(r->c, "ZRANGE %s 0 %d WITHSCORES", keys[4], METRICS_MAX_WORKERS - 1);
 	redisAppendCommand(r->c, "XLEN %s", keys[5]);
 	redisAppendCommand(r->c, "XLEN %s", keys[6]);
 	redisAppendCommand(r->c, "LINDEX %s -1", keys[1]);
+	/* Read every reply, even after a failed one, so the connection stays in step. */
 	for (i = 0; i < 8; i++) {
-		if (redisGetReply(r->c, (void **)&rep[i]) != REDIS_OK || rep[i] == NULL) {
-			snprintf(r->err, sizeof r->err, "metrics: %s", r->c->errstr);
-			ph_redis_drop(r);
+		if (r->c == NULL)
 			goto out;
-		}
-		if (rep[i]->type == REDIS_REPLY_ERROR) {
-			snprintf(r->err, sizeof r->err, "metrics: %s", rep[i]->str);
+		rep[i] = metrics_reply(r);
+	}
+	for (i = 0; i < 8; i++) {
+		if (rep[i] == NULL)
 			goto out;
-		}
 	}
-	/* Every worker that ever registered may still hold jobs: count all of them. */
-	workers = ph_redis_cmd(r, "ZRANGE %s 0 %d", keys[4], METRICS_MAX_WORKERS - 1);
-	if (workers == NULL || workers->type != REDIS_REPLY_ARRAY)
-		goto out;
-	for (i = 0; i < workers->elements; i++) {
-		if (ph_key(key, sizeof key, cfg->redis.prefix, "processing:%s",
-		        workers->element[i]->str) >= 0)
-			redisAppendCommand(r->c, "LLEN %s", key);
-		else
-			redisAppendCommand(r->c, "PING");
-	}
-	for (i = 0; i < workers->elements; i++) {
-		if (redisGetReply(r->c, (void **)&len) != REDIS_OK || len == NULL) {
-			snprintf(r->err, sizeof r->err, "metrics: %s", r->c->errstr);
-			ph_redis_drop(r);
-			goto out;
-		}
-		if (len->type == REDIS_REPLY_INTEGER)
-			processing += len->integer;
-		freeReplyObject(len);
-	}
-	live = rep[4]->type == REDIS_REPLY_ARRAY ? (long long)rep[4]->elements : 0;
-	if (rep[7]->type == REDIS_REPLY_STRING) {
-		const char *at = strstr(rep[7]->str, "\"received_at\":");
-		if (at != NULL) {
-			uint64_t t = strtoull(at + 14, NULL, 10);
-			oldest = t > 0 && t < now ? (double)(now - t) / 1000.0 : 0;
-		}
-	}
+	g->queue = rep[1]->integer;
+	g->retry = rep[2]->integer;
+	g->dead = rep[3]->integer;
+	g->events = rep[5]->integer;
+	g->notifications = rep[6]->integer;
+	if (rep[7]->type == REDIS_REPLY_STRING &&
+	    job_decode(rep[7]->str, (size_t)rep[7]->len, &job, err, sizeof err) == 0)
+		g->oldest_ms = job.received_at <= now ? (int64_t)(now - job.received_at) : 0;
 
-	b.size = 4096;
-	b.buf = malloc(b.size);
-	if (b.buf == NULL)
-		goto out;
-	metrics_counters(&b, rep[0]);
-	metrics_gauge(&b, "payhook_queue_jobs", "Jobs waiting in the queue.",
-	    (double)rep[1]->integer);
-	metrics_gauge(&b, "payhook_retry_jobs", "Jobs waiting for a retry.",
-	    (double)rep[2]->integer);
-	metrics_gauge(&b, "payhook_processing_jobs", "Jobs held by fetchers.", (double)processing);
-	metrics_gauge(&b, "payhook_dead_jobs", "Jobs in the dead-letter list.",
-	    (double)rep[3]->integer);
-	metrics_gauge(&b, "payhook_fetchers_live",
-	    "Fetchers with a heartbeat newer than worker_timeout.", (double)live);
-	metrics_gauge(&b, "payhook_queue_oldest_age_seconds", "Age of the oldest queued job.",
-	    oldest);
-	metrics_gauge(&b, "payhook_events_length", "Entries in the events stream.",
-	    (double)rep[5]->integer);
-	metrics_gauge(&b, "payhook_notifications_length", "Entries in the notifications stream.",
-	    (double)rep[6]->integer);
-	if (b.failed) {
-		free(b.buf);
-		snprintf(r->err, sizeof r->err, "metrics: out of memory");
-		goto out;
+	/* Every worker that ever registered may still hold jobs: count all of them. */
+	w = rep[4];
+	for (i = 0; w->type == REDIS_REPLY_ARRAY && i + 1 < w->elements; i += 2) {
+		g->workers++;
+		if (strtoull(w->element[i + 1]->str, NULL, 10) >= cutoff)
+			g->live++;
+		if (!ph_id_valid(w->element[i]->str, (size_t)w->element[i]->len) ||
+		    ph_key(key, sizeof key, cfg->redis.prefix, "processing:%s",
+		        w->element[i]->str) < 0)
+			continue;
+		redisAppendCommand(r->c, "LLEN %s", key);
+		asked++;
 	}
-	*out = b.buf;
-	*outlen = b.len;
+	for (i = 0; i < asked; i++) {
+		if (r->c == NULL || (len = metrics_reply(r)) == NULL)
+			got = -1;
+		else {
+			if (len->type == REDIS_REPLY_INTEGER)
+				g->processing += len->integer;
+			freeReplyObject(len);
+		}
+	}
+	if (got != 0)
+		goto out;
+	g->stats = rep[0];
+	rep[0] = NULL;
 	rc = 0;
 out:
 	for (i = 0; i < 8; i++) {
 		if (rep[i] != NULL)
 			freeReplyObject(rep[i]);
 	}
-	if (workers != NULL)
-		freeReplyObject(workers);
 	return rc;
+}
+
+/* Render everything. */
+int
+metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size_t *outlen)
+{
+	struct ph_gauges g;
+	struct mbuf b = { 0 };
+
+	if (metrics_collect(r, cfg, &g) != 0)
+		return -1;
+	b.size = 4096;
+	b.buf = malloc(b.size);
+	if (b.buf == NULL) {
+		freeReplyObject(g.stats);
+		snprintf(r->err, sizeof r->err, "metrics: out of memory");
+		return -1;
+	}
+	metrics_counters(&b, g.stats);
+	freeReplyObject(g.stats);
+	metrics_gauge(&b, "payhook_queue_jobs", "Jobs waiting in the queue.", (double)g.queue);
+	metrics_gauge(&b, "payhook_retry_jobs", "Jobs waiting for a retry.", (double)g.retry);
+	metrics_gauge(&b, "payhook_processing_jobs", "Jobs held by fetchers.",
+	    (double)g.processing);
+	metrics_gauge(&b, "payhook_dead_jobs", "Jobs in the dead-letter list.", (double)g.dead);
+	metrics_gauge(&b, "payhook_fetchers_live",
+	    "Fetchers with a heartbeat newer than worker_timeout.", (double)g.live);
+	metrics_gauge(&b, "payhook_queue_oldest_age_seconds", "Age of the oldest queued job.",
+	    g.oldest_ms > 0 ? (double)g.oldest_ms / 1000.0 : 0);
+	metrics_gauge(&b, "payhook_events_length", "Entries in the events stream.",
+	    (double)g.events);
+	metrics_gauge(&b, "payhook_notifications_length", "Entries in the notifications stream.",
+	    (double)g.notifications);
+	if (b.failed) {
+		free(b.buf);
+		snprintf(r->err, sizeof r->err, "metrics: out of memory");
+		return -1;
+	}
+	*out = b.buf;
+	*outlen = b.len;
+	return 0;
 }

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "payhook.h"
 #include "provider.h"
 #include "redis.h"
@@ -290,23 +291,14 @@ static const char ctl_help_stats[] =
     "fetchers and their heartbeats, the age of the oldest queued job, the\n"
     "stream lengths and every counter of the stats hash.\n";
 
-/* Print queue lengths, fetchers and counters. */
+/* Print queue lengths, fetchers and counters (what /metrics reads, as a table). */
 static int
 ctl_stats(struct ctl *c, struct ctl_args *a)
 {
-	char kq[CTL_KEY_MAX], kr[CTL_KEY_MAX], kd[CTL_KEY_MAX], kw[CTL_KEY_MAX];
-	char ke[CTL_KEY_MAX], kn[CTL_KEY_MAX], ks[CTL_KEY_MAX], kp[CTL_KEY_MAX];
-	const char *argv[6];
-	long long queue, retry, dead, events, notes, processing = 0, n;
-	long workers = 0, live = 0;
-	int64_t oldest_ms = -1;
-	uint64_t now = ph_now_ms();
-	redisReply *rep = NULL, *stats = NULL;
-	struct json_object *o = NULL, *counters;
-	struct ph_job job;
-	char err[128];
+	struct json_object *o, *counters;
+	struct ph_gauges g;
+	redisReply *stats;
 	size_t i;
-	int rc = CTL_ERR;
 
 	for (i = 0; i < (size_t)a->argc; i++) {
 		if (strcmp(a->argv[i], "--json") == 0)
@@ -317,86 +309,23 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 			return CTL_USAGE;
 		}
 	}
-	if (ctl_key(c, kq, "queue") || ctl_key(c, kr, "retry") || ctl_key(c, kd, "dead") ||
-	    ctl_key(c, kw, "workers") || ctl_key(c, ke, "events") ||
-	    ctl_key(c, kn, "notifications") || ctl_key(c, ks, "stats"))
+	if (metrics_collect(&c->redis, &c->cfg, &g) != 0) {
+		ctl_warn("redis: %s", c->redis.err);
 		return CTL_ERR;
-
-	argv[0] = "LLEN";
-	argv[1] = kq;
-	if ((queue = ctl_int(c, 2, argv)) < 0)
-		goto out;
-	argv[0] = "ZCARD";
-	argv[1] = kr;
-	if ((retry = ctl_int(c, 2, argv)) < 0)
-		goto out;
-	argv[0] = "LLEN";
-	argv[1] = kd;
-	if ((dead = ctl_int(c, 2, argv)) < 0)
-		goto out;
-	argv[0] = "XLEN";
-	argv[1] = ke;
-	if ((events = ctl_int(c, 2, argv)) < 0)
-		goto out;
-	argv[1] = kn;
-	if ((notes = ctl_int(c, 2, argv)) < 0)
-		goto out;
-
-	/* Fetchers: heartbeats, and what each holds. */
-	argv[0] = "ZRANGE";
-	argv[1] = kw;
-	argv[2] = "0";
-	argv[3] = "-1";
-	argv[4] = "WITHSCORES";
-	if ((rep = ctl_cmd(c, 5, argv)) == NULL)
-		goto out;
-	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
-		uint64_t hb = strtoull(rep->element[i + 1]->str, NULL, 10);
-
-		workers++;
-		if (hb + (uint64_t)c->cfg.fetcher.worker_timeout * 1000 >= now)
-			live++;
-		if (!ph_id_valid(rep->element[i]->str, rep->element[i]->len))
-			continue;
-		if (ctl_key(c, kp, "processing:%s", rep->element[i]->str))
-			goto out;
-		argv[0] = "LLEN";
-		argv[1] = kp;
-		if ((n = ctl_int(c, 2, argv)) < 0)
-			goto out;
-		processing += n;
 	}
-	freeReplyObject(rep);
-
-	/* The oldest queued job is at the right end (LPUSH in, taken from the right). */
-	argv[0] = "LINDEX";
-	argv[1] = kq;
-	argv[2] = "-1";
-	if ((rep = ctl_cmd(c, 3, argv)) == NULL)
-		goto out;
-	if (rep->type == REDIS_REPLY_STRING &&
-	    job_decode(rep->str, rep->len, &job, err, sizeof err) == 0)
-		oldest_ms = job.received_at <= now ? (int64_t)(now - job.received_at) : 0;
-	freeReplyObject(rep);
-	rep = NULL;
-
-	argv[0] = "HGETALL";
-	argv[1] = ks;
-	if ((stats = ctl_cmd(c, 2, argv)) == NULL)
-		goto out;
-
+	stats = g.stats;
 	if (c->json) {
 		o = json_object_new_object();
-		json_object_object_add(o, "queue", json_object_new_int64(queue));
-		json_object_object_add(o, "retry", json_object_new_int64(retry));
-		json_object_object_add(o, "processing", json_object_new_int64(processing));
-		json_object_object_add(o, "dead", json_object_new_int64(dead));
-		json_object_object_add(o, "workers", json_object_new_int64(workers));
-		json_object_object_add(o, "workers_live", json_object_new_int64(live));
+		json_object_object_add(o, "queue", json_object_new_int64(g.queue));
+		json_object_object_add(o, "retry", json_object_new_int64(g.retry));
+		json_object_object_add(o, "processing", json_object_new_int64(g.processing));
+		json_object_object_add(o, "dead", json_object_new_int64(g.dead));
+		json_object_object_add(o, "workers", json_object_new_int64(g.workers));
+		json_object_object_add(o, "workers_live", json_object_new_int64(g.live));
 		json_object_object_add(o, "oldest_queued_ms",
-		    oldest_ms >= 0 ? json_object_new_int64(oldest_ms) : NULL);
-		json_object_object_add(o, "events", json_object_new_int64(events));
-		json_object_object_add(o, "notifications", json_object_new_int64(notes));
+		    g.oldest_ms >= 0 ? json_object_new_int64(g.oldest_ms) : NULL);
+		json_object_object_add(o, "events", json_object_new_int64(g.events));
+		json_object_object_add(o, "notifications", json_object_new_int64(g.notifications));
 		counters = json_object_new_object();
 		for (i = 0; stats->type == REDIS_REPLY_ARRAY && i + 1 < stats->elements; i += 2)
 			json_object_object_add(counters, stats->element[i]->str,
@@ -404,27 +333,22 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 		json_object_object_add(o, "counters", counters);
 		ctl_json_put(o, 1);
 	} else {
-		printf("%-24s %lld\n", "queue", queue);
-		printf("%-24s %lld\n", "retry", retry);
-		printf("%-24s %lld\n", "processing", processing);
-		printf("%-24s %lld\n", "dead", dead);
-		printf("%-24s %ld (%ld live)\n", "fetchers", workers, live);
-		if (oldest_ms >= 0)
-			printf("%-24s %.1fs\n", "oldest queued", (double)oldest_ms / 1000.0);
+		printf("%-24s %lld\n", "queue", g.queue);
+		printf("%-24s %lld\n", "retry", g.retry);
+		printf("%-24s %lld\n", "processing", g.processing);
+		printf("%-24s %lld\n", "dead", g.dead);
+		printf("%-24s %ld (%ld live)\n", "fetchers", g.workers, g.live);
+		if (g.oldest_ms >= 0)
+			printf("%-24s %.1fs\n", "oldest queued", (double)g.oldest_ms / 1000.0);
 		else
 			printf("%-24s -\n", "oldest queued");
-		printf("%-24s %lld\n", "events", events);
-		printf("%-24s %lld\n", "notifications", notes);
+		printf("%-24s %lld\n", "events", g.events);
+		printf("%-24s %lld\n", "notifications", g.notifications);
 		for (i = 0; stats->type == REDIS_REPLY_ARRAY && i + 1 < stats->elements; i += 2)
 			printf("%-40s %s\n", stats->element[i]->str, stats->element[i + 1]->str);
 	}
-	rc = CTL_OK;
-out:
-	if (rep != NULL)
-		freeReplyObject(rep);
-	if (stats != NULL)
-		freeReplyObject(stats);
-	return rc;
+	freeReplyObject(stats);
+	return CTL_OK;
 }
 
 /* Help of the dead verb. */
