@@ -166,7 +166,9 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	const struct ph_provider *p = provider_at(pidx);
 	struct ph_notification n;
 	enum ph_accept a;
+	const char *body = w->body;
 	long len;
+	size_t bom;
 	int queued;
 
 	len = handler_read_body(w, req);
@@ -176,12 +178,16 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		    w->cfg->handler.max_body);
 		return;
 	}
-	if (route_decode(p, w->body, (size_t)len, &n, resp) != 0) {
+	if (route_decode(p, body, (size_t)len, &n, resp) != 0) {
 		log_info("rejected", "provider=%s status=400 reason=\"%s\"", p->name,
 		    resp->message);
 		return;
 	}
-	a = accept_notification(&w->accept, &w->redis, p, &n, w->body, (size_t)len, ph_now_ms(),
+	/* The decode skipped a byte order mark; the stream keeps the JSON alone. */
+	bom = provider_bom_len(body, (size_t)len);
+	body += bom;
+	len -= (long)bom;
+	a = accept_notification(&w->accept, &w->redis, p, &n, body, (size_t)len, ph_now_ms(),
 	    &queued);
 	switch (a) {
 	case PH_ACCEPT_NEW:

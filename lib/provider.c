@@ -136,9 +136,18 @@ provider_json_string(struct json_object *root, const char *key, const char **s, 
 	return 1;
 }
 
+/* The length of one leading UTF-8 byte order mark of a body: 3, or 0. */
+size_t
+provider_bom_len(const char *body, size_t len)
+{
+	return len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}
+
 /*
  * Decode a body: it must be exactly one JSON object (trailing white space
- * allowed), with no NUL byte, then the provider's adapter validates it.
+ * allowed), with no NUL byte, then the provider's adapter validates it. One
+ * leading UTF-8 byte order mark is skipped: RFC 8259 section 8.1 lets a
+ * parser ignore it, and senders built on .NET can emit one.
  */
 int
 provider_decode(const struct ph_provider *p, const char *body, size_t len,
@@ -146,10 +155,13 @@ provider_decode(const struct ph_provider *p, const char *body, size_t len,
 {
 	struct json_tokener *tok;
 	struct json_object *root = NULL;
-	size_t end;
+	size_t end, bom;
 	int rc = -1;
 
 	memset(n, 0, sizeof *n);
+	bom = provider_bom_len(body, len);
+	body += bom;
+	len -= bom;
 	if (len == 0) {
 		snprintf(err, errlen, "empty body");
 		return -1;

@@ -76,6 +76,9 @@ const struct ph_provider *provider_at(size_t i);
 /* Find a provider by name (len bytes); its index in *idx. NULL if unknown. */
 const struct ph_provider *provider_find(const char *name, size_t len, size_t *idx);
 
+/* 3 when the body starts with a UTF-8 byte order mark (skipped by provider_decode), else 0. */
+size_t provider_bom_len(const char *body, size_t len);
+
 /* Decode a raw body: 0, or -1 with a reason in err (answer 400). */
 int provider_decode(const struct ph_provider *p, const char *body, size_t len,
     struct ph_notification *n, char *err, size_t errlen);

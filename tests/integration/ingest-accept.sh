@@ -58,5 +58,14 @@ like "$(rcli lindex payhook:dead 0)" '"entity_type":"refund","entity_id":"ref1".
 is "$(rcli hget payhook:stats notifications:oneinfinite:accepted)" 4 "stats: oneinfinite accepted counted"
 is "$(rcli hget payhook:stats notifications:oneinfinite:duplicate)" 1 "stats: oneinfinite duplicate counted"
 
+# A body that starts with a UTF-8 byte order mark (.NET senders): accepted,
+# and the stream keeps the body without it.
+bom=$(printf '\xef\xbb\xbf')
+is "$(post "$BASE/webhooks/oneinfinite" "${bom}{\"id\":\"bom1\",\"event_type\":\"PAYMENT_ORDER.OPENED\",\"entity_id\":\"po_bom\"}")" '200 {"status":"accepted"}' "oneinfinite body with a UTF-8 BOM: accepted"
+like "$(rcli lindex payhook:queue 0)" '"entity_id":"po_bom","notification_id":"bom1"' "its job queued"
+is "$(rcli xrevrange payhook:notifications + - count 1 | sed -n '/^body$/{n;p}' | head -c 7)" '{"id":"' "the stream's body starts at the JSON, not the BOM"
+is "$(post "$BASE/webhooks/cielo" "${bom}{\"PaymentId\":\"21111111-2222-4333-8444-555555555555\",\"ChangeType\":1}")" '200 {"status":"accepted"}' "cielo body with a UTF-8 BOM: accepted"
+is "$(post "$BASE/webhooks/oneinfinite" "${bom}${bom}{\"id\":\"bom2\",\"event_type\":\"X.Y\",\"entity_id\":\"x\"}")" '400 {"error":"invalid_notification","message":"body is not JSON"}' "two BOMs: 400"
+
 is "$(curl -s -w ' %{http_code}' "$BASE/healthz" | tr -d '\n')" "ok 200" "healthz: 200 ok"
 tap_done

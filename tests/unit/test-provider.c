@@ -202,6 +202,22 @@ test_body(void)
 	    "body: deep nesting rejected");
 	ok(dec(oi, "{\"id\":\"a\",\"event_type\":\"X.Y\",\"entity_id\":\"x\"", &n, err) != 0,
 	    "body: truncated JSON rejected");
+	ok(dec(oi, "\xef\xbb\xbf{\"id\":\"a\",\"event_type\":\"X.Y\",\"entity_id\":\"x\"}", &n,
+	       err) == 0 &&
+	        strcmp(n.id, "a") == 0,
+	    "body: one leading UTF-8 BOM skipped (oneinfinite)");
+	ok(dec(cielo,
+	       "\xef\xbb\xbf{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":1}",
+	       &n, err) == 0 &&
+	        n.nentities == 1,
+	    "body: one leading UTF-8 BOM skipped (cielo)");
+	ok(dec(oi,
+	       "\xef\xbb\xbf\xef\xbb\xbf{\"id\":\"a\",\"event_type\":\"X.Y\",\"entity_id\":\"x\"}",
+	       &n, err) != 0,
+	    "body: two BOMs rejected");
+	ok(dec(oi, "\xef\xbb\xbf", &n, err) != 0 && strstr(err, "empty") != NULL,
+	    "body: a BOM alone is an empty body");
+	ok(dec(oi, "\xef\xbb{}", &n, err) != 0, "body: half a BOM rejected");
 }
 
 static void
