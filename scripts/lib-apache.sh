@@ -21,7 +21,7 @@ ph_apache_user() {
 # Write DIR/apache/httpd.conf around apache/payhook-{proxy-fcgi,fcgid}.conf.
 ph_apache_conf() {
 	local dir=$1 port=$2 mode=$3 arg=${4:-}
-	local a=$dir/apache user mods m src
+	local a=$dir/apache user mods m src prog=$PH_BUILD/handler/payhook-fcgi
 	mkdir -p "$a/run" "$a/fcgid"
 	case $mode in
 	proxy)
@@ -33,6 +33,12 @@ ph_apache_conf() {
 		src=$PH_TOP/apache/payhook-fcgid.conf
 		mods="fcgid"
 		[ -n "$arg" ] || { echo "ph_apache_conf: fcgid needs a config file" >&2; return 1; }
+		# mod_fcgid starts payhook-fcgi as Apache's user, who may not reach
+		# the build tree (a checkout under /root, or any 0700 directory):
+		# run a copy from the test's own directory, as an install would.
+		mkdir -p "$a/bin"
+		cp "$prog" "$a/bin/payhook-fcgi" && chmod 0755 "$a/bin" "$a/bin/payhook-fcgi" || return 1
+		prog=$a/bin/payhook-fcgi
 		;;
 	*)
 		echo "ph_apache_conf: mode must be proxy or fcgid (got $mode)" >&2
@@ -41,7 +47,7 @@ ph_apache_conf() {
 	esac
 	sed -e "s#127\.0\.0\.1:8080#127.0.0.1:$port#g" \
 	    -e "s#unix:/run/payhook/payhook-fcgi\.sock#unix:${arg}#g" \
-	    -e "s#/usr/bin/payhook-fcgi#$PH_BUILD/handler/payhook-fcgi#g" \
+	    -e "s#/usr/bin/payhook-fcgi#$prog#g" \
 	    -e "s#/etc/payhook/payhook\.conf#${arg}#g" \
 	    "$src" >"$a/payhook.conf"
 
@@ -49,7 +55,7 @@ ph_apache_conf() {
 	if [ -n "$user" ]; then
 		# Apache's children (and the payhook-fcgi processes mod_fcgid spawns)
 		# run as $user: let them through the test's directory, no further.
-		chmod 0711 "$dir"
+		chmod 0711 "$dir" "$a"
 		chown "$user" "$a/fcgid"
 		[ "$mode" = fcgid ] && chmod 0644 "$arg"
 	fi

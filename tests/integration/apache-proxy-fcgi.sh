@@ -142,7 +142,7 @@ else
 		"$MODE: mod_fcgid started payhook-fcgi on fd 0 with one thread"
 	user=$(ph_apache_user)
 	if [ -n "$user" ]; then
-		pids=$(pgrep -f "^$PH_BUILD/handler/payhook-fcgi -c $CONF" | head -n 1)
+		pids=$(pgrep -f "^$T/apache/bin/payhook-fcgi -c $CONF" | head -n 1)
 		is "$(ps -o user= -p "$pids" 2>/dev/null | tr -d ' ')" "$user" \
 			"$MODE: payhook-fcgi runs as Apache's user"
 	fi
