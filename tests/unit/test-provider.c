@@ -207,7 +207,8 @@ test_body(void)
 	        strcmp(n.id, "a") == 0,
 	    "body: one leading UTF-8 BOM skipped (oneinfinite)");
 	ok(dec(cielo,
-	       "\xef\xbb\xbf{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":1}",
+	       "\xef\xbb\xbf{\"PaymentId\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\",\"ChangeType\":"
+	       "1}",
 	       &n, err) == 0 &&
 	        n.nentities == 1,
 	    "body: one leading UTF-8 BOM skipped (cielo)");
