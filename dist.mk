@@ -8,7 +8,6 @@
 dist_man_MANS += man/payhook-fcgi.8 man/payhook-fetcher.8 man/payhook.conf.5
 
 payhookconfdir = $(sysconfdir)/payhook
-dist_payhookconf_DATA = payhook.conf.sample
 
 payhooknginxdir = $(datadir)/payhook/nginx
 dist_payhooknginx_DATA = nginx/payhook.conf
@@ -18,15 +17,25 @@ sysusersdir = $(prefix)/lib/sysusers.d
 
 PH_UNITS = systemd/payhook-fcgi.service systemd/payhook-fetcher@.service
 PH_APACHE = apache/payhook-proxy-fcgi.conf apache/payhook-fcgid.conf
-EXTRA_DIST += $(PH_UNITS) systemd/payhook.sysusers $(PH_APACHE) dist.mk
+EXTRA_DIST += $(PH_UNITS) systemd/payhook.sysusers systemd/payhook.tmpfiles $(PH_APACHE) \
+	payhook.conf.sample dist.mk
+tmpfilesdir = $(prefix)/lib/tmpfiles.d
 
 # Copy a file naming the default paths with the configured ones instead.
 PH_SUBST = sed -e 's|/usr/bin/payhook-|$(bindir)/payhook-|g' \
-	-e 's|/etc/payhook/|$(sysconfdir)/payhook/|g'
+	-e 's|/etc/payhook/|$(sysconfdir)/payhook/|g' \
+	-e 's|/var/spool/payhook|$(localstatedir)/spool/payhook|g'
 
 install-data-local:
 	$(MKDIR_P) '$(DESTDIR)$(datadir)/payhook/apache' '$(DESTDIR)$(systemdunitdir)' \
-		'$(DESTDIR)$(sysusersdir)'
+		'$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(tmpfilesdir)' '$(DESTDIR)$(payhookconfdir)' \
+		'$(DESTDIR)$(localstatedir)/spool/payhook'
+	sed -e 's|/var/spool/payhook|$(localstatedir)/spool/payhook|g' '$(srcdir)/payhook.conf.sample' >'$(DESTDIR)$(payhookconfdir)/payhook.conf.sample.tmp' && \
+		chmod 644 '$(DESTDIR)$(payhookconfdir)/payhook.conf.sample.tmp' && \
+		mv '$(DESTDIR)$(payhookconfdir)/payhook.conf.sample.tmp' '$(DESTDIR)$(payhookconfdir)/payhook.conf.sample'
+	$(PH_SUBST) '$(srcdir)/systemd/payhook.tmpfiles' >'$(DESTDIR)$(tmpfilesdir)/payhook.conf.tmp' && \
+		chmod 644 '$(DESTDIR)$(tmpfilesdir)/payhook.conf.tmp' && \
+		mv '$(DESTDIR)$(tmpfilesdir)/payhook.conf.tmp' '$(DESTDIR)$(tmpfilesdir)/payhook.conf'
 	for f in $(PH_APACHE); do \
 		$(PH_SUBST) '$(srcdir)/'"$$f" >'$(DESTDIR)$(datadir)/payhook/'"$$f.tmp" && \
 		chmod 644 '$(DESTDIR)$(datadir)/payhook/'"$$f.tmp" && \
@@ -43,4 +52,6 @@ install-data-local:
 uninstall-local:
 	for f in $(PH_APACHE); do rm -f '$(DESTDIR)$(datadir)/payhook/'"$$f"; done
 	for f in $(PH_UNITS); do rm -f '$(DESTDIR)$(systemdunitdir)/'`basename "$$f"`; done
-	rm -f '$(DESTDIR)$(sysusersdir)/payhook.conf'
+	rm -f '$(DESTDIR)$(sysusersdir)/payhook.conf' '$(DESTDIR)$(tmpfilesdir)/payhook.conf' \
+		'$(DESTDIR)$(payhookconfdir)/payhook.conf.sample'
+	-rmdir '$(DESTDIR)$(localstatedir)/spool/payhook' 2>/dev/null

@@ -30,6 +30,7 @@
 #include "payhook.h"
 #include "redis.h"
 #include "route.h"
+#include "spool.h"
 
 /* Bytes read and thrown away after a refused body, so a kept connection stays in step. */
 #define HANDLER_DRAIN_MAX (64L * 1024 * 1024)
@@ -47,6 +48,8 @@ struct worker {
 
 static atomic_int handler_busy; /* requests being handled now */
 static atomic_int handler_stopping;
+static struct ph_spool *handler_spool; /* NULL when spool_dir is empty */
+#define HANDLER_REPLAY_MS 250
 
 /*
  * Answers that write nothing to Redis are counted here, per provider (the
@@ -60,6 +63,7 @@ enum handler_count {
 	COUNT_METHOD,
 	COUNT_TOO_LARGE,
 	COUNT_UNAVAILABLE, /* 503 */
+	COUNT_SPOOLED,     /* 200 from the spool: Redis could not take it */
 	COUNT_MAX,
 };
 static const char *const handler_count_fields[COUNT_MAX] = {
@@ -69,6 +73,7 @@ static const char *const handler_count_fields[COUNT_MAX] = {
 	"rejected:method_not_allowed",
 	"rejected:body_too_large",
 	"unavailable",
+	"spooled",
 };
 static atomic_long handler_counts[PH_MAX_PROVIDERS + 1][COUNT_MAX];
 #define HANDLER_FLUSH_MS 1000
@@ -88,12 +93,13 @@ handler_respond(FCGX_Request *req, const struct route_response *resp)
 {
 	char buf[512], extra[64] = "", out[1024];
 	const char *body = route_body(resp, buf, sizeof buf);
-	const char *type =
-	    resp->status == 200 && strcmp(body, "ok\n") == 0 ? "text/plain" : "application/json";
+	const char *type = "application/json";
 	int n;
 
 	if (resp->allow_post)
 		snprintf(extra, sizeof extra, "Allow: POST\r\n");
+	else if (resp->spooled)
+		snprintf(extra, sizeof extra, "X-Payhook-Spooled: 1\r\n");
 	else if (resp->retry_after > 0)
 		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", resp->retry_after);
 	n = snprintf(out, sizeof out,
@@ -136,27 +142,43 @@ handler_read_body(struct worker *w, FCGX_Request *req)
 	return len;
 }
 
-/* Answer GET /healthz: 200 when Redis answers PING. */
+/* Whether the spool can take a notification now: "ok", "full", "unwritable" or "disabled". */
+static const char *
+handler_spool_state(const struct ph_config *cfg)
+{
+	struct ph_spool_status st;
+
+	if (handler_spool == NULL)
+		return "disabled";
+	if (spool_status(cfg->handler.spool_dir, &st) != 0 || !st.writable)
+		return "unwritable";
+	return st.bytes >= cfg->handler.spool_max_bytes ? "full" : "ok";
+}
+
+/*
+ * Answer GET /healthz: 200 while a notification can be accepted, into Redis
+ * or into the spool, with a body saying which; 503 when neither can.
+ */
 static void
-handler_healthz(struct worker *w, struct route_response *resp)
+handler_healthz(struct worker *w, struct route_response *resp, char *buf, size_t len)
 {
 	int was_up = w->redis.c != NULL;
 	redisReply *rep = ph_redis_cmd(&w->redis, "PING");
-	int ok;
+	const char *spool = handler_spool_state(w->cfg);
+	int up;
 
 	if (rep == NULL && was_up && w->redis.c == NULL)
 		rep = ph_redis_cmd(&w->redis, "PING"); /* a stale connection: once more */
-	ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
-
+	up = rep != NULL && rep->type == REDIS_REPLY_STATUS;
 	if (rep != NULL)
 		freeReplyObject(rep);
-	if (ok) {
-		route_answer(resp, 200);
-		resp->body = "ok\n";
-	} else {
-		log_warn("healthz", "status=503 reason=\"%s\"", w->redis.err);
-		route_answer(resp, 503);
-	}
+	route_answer(resp, up || strcmp(spool, "ok") == 0 ? 200 : 503);
+	snprintf(buf, len, "{\"status\":\"%s\",\"redis\":\"%s\",\"spool\":\"%s\"}",
+	    resp->status == 200 ? "ok" : "unavailable", up ? "up" : "down", spool);
+	resp->body = buf;
+	if (!up)
+		log_warn("healthz", "status=%d redis=down spool=%s reason=\"%s\"", resp->status,
+		    spool, w->redis.err);
 }
 
 /* Handle a POST to /webhooks/{provider}: read, decode, record, answer. */
@@ -166,9 +188,12 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	const struct ph_provider *p = provider_at(pidx);
 	struct ph_notification n;
 	enum ph_accept a;
+	enum ph_spool_put sp;
 	const char *body = w->body;
 	long len;
 	size_t bom;
+	uint64_t now = ph_now_ms();
+	char why[256];
 	int queued;
 
 	len = handler_read_body(w, req);
@@ -187,8 +212,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	bom = provider_bom_len(body, (size_t)len);
 	body += bom;
 	len -= (long)bom;
-	a = accept_notification(&w->accept, &w->redis, p, &n, body, (size_t)len, ph_now_ms(),
-	    &queued);
+	a = accept_notification(&w->accept, &w->redis, p, &n, body, (size_t)len, now, &queued);
 	switch (a) {
 	case PH_ACCEPT_NEW:
 		route_answer(resp, 200);
@@ -208,9 +232,24 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		log_debug("duplicate", "provider=%s id=%s", p->name, n.id);
 		break;
 	case PH_ACCEPT_UNAVAILABLE:
+		if (handler_spool == NULL) {
+			route_answer(resp, 503);
+			log_warn("unavailable", "provider=%s status=503 reason=\"%s\"", p->name,
+			    w->redis.err);
+			break;
+		}
+		/* Kept on this host's disk, flushed, and only then answered 200. */
+		sp = spool_put(handler_spool, p->name, now, body, (size_t)len, why, sizeof why);
+		if (sp == PH_SPOOL_OK) {
+			route_answer(resp, 200);
+			resp->spooled = 1;
+			log_info("spooled", "provider=%s id=%s event=%s redis=\"%s\"", p->name,
+			    n.id, n.event, w->redis.err);
+			break;
+		}
 		route_answer(resp, 503);
-		log_warn("unavailable", "provider=%s status=503 reason=\"%s\"", p->name,
-		    w->redis.err);
+		log_warn("unavailable", "provider=%s status=503 reason=\"%s\" spool=\"%s\"",
+		    p->name, w->redis.err, why);
 		break;
 	}
 }
@@ -248,11 +287,35 @@ handler_count(size_t pidx, int status)
 	atomic_fetch_add(&handler_counts[pidx][c], 1);
 }
 
+/* The replay counters of the spool, as {p}stats fields spool:{name}. */
+#define SPOOL_NCOUNTS 5
+static const char *const handler_spool_fields[SPOOL_NCOUNTS] = {
+	"replayed",
+	"duplicate",
+	"dead",
+	"dropped_torn",
+	"dropped_corrupt",
+};
+
+/* The spool's replay counters in the order of handler_spool_fields. */
+static void
+handler_spool_counters(atomic_long *c[SPOOL_NCOUNTS])
+{
+	struct ph_spool_counts *sc = spool_counts(handler_spool);
+
+	c[0] = &sc->replayed;
+	c[1] = &sc->duplicate;
+	c[2] = &sc->dead;
+	c[3] = &sc->torn;
+	c[4] = &sc->corrupt;
+}
+
 /* Add the counts kept here to {p}stats in one pipeline; put them back on failure. */
 static void
 handler_flush(struct ph_redis *r, const struct ph_config *cfg)
 {
-	long taken[PH_MAX_PROVIDERS + 1][COUNT_MAX];
+	long taken[PH_MAX_PROVIDERS + 1][COUNT_MAX], spooltaken[SPOOL_NCOUNTS] = { 0 };
+	atomic_long *sc[SPOOL_NCOUNTS];
 	char key[256], field[128];
 	size_t p;
 	int c, n = 0, i, ok = 1;
@@ -262,6 +325,13 @@ handler_flush(struct ph_redis *r, const struct ph_config *cfg)
 		for (c = 0; c < COUNT_MAX; c++) {
 			taken[p][c] = atomic_exchange(&handler_counts[p][c], 0);
 			n += taken[p][c] != 0;
+		}
+	}
+	if (handler_spool != NULL) {
+		handler_spool_counters(sc);
+		for (c = 0; c < SPOOL_NCOUNTS; c++) {
+			spooltaken[c] = atomic_exchange(sc[c], 0);
+			n += spooltaken[c] != 0;
 		}
 	}
 	if (n == 0)
@@ -280,6 +350,11 @@ handler_flush(struct ph_redis *r, const struct ph_config *cfg)
 			redisAppendCommand(r->c, "HINCRBY %s %s %ld", key, field, taken[p][c]);
 		}
 	}
+	for (c = 0; c < SPOOL_NCOUNTS; c++) {
+		if (spooltaken[c] != 0)
+			redisAppendCommand(r->c, "HINCRBY %s spool:%s %ld", key,
+			    handler_spool_fields[c], spooltaken[c]);
+	}
 	for (i = 0; i < n; i++) {
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
 			/* Whether the increments landed is unknown: count them again. */
@@ -296,6 +371,8 @@ out:
 		for (c = 0; c < COUNT_MAX; c++)
 			atomic_fetch_add(&handler_counts[p][c], taken[p][c]);
 	}
+	for (c = 0; c < SPOOL_NCOUNTS && handler_spool != NULL; c++)
+		atomic_fetch_add(sc[c], spooltaken[c]);
 }
 
 /* The flusher thread: add the counts to Redis once a second. */
@@ -316,28 +393,103 @@ handler_flusher(void *arg)
 	return NULL;
 }
 
+/*
+ * The replayer thread: while the spool holds segments and Redis answers,
+ * close this process's segment and replay every segment no live process
+ * holds (its own, and those of processes that died), oldest first.
+ */
+static void *
+handler_replayer(void *arg)
+{
+	struct worker *w = arg;
+	struct timespec ts = { 0, HANDLER_REPLAY_MS * 1000 * 1000 };
+	struct ph_spool_status st;
+	char err[256], last[256] = "";
+	redisReply *rep;
+	int up;
+
+	while (!atomic_load(&handler_stopping)) {
+		nanosleep(&ts, NULL);
+		if (spool_status(w->cfg->handler.spool_dir, &st) != 0)
+			continue;
+		spool_set_used(handler_spool, st.bytes);
+		if (st.segments == 0)
+			continue;
+		rep = ph_redis_cmd(&w->redis, "PING");
+		up = rep != NULL && rep->type == REDIS_REPLY_STATUS;
+		if (rep != NULL)
+			freeReplyObject(rep);
+		if (!up)
+			continue;
+		if (spool_has_open(handler_spool))
+			spool_seal(handler_spool);
+		switch (spool_replay(w->cfg->handler.spool_dir, &w->accept, &w->redis,
+		    spool_counts(handler_spool), err, sizeof err)) {
+		case PH_REPLAY_DONE:
+			last[0] = '\0';
+			break;
+		case PH_REPLAY_REDIS_DOWN:
+		case PH_REPLAY_FAILED:
+			/* Said once per reason, not at every turn. */
+			if (strcmp(err, last) != 0)
+				log_warn("spool_replay", "stopped=1 reason=\"%s\"", err);
+			snprintf(last, sizeof last, "%s", err);
+			break;
+		}
+	}
+	return NULL;
+}
+
 /* Answer GET /metrics with the Prometheus text format. */
 static void
 handler_metrics(struct worker *w, FCGX_Request *req)
 {
 	struct route_response resp;
-	char *text = NULL, head[256];
+	struct ph_spool_status st;
+	char *text = NULL, head[256], local[1024];
 	size_t len = 0;
-	int n;
+	int n, m, up;
 
-	if (metrics_render(&w->redis, w->cfg, &text, &len) != 0) {
+	up = metrics_render(&w->redis, w->cfg, &text, &len) == 0;
+	if (!up && handler_spool == NULL) {
 		log_warn("metrics", "status=503 reason=\"%s\"", w->redis.err);
 		route_answer(&resp, 503);
 		handler_respond(req, &resp);
 		return;
 	}
+	/* This host's own: whether Redis answered, and the spool (also while Redis is down). */
+	m = snprintf(local, sizeof local,
+	    "# HELP payhook_redis_up Whether payhook-fcgi reached Redis for this scrape.\n"
+	    "# TYPE payhook_redis_up gauge\npayhook_redis_up %d\n",
+	    up);
+	if (handler_spool != NULL) {
+		if (spool_status(w->cfg->handler.spool_dir, &st) != 0)
+			memset(&st, 0, sizeof st);
+		m += snprintf(local + m, sizeof local - (size_t)m,
+		    "# HELP payhook_spool_bytes Bytes in this host's spool directory.\n"
+		    "# TYPE payhook_spool_bytes gauge\npayhook_spool_bytes %lld\n"
+		    "# HELP payhook_spool_segments Segments in this host's spool directory.\n"
+		    "# TYPE payhook_spool_segments gauge\npayhook_spool_segments %ld\n"
+		    "# HELP payhook_spool_oldest_age_seconds Age of the oldest spooled "
+		    "notification's segment (0 when the spool is empty).\n"
+		    "# TYPE payhook_spool_oldest_age_seconds gauge\n"
+		    "payhook_spool_oldest_age_seconds %.3f\n"
+		    "# HELP payhook_spool_writable Whether the spool directory can be written.\n"
+		    "# TYPE payhook_spool_writable gauge\npayhook_spool_writable %d\n",
+		    st.bytes, st.segments, st.oldest_ms > 0 ? (double)st.oldest_ms / 1000.0 : 0.0,
+		    st.writable);
+	}
+	if (!up)
+		log_warn("metrics", "status=200 redis=down reason=\"%s\"", w->redis.err);
 	n = snprintf(head, sizeof head,
 	    "Status: 200 OK\r\n"
 	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n",
-	    len);
+	    len + (size_t)m);
 	FCGX_PutStr(head, n, req->out);
-	FCGX_PutStr(text, (int)len, req->out);
+	if (text != NULL)
+		FCGX_PutStr(text, (int)len, req->out);
+	FCGX_PutStr(local, m, req->out);
 	free(text);
 }
 
@@ -346,6 +498,7 @@ static void
 handler_request(struct worker *w, FCGX_Request *req)
 {
 	struct route_response resp;
+	char hbody[128];
 	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
 	long content_length = cl != NULL && *cl != '\0' ? strtol(cl, NULL, 10) : 0;
 	size_t pidx = SIZE_MAX;
@@ -361,7 +514,7 @@ handler_request(struct worker *w, FCGX_Request *req)
 		break;
 	case ROUTE_HEALTHZ:
 		handler_drain(req);
-		handler_healthz(w, &resp);
+		handler_healthz(w, &resp, hbody, sizeof hbody);
 		break;
 	case ROUTE_METRICS:
 		handler_drain(req);
@@ -369,7 +522,10 @@ handler_request(struct worker *w, FCGX_Request *req)
 		return;
 	case ROUTE_WEBHOOK:
 		handler_webhook(w, req, pidx, &resp);
-		handler_count(pidx, resp.status);
+		if (resp.spooled)
+			atomic_fetch_add(&handler_counts[pidx][COUNT_SPOOLED], 1);
+		else
+			handler_count(pidx, resp.status);
 		break;
 	}
 	handler_respond(req, &resp);
@@ -478,7 +634,7 @@ main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *listen_addr = NULL, *threads_arg = NULL;
 	struct ph_config cfg;
-	struct worker *workers, flusher;
+	struct worker *workers, flusher, replayer;
 	char *end, err0[256];
 	sigset_t set;
 	int ch, check = 0, listen_fd, sig, type;
@@ -569,18 +725,43 @@ main(int argc, char **argv)
 		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
 			fatalx("cannot start thread %ld", i);
 	}
+	if (cfg.handler.spool_dir != NULL) {
+		struct ph_spool_status st;
+
+		handler_spool = spool_open(cfg.handler.spool_dir, cfg.handler.spool_max_bytes);
+		if (handler_spool == NULL)
+			fatalx("config: [handler] spool_dir: out of memory");
+		if (spool_status(cfg.handler.spool_dir, &st) != 0 || !st.writable)
+			log_warn("spool",
+			    "spool_dir=%s reason=\"%s\" effect=\"notifications get 503 "
+			    "while Redis cannot take them\"",
+			    cfg.handler.spool_dir,
+			    access(cfg.handler.spool_dir, F_OK) != 0 ? "missing" : "not writable");
+		else if (st.segments > 0)
+			log_info("spool",
+			    "spool_dir=%s segments=%ld bytes=%lld (replayed once Redis "
+			    "answers)",
+			    cfg.handler.spool_dir, st.segments, st.bytes);
+		memset(&replayer, 0, sizeof replayer);
+		replayer.cfg = &cfg;
+		replayer.index = -2;
+		if (ph_redis_init(&replayer.redis, &cfg, err0, sizeof err0) != 0 ||
+		    accept_init(&replayer.accept, &cfg) != 0 ||
+		    pthread_create(&replayer.thread, NULL, handler_replayer, &replayer) != 0)
+			fatalx("cannot start the spool replayer");
+	}
 	memset(&flusher, 0, sizeof flusher);
 	flusher.cfg = &cfg;
 	flusher.index = -1;
 	if (ph_redis_init(&flusher.redis, &cfg, err0, sizeof err0) != 0 ||
 	    pthread_create(&flusher.thread, NULL, handler_flusher, &flusher) != 0)
 		fatalx("cannot start the counter flusher");
-	log_info("started", "version=%s listen=%s threads=%ld redis=%s%s max_body=%ld",
+	log_info("started", "version=%s listen=%s threads=%ld redis=%s%s max_body=%ld spool=%s",
 	    PACKAGE_VERSION, listen_addr != NULL ? listen_addr : "fd0", threads,
 	    workers[0].redis.addr.path[0] != '\0' ? "unix:" : "",
 	    workers[0].redis.addr.path[0] != '\0' ? workers[0].redis.addr.path
 	                                          : workers[0].redis.addr.host,
-	    cfg.handler.max_body);
+	    cfg.handler.max_body, cfg.handler.spool_dir != NULL ? cfg.handler.spool_dir : "off");
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)

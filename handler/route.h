@@ -24,6 +24,7 @@ struct route_response {
 	char message[192]; /* 400: the reason, put into body by route_body() */
 	int allow_post;    /* add Allow: POST */
 	int retry_after;   /* add Retry-After: seconds when > 0 */
+	int spooled;       /* add X-Payhook-Spooled: 1 (kept in the spool, not yet in Redis) */
 };
 
 /* A function that returns a request parameter (CGI name) or NULL. */

@@ -104,6 +104,10 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 	    &c->handler.shutdown_timeout_ms);
 	conf_add(ctx, "handler", "idle_timeout_ms", CONF_LONG, "1000", 10, 600000,
 	    &c->handler.idle_timeout_ms);
+	conf_add(ctx, "handler", "spool_dir", CONF_STRING, PH_DEFAULT_SPOOL_DIR, 0, 0,
+	    &c->handler.spool_dir);
+	conf_add(ctx, "handler", "spool_max_bytes", CONF_LONG, "1073741824", 65536, 1099511627776L,
+	    &c->handler.spool_max_bytes);
 
 	conf_add(ctx, "fetcher", "concurrency", CONF_LONG, "32", 1, 4096, &c->fetcher.concurrency);
 	conf_add(ctx, "fetcher", "timeout_ms", CONF_LONG, "10000", 100, 600000,
@@ -336,6 +340,13 @@ conf_validate(struct ph_config *c, char **cause)
 	if (c->log.format == NULL ||
 	    (strcmp(c->log.format, "kv") != 0 && strcmp(c->log.format, "json") != 0)) {
 		conf_cause(cause, "[log] format: must be kv or json");
+		return -1;
+	}
+	if (c->handler.spool_dir != NULL &&
+	    (c->handler.spool_dir[0] != '/' || strlen(c->handler.spool_dir) > 200)) {
+		conf_cause(cause,
+		    "[handler] spool_dir: must be an absolute path of at most 200 bytes, "
+		    "or empty for no spool");
 		return -1;
 	}
 	if (c->fetcher.backoff_base_ms > c->fetcher.backoff_cap_ms) {

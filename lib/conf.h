@@ -29,6 +29,8 @@ struct ph_config {
 		long socket_mode;
 		long shutdown_timeout_ms;
 		long idle_timeout_ms;
+		char *spool_dir; /* NULL: no spool, 503 when Redis cannot take a notification */
+		long spool_max_bytes;
 	} handler;
 	struct {
 		long concurrency;
@@ -49,6 +51,11 @@ struct ph_config {
 	} log;
 	struct ph_provider_cfg providers[PH_MAX_PROVIDERS];
 };
+
+/* Where payhook-fcgi spools what Redis cannot take, unless [handler] spool_dir says. */
+#ifndef PH_DEFAULT_SPOOL_DIR
+#define PH_DEFAULT_SPOOL_DIR "/var/spool/payhook"
+#endif
 
 /* The config file read when -c is not given. */
 #ifndef PH_DEFAULT_CONFIG

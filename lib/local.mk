@@ -8,6 +8,7 @@ lib_libpayhook_a_SOURCES = \
 	lib/scripts.h lib/scripts.c \
 	lib/redis.h lib/redis.c \
 	lib/accept.h lib/accept.c \
+	lib/spool.h lib/spool.c \
 	lib/metrics.h lib/metrics.c
 lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS)
 

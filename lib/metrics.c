@@ -196,6 +196,21 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 			}
 		}
 	}
+	/* spool:{outcome}: what payhook-fcgi's spools replayed, skipped or gave up. */
+	mbuf_printf(b,
+	    "# HELP payhook_spool_records_total Spooled notifications replayed into Redis, "
+	    "found duplicate, dead-lettered, or dropped (torn or corrupt), by outcome.\n"
+	    "# TYPE payhook_spool_records_total counter\n");
+	for (k = 0; k + 1 < stats->elements; k += 2) {
+		redisReply *f = stats->element[k], *v = stats->element[k + 1];
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    strncmp(f->str, "spool:", 6) != 0 ||
+		    !metrics_label_ok(f->str + 6, strlen(f->str + 6)))
+			continue;
+		mbuf_printf(b, "payhook_spool_records_total{outcome=\"%s\"} %s\n", f->str + 6,
+		    v->str);
+	}
 	/* fetch_ms_sum:{provider} has two parts: read it apart. */
 	for (k = 0; k + 1 < stats->elements; k += 2) {
 		redisReply *f = stats->element[k], *v = stats->element[k + 1];

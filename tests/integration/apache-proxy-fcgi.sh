@@ -23,6 +23,7 @@ cat >"$CONF" <<CONF
 url = redis://127.0.0.1:$REDIS_PORT/0
 [handler]
 socket_mode = 0666
+spool_dir =
 [oneinfinite]
 token = $TOKEN
 [cielo]
@@ -109,8 +110,7 @@ is "$(curl -s -w ' %{http_code}' --data-binary @"$T/20k" "${AUTH[@]}" "$CIELO")"
 	"$MODE: body over max_body: 413"
 is "$(curl -s -w ' %{http_code}' --data-binary @"$T/70k" "${AUTH[@]}" "$CIELO")" '{"error":"body_too_large"} 413' \
 	"$MODE: body over Apache's limit: 413"
-is "$(curl -s -w ' %{http_code}' "$BASE/healthz")" 'ok
- 200' "$MODE: /healthz: 200 ok"
+is "$(curl -s -w ' %{http_code}' "$BASE/healthz")" '{"status":"ok","redis":"up","spool":"disabled"} 200' "$MODE: /healthz: 200 ok"
 
 # Redis down: 503 with Retry-After, nothing half-written; back: 200 again.
 ph_stop_redis "$T/redis"

@@ -36,7 +36,7 @@ like "$rc $err" '^1 .*fd 0 is not a socket' "no -l and fd 0 not a socket: a clea
 # SIGTERM: exits 0 and removes its socket.
 REDIS_PORT=$(ph_free_port)
 ph_start_redis "$T/redis" "$REDIS_PORT"
-printf '[redis]\nurl = redis://127.0.0.1:%s/0\n' "$REDIS_PORT" >"$T/run.conf"
+printf '[redis]\nurl = redis://127.0.0.1:%s/0\n[handler]\nspool_dir =\n' "$REDIS_PORT" >"$T/run.conf"
 "$BIN" -c "$T/run.conf" -l "unix:$T/h.sock" -t 2 2>"$T/h.log" &
 pid=$!
 ph_wait_for test -S "$T/h.sock"

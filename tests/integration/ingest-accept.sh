@@ -67,5 +67,5 @@ is "$(rcli xrevrange payhook:notifications + - count 1 | sed -n '/^body$/{n;p}' 
 is "$(post "$BASE/webhooks/cielo" "${bom}{\"PaymentId\":\"21111111-2222-4333-8444-555555555555\",\"ChangeType\":1}")" '200 {"status":"accepted"}' "cielo body with a UTF-8 BOM: accepted"
 is "$(post "$BASE/webhooks/oneinfinite" "${bom}${bom}{\"id\":\"bom2\",\"event_type\":\"X.Y\",\"entity_id\":\"x\"}")" '400 {"error":"invalid_notification","message":"body is not JSON"}' "two BOMs: 400"
 
-is "$(curl -s -w ' %{http_code}' "$BASE/healthz" | tr -d '\n')" "ok 200" "healthz: 200 ok"
+is "$(curl -s -w ' %{http_code}' "$BASE/healthz")" '{"status":"ok","redis":"up","spool":"disabled"} 200' "healthz: 200, Redis up, no spool"
 tap_done

@@ -27,6 +27,8 @@ datadir=$(var datadir)
 mandir=$(var mandir)
 unitdir=$(var systemdunitdir)
 sysusersdir=$(var sysusersdir)
+tmpfilesdir=$(var tmpfilesdir)
+localstatedir=$(var localstatedir)
 programs=$(var bin_PROGRAMS)
 [ -n "$prefix" ] && [ -n "$bindir" ] && [ -n "$unitdir" ]
 tap_ok $? "configured directories read from the build (prefix $prefix)"
@@ -47,6 +49,7 @@ expected=$(
 	echo "$unitdir/payhook-fcgi.service"
 	echo "$unitdir/payhook-fetcher@.service"
 	echo "$sysusersdir/payhook.conf"
+	echo "$tmpfilesdir/payhook.conf"
 )
 got=$(cd "$R" && find . ! -type d | sed 's#^\.##' | sort)
 is "$(diff <(echo "$expected" | sort) <(echo "$got") | grep '^[<>]' | tr '\n' ' ')" "" \
@@ -61,8 +64,14 @@ for p in $programs; do
 	like "$("$R$bindir/$b" --version 2>&1)" "^$b [0-9]" "installed $b --version runs"
 done
 
-cmp -s "$PH_TOP/payhook.conf.sample" "$R$sysconfdir/payhook/payhook.conf.sample"
-tap_ok $? "the sample config is installed as is"
+is "$(diff <(sed "s#$localstatedir/spool/payhook#/var/spool/payhook#" "$R$sysconfdir/payhook/payhook.conf.sample") \
+	"$PH_TOP/payhook.conf.sample" | head -n 3)" "" "the sample config is installed naming \$(localstatedir)/spool/payhook, else as is"
+[ -d "$R$localstatedir/spool/payhook" ]
+tap_ok $? "the spool directory \$(localstatedir)/spool/payhook is made"
+like "$("$R$bindir/payhook-fcgi" -c /dev/null --check-config 2>&1)" "spool_dir = $localstatedir/spool/payhook" \
+	"the installed payhook-fcgi's default spool_dir is that directory"
+like "$(grep '^d ' "$R$tmpfilesdir/payhook.conf")" "^d $localstatedir/spool/payhook 0750 payhook payhook" \
+	"tmpfiles.d/payhook.conf makes it, owned by payhook"
 like "$("$R$bindir/payhook-fcgi" -c "$R$sysconfdir/payhook/payhook.conf.sample" --check-config 2>&1)" \
 	'config ok$' "the installed payhook-fcgi loads the installed sample"
 like "$("$R$bindir/payhook-fcgi" --help 2>&1)" "default $sysconfdir/payhook/payhook.conf" \
@@ -86,10 +95,11 @@ for u in payhook-fcgi.service payhook-fetcher@.service; do
 	f=$R$unitdir/$u
 	is "$(grep '^Exec' "$f" | grep -vc "^Exec[A-Za-z]*=$bindir/payhook-[a-z]* -c $sysconfdir/payhook/payhook.conf ")" 0 \
 		"$u runs the installed program with the installed config"
-	is "$(diff <(sed -e "s#$bindir/payhook-#/usr/bin/payhook-#g" -e "s#$sysconfdir/payhook/#/etc/payhook/#g" "$f") \
+	is "$(diff <(sed -e "s#$bindir/payhook-#/usr/bin/payhook-#g" -e "s#$sysconfdir/payhook/#/etc/payhook/#g" \
+		-e "s#$localstatedir/spool/payhook#/var/spool/payhook#g" "$f") \
 		"$PH_TOP/systemd/$u" | head -n 3)" "" "$u differs from systemd/$u only in those paths"
 done
-for f in "$R$datadir"/payhook/*/* "$R$unitdir"/* "$R$sysconfdir"/payhook/* "$R$mandir"/man*/*; do
+for f in "$R$datadir"/payhook/*/* "$R$unitdir"/* "$R$sysconfdir"/payhook/* "$R$mandir"/man*/* "$R$tmpfilesdir"/*; do
 	[ "$(stat -c %a "$f")" = 644 ] || echo "$f"
 done >"$T/modes"
 is "$(cat "$T/modes")" "" "data files are installed mode 644"

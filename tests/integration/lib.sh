@@ -87,6 +87,8 @@ ph_stack_up() {
 url = redis://127.0.0.1:$REDIS_PORT/0
 [handler]
 socket_mode = 0666
+# No spool unless a test asks for one (PH_CONF_EXTRA: spool_dir = \$T/spool).
+spool_dir =
 CONF
 	[ -n "${PH_CONF_EXTRA:-}" ] && cat "$PH_CONF_EXTRA" >>"$CONF"
 	ph_start_redis "$T/redis" "$REDIS_PORT" || return 1

@@ -1,0 +1,704 @@
+/* The spool: append with group commit, replay through the accept script (see spool.h). */
+#define _GNU_SOURCE /* memmem */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "payhook.h"
+#include "provider.h"
+#include "spool.h"
+
+/* A record failing with an error that looks permanent is tried this often, then dead. */
+#define SPOOL_PERMANENT_TRIES 3
+/* A leftover ".tmp" of a process that died while creating a segment is removed after this. */
+#define SPOOL_TMP_STALE_S 60
+
+struct ph_spool {
+	char dir[PH_SPOOL_DIR_MAX + 1];
+	long long max_bytes;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fd;               /* the current segment, -1 when none */
+	char path[PATH_MAX];  /* its name */
+	long long seg_size;   /* bytes in it */
+	int broken;           /* a write or flush failed on it: start a new one */
+	unsigned seq;         /* segments this process created */
+	long long used;       /* bytes in the directory: the last scan plus our appends since */
+	uint64_t written;     /* records appended (a sequence number) */
+	uint64_t synced;      /* records flushed, or whose flush failed */
+	uint64_t failed_upto; /* records up to this one had their flush fail */
+	int failed_errno;
+	int syncing;
+	struct ph_spool_counts counts;
+};
+
+static uint32_t spool_crc_table[256];
+static pthread_once_t spool_crc_once = PTHREAD_ONCE_INIT;
+
+/* Build the CRC-32C table (reflected polynomial 0x82F63B78). */
+static void
+spool_crc_init(void)
+{
+	uint32_t c;
+	int i, k;
+
+	for (i = 0; i < 256; i++) {
+		c = (uint32_t)i;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+		spool_crc_table[i] = c;
+	}
+}
+
+/* CRC-32C, as iSCSI and ext4 use it. */
+uint32_t
+spool_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	pthread_once(&spool_crc_once, spool_crc_init);
+	crc = ~crc;
+	while (len-- > 0)
+		crc = spool_crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Encode one record. */
+long
+spool_record(char *buf, size_t size, const char *provider, uint64_t received_at, const char *body,
+    size_t len)
+{
+	size_t plen = strlen(provider), payload = 8 + 1 + plen + len,
+	       total = PH_SPOOL_HEADER + payload;
+	unsigned char *b = (unsigned char *)buf;
+
+	if (plen == 0 || plen > 255 || payload > UINT32_MAX - 64 || total > size ||
+	    total > LONG_MAX)
+		return -1;
+	memcpy(b, PH_SPOOL_MAGIC, 4);
+	put32(b + 4, (uint32_t)payload);
+	for (int i = 0; i < 8; i++)
+		b[PH_SPOOL_HEADER + i] = (unsigned char)(received_at >> (8 * i));
+	b[PH_SPOOL_HEADER + 8] = (unsigned char)plen;
+	memcpy(b + PH_SPOOL_HEADER + 9, provider, plen);
+	memcpy(b + PH_SPOOL_HEADER + 9 + plen, body, len);
+	put32(b + 8, spool_crc32c(spool_crc32c(0, b + 4, 4), b + PH_SPOOL_HEADER, payload));
+	return (long)total;
+}
+
+/* Set up a spool. */
+struct ph_spool *
+spool_open(const char *dir, long long max_bytes)
+{
+	struct ph_spool *s = calloc(1, sizeof *s);
+	struct ph_spool_status st;
+
+	if (s == NULL)
+		return NULL;
+	if (ph_strlcpy(s->dir, dir, sizeof s->dir) != 0) {
+		free(s);
+		return NULL;
+	}
+	s->max_bytes = max_bytes;
+	s->fd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (spool_status(dir, &st) == 0)
+		s->used = st.bytes;
+	return s;
+}
+
+/* The spool's counters. */
+struct ph_spool_counts *
+spool_counts(struct ph_spool *s)
+{
+	return &s->counts;
+}
+
+/* Wait until no flush runs and every appended record was flushed. Called locked. */
+static void
+spool_quiesce(struct ph_spool *s)
+{
+	while (s->syncing || s->synced < s->written)
+		pthread_cond_wait(&s->cv, &s->mu);
+}
+
+/* Close the current segment. Called locked, quiesced. */
+static void
+spool_close_segment(struct ph_spool *s)
+{
+	if (s->fd < 0)
+		return;
+	close(s->fd); /* releases the lock: the segment is now anyone's to replay */
+	s->fd = -1;
+	s->broken = 0;
+	log_debug("spool_sealed", "segment=%s bytes=%lld", s->path, s->seg_size);
+}
+
+/* Close the current segment so it can be replayed. */
+void
+spool_seal(struct ph_spool *s)
+{
+	pthread_mutex_lock(&s->mu);
+	spool_quiesce(s);
+	spool_close_segment(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Whether a segment with records is open. */
+int
+spool_has_open(struct ph_spool *s)
+{
+	int open;
+
+	pthread_mutex_lock(&s->mu);
+	open = s->fd >= 0 && s->seg_size > 0;
+	pthread_mutex_unlock(&s->mu);
+	return open;
+}
+
+/* Close and free. */
+void
+spool_close(struct ph_spool *s)
+{
+	if (s == NULL)
+		return;
+	spool_seal(s);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+/* Refresh the byte count from a scan. */
+void
+spool_set_used(struct ph_spool *s, long long bytes)
+{
+	pthread_mutex_lock(&s->mu);
+	s->used = bytes;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Flush a directory, so a new name in it survives a crash of the host. */
+static int
+spool_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Start a new segment. It is created under a temporary name and locked
+ * before it gets its ".seg" name, so no replayer ever sees it unlocked.
+ * Called locked.
+ */
+static int
+spool_new_segment(struct ph_spool *s, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	uint64_t ms = ph_now_ms();
+	int fd, e;
+
+	s->seq++;
+	snprintf(s->path, sizeof s->path, "%s/%013" PRIu64 "-%ld-%u.seg", s->dir, ms,
+	    (long)getpid(), s->seq);
+	snprintf(tmp, sizeof tmp, "%s/.%013" PRIu64 "-%ld-%u.tmp", s->dir, ms, (long)getpid(),
+	    s->seq);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "spool_dir %s: cannot create a segment: %s", s->dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || rename(tmp, s->path) != 0 ||
+	    spool_sync_dir(s->dir) != 0) {
+		e = errno;
+		snprintf(err, errlen, "spool_dir %s: cannot start segment %s: %s", s->dir, s->path,
+		    strerror(e));
+		unlink(tmp);
+		unlink(s->path);
+		close(fd);
+		return -1;
+	}
+	s->fd = fd;
+	s->seg_size = 0;
+	s->broken = 0;
+	log_info("spool_segment", "segment=%s", s->path);
+	return 0;
+}
+
+/* Write all of buf. 0, or -1 with errno. */
+static int
+spool_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Append one record and wait for its flush, sharing it with every thread waiting. */
+enum ph_spool_put
+spool_put(struct ph_spool *s, const char *provider, uint64_t received_at, const char *body,
+    size_t len, char *err, size_t errlen)
+{
+	size_t size = PH_SPOOL_HEADER + 9 + strlen(provider) + len;
+	enum ph_spool_put rc = PH_SPOOL_FAILED;
+	char *rec = malloc(size);
+	long reclen;
+	uint64_t mine, target;
+	long long off;
+	int fd, e, frc;
+
+	if (rec == NULL) {
+		snprintf(err, errlen, "spool: out of memory");
+		return PH_SPOOL_FAILED;
+	}
+	reclen = spool_record(rec, size, provider, received_at, body, len);
+	if (reclen < 0) {
+		snprintf(err, errlen, "spool: record too large");
+		free(rec);
+		return PH_SPOOL_FAILED;
+	}
+
+	pthread_mutex_lock(&s->mu);
+	if (s->fd >= 0 && (s->broken || s->seg_size >= PH_SPOOL_SEGMENT_MAX)) {
+		spool_quiesce(s);
+		if (s->fd >= 0 && (s->broken || s->seg_size >= PH_SPOOL_SEGMENT_MAX))
+			spool_close_segment(s);
+	}
+	if (s->used + reclen > s->max_bytes) {
+		snprintf(err, errlen, "spool full: %lld of spool_max_bytes %lld used", s->used,
+		    s->max_bytes);
+		rc = PH_SPOOL_FULL;
+		goto out;
+	}
+	if (s->fd < 0 && spool_new_segment(s, err, errlen) != 0)
+		goto out;
+	off = s->seg_size;
+	if (spool_write_all(s->fd, rec, (size_t)reclen) != 0) {
+		e = errno;
+		/* Take back a part-written record, or give the segment up. */
+		if (ftruncate(s->fd, off) != 0)
+			s->broken = 1;
+		snprintf(err, errlen, "spool: write to %s: %s", s->path, strerror(e));
+		goto out;
+	}
+	s->seg_size += reclen;
+	s->used += reclen;
+	mine = ++s->written;
+	while (s->synced < mine) {
+		if (s->syncing) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		/* Flush every record appended so far, for every thread waiting. */
+		s->syncing = 1;
+		target = s->written;
+		fd = s->fd;
+		pthread_mutex_unlock(&s->mu);
+		frc = fdatasync(fd);
+		e = errno;
+		pthread_mutex_lock(&s->mu);
+		s->syncing = 0;
+		if (frc != 0) {
+			/* After a failed flush the page cache cannot be trusted: new segment. */
+			s->failed_upto = target;
+			s->failed_errno = e;
+			s->broken = 1;
+		}
+		s->synced = target;
+		pthread_cond_broadcast(&s->cv);
+	}
+	if (s->failed_upto >= mine) {
+		snprintf(err, errlen, "spool: fdatasync %s: %s", s->path,
+		    strerror(s->failed_errno));
+		goto out;
+	}
+	atomic_fetch_add(&s->counts.spooled, 1);
+	rc = PH_SPOOL_OK;
+out:
+	pthread_mutex_unlock(&s->mu);
+	free(rec);
+	return rc;
+}
+
+/* Whether a valid record starts at off; its payload length in *plen. */
+static int
+spool_valid_at(const unsigned char *m, size_t size, size_t off, uint32_t *plen)
+{
+	uint32_t len;
+
+	if (size - off < PH_SPOOL_HEADER || memcmp(m + off, PH_SPOOL_MAGIC, 4) != 0)
+		return 0;
+	len = get32(m + off + 4);
+	if (len < 10 || len > size - off - PH_SPOOL_HEADER)
+		return 0;
+	if (spool_crc32c(spool_crc32c(0, m + off + 4, 4), m + off + PH_SPOOL_HEADER, len) !=
+	    get32(m + off + 8))
+		return 0;
+	/* received_at, name length, a name of at least 1 byte */
+	if (m[off + PH_SPOOL_HEADER + 8] == 0 || 9u + m[off + PH_SPOOL_HEADER + 8] > len)
+		return 0;
+	*plen = len;
+	return 1;
+}
+
+/* The offset of the next valid record after off, or size when there is none. */
+static size_t
+spool_resync(const unsigned char *m, size_t size, size_t off)
+{
+	const unsigned char *hit;
+	uint32_t len;
+
+	for (off++; off < size; off = (size_t)(hit - m) + 1) {
+		hit = memmem(m + off, size - off, PH_SPOOL_MAGIC, 4);
+		if (hit == NULL)
+			break;
+		if (spool_valid_at(m, size, (size_t)(hit - m), &len))
+			return (size_t)(hit - m);
+	}
+	return size;
+}
+
+/* Push a dead-letter entry for a record Redis or the decoder refused for good. */
+static int
+spool_dead(const struct ph_accept_ctx *ctx, struct ph_redis *r, const char *provider,
+    uint64_t received_at, const char *body, size_t len, const char *reason)
+{
+	struct json_object *o = json_object_new_object();
+	char error[320];
+	const char *text, *argv[3];
+	redisReply *rep;
+	int ok;
+
+	if (o == NULL)
+		return -1;
+	snprintf(error, sizeof error, "spool: %s", reason);
+	json_object_object_add(o, "v", json_object_new_int(1));
+	json_object_object_add(o, "provider", json_object_new_string(provider));
+	json_object_object_add(o, "received_at", json_object_new_int64((int64_t)received_at));
+	json_object_object_add(o, "error", json_object_new_string(error));
+	json_object_object_add(o, "failed_at", json_object_new_int64((int64_t)ph_now_ms()));
+	json_object_object_add(o, "body", json_object_new_string_len(body, (int)len));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	argv[0] = "LPUSH";
+	argv[1] = ctx->dead;
+	argv[2] = text;
+	rep = ph_redis_argv(r, 3, argv, NULL);
+	ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER;
+	if (rep != NULL && !ok)
+		snprintf(r->err, sizeof r->err, "LPUSH dead: %s",
+		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+	if (rep != NULL)
+		freeReplyObject(rep);
+	json_object_put(o);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Whether the accept script's failure is the record's own and will not
+ * change by waiting: an error reply (connection still up) that is not one
+ * of Redis' passing states.
+ */
+static int
+spool_permanent(const struct ph_redis *r)
+{
+	static const char *const passing[] = { "LOADING", "OOM", "READONLY", "BUSY", "MASTERDOWN",
+		"TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM",
+		"NOSCRIPT", "UNBLOCKED", "EXECABORT" };
+	const char *e = r->err;
+	size_t i;
+
+	if (strncmp(e, "key or job too long", 19) == 0)
+		return 1;
+	if (r->c == NULL || strncmp(e, "accept script: ", 15) != 0)
+		return 0;
+	e += 15;
+	for (i = 0; i < sizeof passing / sizeof passing[0]; i++) {
+		if (strncmp(e, passing[i], strlen(passing[i])) == 0)
+			return 0;
+	}
+	/* Scripts report a command's error inside "ERR ... script: ...". */
+	for (i = 0; i < sizeof passing / sizeof passing[0]; i++) {
+		if (strstr(e, passing[i]) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+enum segment_result { SEGMENT_DONE, SEGMENT_STOPPED };
+
+/* Replay one record. */
+static enum segment_result
+spool_replay_record(const unsigned char *payload, uint32_t plen, const char *seg,
+    const struct ph_accept_ctx *ctx, struct ph_redis *r, struct ph_spool_counts *c)
+{
+	char name[256], derr[160];
+	const struct ph_provider *p;
+	struct ph_notification n;
+	const char *body;
+	size_t nlen = payload[8], blen, bom;
+	uint64_t received_at = 0;
+	enum ph_accept a;
+	int queued, tries;
+
+	for (int i = 0; i < 8; i++)
+		received_at |= (uint64_t)payload[i] << (8 * i);
+	memcpy(name, payload + 9, nlen);
+	name[nlen] = '\0';
+	body = (const char *)payload + 9 + nlen;
+	blen = plen - 9 - nlen;
+
+	p = provider_find(name, nlen, NULL);
+	if (p == NULL || provider_decode(p, body, blen, &n, derr, sizeof derr) != 0) {
+		if (p == NULL)
+			snprintf(derr, sizeof derr, "unknown provider");
+		if (spool_dead(ctx, r, name, received_at, body, blen, derr) != 0)
+			return SEGMENT_STOPPED;
+		log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"", seg,
+		    p != NULL ? p->name : "unknown", derr);
+		atomic_fetch_add(&c->dead, 1);
+		return SEGMENT_DONE;
+	}
+	bom = provider_bom_len(body, blen);
+	body += bom;
+	blen -= bom;
+	for (tries = 1;; tries++) {
+		a = accept_notification(ctx, r, p, &n, body, blen, received_at, &queued);
+		if (a != PH_ACCEPT_UNAVAILABLE)
+			break;
+		if (!spool_permanent(r))
+			return SEGMENT_STOPPED;
+		if (tries == SPOOL_PERMANENT_TRIES) {
+			if (spool_dead(ctx, r, p->name, received_at, body, blen, r->err) != 0)
+				return SEGMENT_STOPPED;
+			log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"", seg, p->name,
+			    r->err);
+			atomic_fetch_add(&c->dead, 1);
+			return SEGMENT_DONE;
+		}
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	atomic_fetch_add(a == PH_ACCEPT_NEW ? &c->replayed : &c->duplicate, 1);
+	return SEGMENT_DONE;
+}
+
+/* Replay every record of a locked segment, in order. */
+static enum segment_result
+spool_replay_segment(int fd, size_t size, const char *seg, const struct ph_accept_ctx *ctx,
+    struct ph_redis *r, struct ph_spool_counts *c)
+{
+	const unsigned char *m;
+	size_t off = 0, next;
+	uint32_t plen;
+	enum segment_result rc = SEGMENT_DONE;
+	long records = 0;
+
+	if (size == 0)
+		return SEGMENT_DONE;
+	m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED) {
+		snprintf(r->err, sizeof r->err, "spool: mmap: %s", strerror(errno));
+		return SEGMENT_STOPPED;
+	}
+	while (off < size) {
+		if (!spool_valid_at(m, size, off, &plen)) {
+			next = spool_resync(m, size, off);
+			if (next == size) {
+				/* Nothing valid after it: a write the crash cut short, never answered 200. */
+				log_warn("spool_torn", "segment=%s offset=%zu bytes=%zu", seg, off,
+				    size - off);
+				atomic_fetch_add(&c->torn, 1);
+				break;
+			}
+			log_warn("spool_corrupt", "segment=%s offset=%zu skipped=%zu", seg, off,
+			    next - off);
+			atomic_fetch_add(&c->corrupt, 1);
+			off = next;
+			continue;
+		}
+		if (spool_replay_record(m + off + PH_SPOOL_HEADER, plen, seg, ctx, r, c) !=
+		    SEGMENT_DONE) {
+			rc = SEGMENT_STOPPED;
+			break;
+		}
+		records++;
+		off += PH_SPOOL_HEADER + plen;
+	}
+	munmap((void *)m, size);
+	if (rc == SEGMENT_DONE)
+		log_info("spool_replayed", "segment=%s records=%ld", seg, records);
+	return rc;
+}
+
+/* Select segment names. */
+static int
+spool_is_segment(const struct dirent *d)
+{
+	size_t len = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && len > 4 && strcmp(d->d_name + len - 4, ".seg") == 0;
+}
+
+/* Select temporary names. */
+static int
+spool_is_tmp(const struct dirent *d)
+{
+	size_t len = strlen(d->d_name);
+
+	return d->d_name[0] == '.' && len > 4 && strcmp(d->d_name + len - 4, ".tmp") == 0;
+}
+
+/* Remove what a process left while it created a segment (empty, unlocked, old). */
+static void
+spool_clean_tmp(const char *dir)
+{
+	struct dirent **names;
+	char path[PATH_MAX];
+	struct stat st;
+	int n, i, fd;
+
+	n = scandir(dir, &names, spool_is_tmp, alphasort);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+		    st.st_size == 0 && st.st_mtime + SPOOL_TMP_STALE_S < time(NULL))
+			unlink(path);
+		if (fd >= 0)
+			close(fd);
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+}
+
+/* Replay what can be taken. */
+enum ph_spool_replay
+spool_replay(const char *dir, const struct ph_accept_ctx *ctx, struct ph_redis *r,
+    struct ph_spool_counts *c, char *err, size_t errlen)
+{
+	struct dirent **names;
+	char path[PATH_MAX];
+	struct stat a, b;
+	enum ph_spool_replay rc = PH_REPLAY_DONE;
+	int n, i, fd;
+
+	n = scandir(dir, &names, spool_is_segment, alphasort);
+	if (n < 0) {
+		snprintf(err, errlen, "spool_dir %s: %s", dir, strerror(errno));
+		return PH_REPLAY_FAILED;
+	}
+	for (i = 0; i < n; i++) {
+		if (rc != PH_REPLAY_DONE)
+			goto next;
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			goto next; /* replayed and removed by another process meanwhile */
+		/* Held: a live process writes it, or another replays it. */
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			close(fd);
+			goto next;
+		}
+		/* Removed (and maybe made anew) between our open and our lock: not ours. */
+		if (fstat(fd, &a) != 0 || stat(path, &b) != 0 || a.st_ino != b.st_ino ||
+		    a.st_dev != b.st_dev) {
+			close(fd);
+			goto next;
+		}
+		if (spool_replay_segment(fd, (size_t)a.st_size, path, ctx, r, c) == SEGMENT_DONE) {
+			/* Deleted, not truncated: a drained spool holds no files. */
+			if (unlink(path) != 0)
+				log_warn("spool_unlink", "segment=%s reason=\"%s\"", path,
+				    strerror(errno));
+		} else {
+			rc = PH_REPLAY_REDIS_DOWN;
+			snprintf(err, errlen, "%s", r->err);
+		}
+		close(fd);
+next:
+		free(names[i]);
+	}
+	free(names);
+	spool_clean_tmp(dir);
+	return rc;
+}
+
+/* Scan a directory's segments. */
+int
+spool_status(const char *dir, struct ph_spool_status *st)
+{
+	struct dirent **names;
+	char path[PATH_MAX];
+	struct stat sb;
+	uint64_t now = ph_now_ms(), ms;
+	int n, i;
+
+	memset(st, 0, sizeof *st);
+	st->oldest_ms = -1;
+	n = scandir(dir, &names, spool_is_segment, alphasort);
+	if (n < 0)
+		return -1;
+	st->writable = access(dir, W_OK | X_OK) == 0;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+		if (stat(path, &sb) == 0) {
+			st->segments++;
+			st->bytes += sb.st_size;
+			/* Names sort by creation time: the first one is the oldest. */
+			ms = strtoull(names[i]->d_name, NULL, 10);
+			if (st->oldest_ms < 0 && sb.st_size > 0)
+				st->oldest_ms = ms <= now ? (int64_t)(now - ms) : 0;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}

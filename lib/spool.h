@@ -1,0 +1,112 @@
+/*
+ * The spool: notifications Redis could not take, kept on the handler's own
+ * disk and replayed through the accept script once Redis answers again.
+ *
+ * A spool directory holds segments named "{ms}-{pid}-{seq}.seg" (ms: the
+ * creation time, 13 digits, so names sort by age). Each process appends to a
+ * segment of its own and holds flock(LOCK_EX) on it while it is open; a
+ * closed segment is complete, and any process on the same directory may
+ * replay it: lock it, check it is still the file at its name, replay every
+ * record, unlink it. A record is
+ *   "PHS1" | payload length (u32 LE) | CRC-32C of length and payload (u32 LE) | payload
+ * and its payload
+ *   received_at in ms (u64 LE) | provider name length (u8) | name | raw body.
+ * The body is decoded again at replay (decoding is pure), so a record is
+ * replayed exactly as the notification would have been accepted then.
+ */
+#ifndef PH_SPOOL_H
+#define PH_SPOOL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accept.h"
+#include "redis.h"
+
+#define PH_SPOOL_MAGIC "PHS1"
+#define PH_SPOOL_HEADER 12
+/* A process starts a new segment past this size. */
+#define PH_SPOOL_SEGMENT_MAX (64L * 1024 * 1024)
+/* The longest spool_dir (segment names are appended). */
+#define PH_SPOOL_DIR_MAX 200
+
+struct ph_spool;
+
+enum ph_spool_put {
+	PH_SPOOL_OK,     /* the record is on disk and flushed: answer 200 */
+	PH_SPOOL_FULL,   /* spool_max_bytes reached: answer 503 */
+	PH_SPOOL_FAILED, /* directory missing or unwritable, ENOSPC, failed flush: 503 */
+};
+
+enum ph_spool_replay {
+	PH_REPLAY_DONE,       /* every segment this process could take was replayed */
+	PH_REPLAY_REDIS_DOWN, /* Redis failed mid-way; the segment stays, try later */
+	PH_REPLAY_FAILED,     /* the directory could not be read (reason in err) */
+};
+
+/* Counters of one spool (a process's); read and reset by the caller. */
+struct ph_spool_counts {
+	atomic_long spooled;
+	atomic_long replayed;  /* accepted at replay (new) */
+	atomic_long duplicate; /* found duplicate at replay */
+	atomic_long dead;      /* rejected for good: to the dead list */
+	atomic_long torn;      /* torn records at a segment's end, dropped */
+	atomic_long corrupt;   /* records failing their checksum, skipped */
+};
+
+/* What a spool directory holds now (a scan of its segments). */
+struct ph_spool_status {
+	long segments;
+	long long bytes;
+	int64_t oldest_ms; /* age of the oldest segment, -1 when none */
+	int writable;      /* the directory exists and this process may write there */
+};
+
+/*
+ * Set up a spool on dir (no file is created yet). NULL when out of memory.
+ * The directory need not exist: until it does, spool_put fails.
+ */
+struct ph_spool *spool_open(const char *dir, long long max_bytes);
+
+/* Close the current segment (it becomes replayable) and free the spool. */
+void spool_close(struct ph_spool *s);
+
+/* The spool's counters. */
+struct ph_spool_counts *spool_counts(struct ph_spool *s);
+
+/*
+ * Append one notification and flush it to disk; threads appending at once
+ * share one flush (group commit). On failure the reason is in err.
+ */
+enum ph_spool_put spool_put(struct ph_spool *s, const char *provider, uint64_t received_at,
+    const char *body, size_t len, char *err, size_t errlen);
+
+/* Close this process's current segment so it can be replayed (waits for its flush). */
+void spool_seal(struct ph_spool *s);
+
+/* Whether this process has a current segment with records in it. */
+int spool_has_open(struct ph_spool *s);
+
+/*
+ * Replay every segment of dir that no live process holds, oldest first,
+ * through the accept script; delete each one fully replayed. Counts go to c.
+ * Stops at the first Redis failure (PH_REPLAY_REDIS_DOWN, reason in r->err).
+ */
+enum ph_spool_replay spool_replay(const char *dir, const struct ph_accept_ctx *ctx,
+    struct ph_redis *r, struct ph_spool_counts *c, char *err, size_t errlen);
+
+/* Scan dir's segments. 0, or -1 when it cannot be read (st->writable is then 0). */
+int spool_status(const char *dir, struct ph_spool_status *st);
+
+/* Refresh the byte count spool_put checks against max_bytes (from a scan). */
+void spool_set_used(struct ph_spool *s, long long bytes);
+
+/* Encode one record into buf (for tests and tools); its length, or -1 if it does not fit. */
+long spool_record(char *buf, size_t size, const char *provider, uint64_t received_at,
+    const char *body, size_t len);
+
+/* CRC-32C (Castagnoli) of len bytes, continuing from crc (start with 0). */
+uint32_t spool_crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif
