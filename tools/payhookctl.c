@@ -18,9 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "accept.h"
 #include "conf.h"
 #include "job.h"
 #include "log.h"
@@ -28,6 +30,7 @@
 #include "payhook.h"
 #include "provider.h"
 #include "redis.h"
+#include "spool.h"
 
 #define CTL_OK 0
 #define CTL_ERR 1
@@ -291,6 +294,62 @@ static const char ctl_help_stats[] =
     "fetchers and their heartbeats, the age of the oldest queued job, the\n"
     "stream lengths and every counter of the stats hash.\n";
 
+/* The spool directory a verb looks at: --dir, else [handler] spool_dir; NULL when off. */
+static const char *
+ctl_spool_dir(struct ctl *c, const char *dir)
+{
+	return dir != NULL ? dir : c->cfg.handler.spool_dir;
+}
+
+/* This host's spool as JSON (null when there is none). */
+static struct json_object *
+ctl_spool_json(struct ctl *c, const char *dir)
+{
+	struct ph_spool_status st;
+	struct json_object *o;
+
+	dir = ctl_spool_dir(c, dir);
+	if (dir == NULL)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "dir", json_object_new_string(dir));
+	if (spool_status(dir, &st) != 0) {
+		json_object_object_add(o, "error", json_object_new_string(strerror(errno)));
+		return o;
+	}
+	json_object_object_add(o, "segments", json_object_new_int64(st.segments));
+	json_object_object_add(o, "bytes", json_object_new_int64(st.bytes));
+	json_object_object_add(o, "oldest_ms",
+	    st.oldest_ms >= 0 ? json_object_new_int64(st.oldest_ms) : NULL);
+	json_object_object_add(o, "writable", json_object_new_boolean(st.writable));
+	return o;
+}
+
+/* Print this host's spool as table rows. */
+static int
+ctl_spool_print(struct ctl *c, const char *dir)
+{
+	struct ph_spool_status st;
+
+	dir = ctl_spool_dir(c, dir);
+	if (dir == NULL) {
+		printf("%-24s off ([handler] spool_dir is empty)\n", "spool");
+		return CTL_OK;
+	}
+	if (spool_status(dir, &st) != 0) {
+		printf("%-24s %s: %s\n", "spool", dir, strerror(errno));
+		return CTL_ERR;
+	}
+	printf("%-24s %s%s\n", "spool", dir, st.writable ? "" : " (not writable)");
+	printf("%-24s %ld\n", "spool segments", st.segments);
+	printf("%-24s %lld\n", "spool bytes", st.bytes);
+	if (st.oldest_ms >= 0)
+		printf("%-24s %.1fs\n", "spool oldest", (double)st.oldest_ms / 1000.0);
+	else
+		printf("%-24s -\n", "spool oldest");
+	return CTL_OK;
+}
+
 /* Print queue lengths, fetchers and counters (what /metrics reads, as a table). */
 static int
 ctl_stats(struct ctl *c, struct ctl_args *a)
@@ -331,6 +390,7 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 			json_object_object_add(counters, stats->element[i]->str,
 			    json_object_new_int64(strtoll(stats->element[i + 1]->str, NULL, 10)));
 		json_object_object_add(o, "counters", counters);
+		json_object_object_add(o, "spool", ctl_spool_json(c, NULL));
 		ctl_json_put(o, 1);
 	} else {
 		printf("%-24s %lld\n", "queue", g.queue);
@@ -346,6 +406,7 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 		printf("%-24s %lld\n", "notifications", g.notifications);
 		for (i = 0; stats->type == REDIS_REPLY_ARRAY && i + 1 < stats->elements; i += 2)
 			printf("%-40s %s\n", stats->element[i]->str, stats->element[i + 1]->str);
+		ctl_spool_print(c, NULL);
 	}
 	freeReplyObject(stats);
 	return CTL_OK;
@@ -932,16 +993,118 @@ ctl_refetch(struct ctl *c, struct ctl_args *a)
 	return CTL_OK;
 }
 
+/* Add n to the stats field spool:{name}, as payhook-fcgi's replayer does. */
+static void
+ctl_spool_count(struct ctl *c, const char *name, long n)
+{
+	char key[CTL_KEY_MAX];
+	redisReply *rep;
+
+	if (n == 0 || ctl_key(c, key, "stats") != 0)
+		return;
+	rep = ph_redis_cmd(&c->redis, "HINCRBY %s spool:%s %ld", key, name, n);
+	if (rep != NULL)
+		freeReplyObject(rep);
+}
+
+/* Help of the spool verb. */
+static const char ctl_help_spool[] =
+    "usage: payhookctl spool status [--dir DIR] [--json]\n"
+    "       payhookctl spool replay [--dir DIR]\n"
+    "\n"
+    "payhook-fcgi's spool on this host ([handler] spool_dir, or DIR): the\n"
+    "notifications Redis could not take, waiting to be replayed.\n"
+    "  status   segments, bytes and the age of the oldest (needs no Redis)\n"
+    "  replay   replay every segment no live payhook-fcgi holds into Redis, as\n"
+    "           payhook-fcgi does once Redis answers, then delete it: for a\n"
+    "           host whose handler is gone, or to drain a spool by hand\n";
+
+/* Look at or replay this host's spool. */
+static int
+ctl_spool(struct ctl *c, struct ctl_args *a)
+{
+	struct ph_spool_counts counts;
+	struct ph_accept_ctx ctx;
+	struct ph_spool_status st;
+	const char *dir = NULL, *sub = a->argc > 0 ? a->argv[0] : "";
+	char err[256];
+	enum ph_spool_replay rc;
+	int i;
+
+	for (i = 1; i < a->argc; i++) {
+		if (strcmp(a->argv[i], "--dir") == 0 && i + 1 < a->argc)
+			dir = a->argv[++i];
+		else if (strcmp(a->argv[i], "--json") == 0)
+			c->json = 1;
+		else
+			break;
+	}
+	if ((strcmp(sub, "status") != 0 && strcmp(sub, "replay") != 0) || i < a->argc) {
+		ctl_warn("spool: %s", a->argc == 0 ? "status or replay?" : "unexpected argument");
+		fputs(ctl_help_spool, stderr);
+		return CTL_USAGE;
+	}
+	if (dir != NULL && dir[0] != '/') {
+		ctl_warn("spool: --dir %s: must be an absolute path", dir);
+		return CTL_USAGE;
+	}
+	if (ctl_spool_dir(c, dir) == NULL) {
+		ctl_warn("spool: [handler] spool_dir is empty (no spool); give --dir DIR");
+		return CTL_USAGE;
+	}
+	dir = ctl_spool_dir(c, dir);
+	if (strcmp(sub, "status") == 0) {
+		if (c->json) {
+			ctl_json_put(ctl_spool_json(c, dir), 1);
+			return access(dir, R_OK | X_OK) == 0 ? CTL_OK : CTL_ERR;
+		}
+		return ctl_spool_print(c, dir);
+	}
+
+	if (ph_redis_connect(&c->redis) != 0) {
+		ctl_warn("spool replay: cannot reach Redis: %s", c->redis.err);
+		return CTL_ERR;
+	}
+	if (accept_init(&ctx, &c->cfg) != 0) {
+		ctl_warn("config: [redis] prefix: too long");
+		return CTL_ERR;
+	}
+	memset(&counts, 0, sizeof counts);
+	rc = spool_replay(dir, &ctx, &c->redis, &counts, err, sizeof err);
+	/* What payhook-fcgi would have counted, in the same stats fields. */
+	ctl_spool_count(c, "replayed", atomic_load(&counts.replayed));
+	ctl_spool_count(c, "duplicate", atomic_load(&counts.duplicate));
+	ctl_spool_count(c, "dead", atomic_load(&counts.dead));
+	ctl_spool_count(c, "dropped_torn", atomic_load(&counts.torn));
+	ctl_spool_count(c, "dropped_corrupt", atomic_load(&counts.corrupt));
+	printf(
+	    "replayed %ld (new %ld, duplicate %ld), dead %ld, dropped %ld torn and %ld "
+	    "corrupt\n",
+	    atomic_load(&counts.replayed) + atomic_load(&counts.duplicate),
+	    atomic_load(&counts.replayed), atomic_load(&counts.duplicate),
+	    atomic_load(&counts.dead), atomic_load(&counts.torn), atomic_load(&counts.corrupt));
+	if (spool_status(dir, &st) == 0 && st.segments > 0)
+		printf("%ld segment(s) left: held by a live payhook-fcgi, or Redis failed\n",
+		    st.segments);
+	if (rc != PH_REPLAY_DONE) {
+		ctl_warn("spool replay: %s", err);
+		return CTL_ERR;
+	}
+	return CTL_OK;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct ctl *, struct ctl_args *);
 	const char *help;
+	int offline; /* connects to Redis itself, if at all */
 } ctl_verbs[] = {
-	{ "stats", ctl_stats, ctl_help_stats },
-	{ "dead", ctl_dead, ctl_help_dead },
-	{ "entity", ctl_entity, ctl_help_entity },
-	{ "events", ctl_events, ctl_help_events },
-	{ "refetch", ctl_refetch, ctl_help_refetch },
+	{ "stats", ctl_stats, ctl_help_stats, 0 },
+	{ "dead", ctl_dead, ctl_help_dead, 0 },
+	{ "entity", ctl_entity, ctl_help_entity, 0 },
+	{ "events", ctl_events, ctl_help_events, 0 },
+	{ "refetch", ctl_refetch, ctl_help_refetch, 0 },
+	{ "spool", ctl_spool, ctl_help_spool, 1 },
 };
 
 /* Print usage. */
@@ -960,6 +1123,7 @@ usage(FILE *f)
 	    "  entity PROVIDER TYPE ID        the latest snapshot of an entity\n"
 	    "  events tail [-f] [-n N]        the latest snapshot changes\n"
 	    "  refetch PROVIDER TYPE ID       queue a fetch by hand\n"
+	    "  spool status|replay [--dir D]  payhook-fcgi's spool on this host\n"
 	    "\n"
 	    "  -c, --config FILE   config file (default %s)\n"
 	    "      --json          machine-readable output (stats, dead list, entity, events)\n"
@@ -1039,7 +1203,7 @@ main(int argc, char **argv)
 		conf_free(&c.cfg);
 		return CTL_ERR;
 	}
-	if (ph_redis_connect(&c.redis) != 0) {
+	if (!ctl_verbs[v].offline && ph_redis_connect(&c.redis) != 0) {
 		ctl_warn("cannot reach Redis (%s): %s",
 		    c.cfg.redis.url != NULL && strchr(c.cfg.redis.url, '@') == NULL
 		        ? c.cfg.redis.url
