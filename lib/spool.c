@@ -343,6 +343,7 @@ spool_put(struct ph_spool *s, const char *provider, uint64_t received_at, const 
 		pthread_mutex_unlock(&s->mu);
 		frc = fdatasync(fd);
 		e = errno;
+		atomic_fetch_add(&s->counts.flushes, 1);
 		pthread_mutex_lock(&s->mu);
 		s->syncing = 0;
 		if (frc != 0) {

@@ -48,6 +48,7 @@ enum ph_spool_replay {
 /* Counters of one spool (a process's); read and reset by the caller. */
 struct ph_spool_counts {
 	atomic_long spooled;
+	atomic_long flushes;   /* fdatasync calls: spooled / flushes is the group commit's gain */
 	atomic_long replayed;  /* accepted at replay (new) */
 	atomic_long duplicate; /* found duplicate at replay */
 	atomic_long dead;      /* rejected for good: to the dead list */

@@ -1,5 +1,6 @@
 # Unit tests: each prints TAP lines; tests/run counts them.
-check_PROGRAMS += tests/unit/test-provider tests/unit/test-conf tests/unit/test-job tests/unit/test-route
+check_PROGRAMS += tests/unit/test-provider tests/unit/test-conf tests/unit/test-job tests/unit/test-route \
+	tests/unit/test-spool
 UNIT_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) -I$(top_srcdir)/handler -I$(top_srcdir)/tests/unit
 tests_unit_test_provider_SOURCES = tests/unit/test-provider.c tests/unit/tap.h
 tests_unit_test_provider_CFLAGS = $(UNIT_CFLAGS)
@@ -13,3 +14,6 @@ tests_unit_test_job_LDADD = $(LIBPAYHOOK)
 tests_unit_test_route_SOURCES = tests/unit/test-route.c tests/unit/tap.h handler/route.c
 tests_unit_test_route_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_route_LDADD = $(LIBPAYHOOK)
+tests_unit_test_spool_SOURCES = tests/unit/test-spool.c tests/unit/tap.h
+tests_unit_test_spool_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_spool_LDADD = $(LIBPAYHOOK)
