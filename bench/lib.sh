@@ -1,6 +1,92 @@
 # shellcheck shell=bash
-# Helpers shared by bench/fetch, bench/memory and bench/soak. Source it after
-# scripts/lib.sh (it uses PH_PIDS and ph_wait_for).
+# Helpers shared by bench/fetch, bench/ingest, bench/memory and bench/spool.
+# Source it after scripts/lib.sh (it uses PH_PIDS, PH_TOP, PH_BUILD and
+# ph_wait_for).
+
+# bench_build_ingest: what bench/ingest and bench/spool run: scripts/deps, payhook
+# built with -O2 -g into PH_BUILD, and PH_BUILD/bench/fcgi-trivial compiled
+# from bench/fcgi-trivial.c the same way.
+bench_build_ingest() {
+	"$PH_TOP/scripts/deps" || return 1
+	CFLAGS="-O2 -g" "$PH_TOP/scripts/build" "$PH_BUILD" || return 1
+	mkdir -p "$PH_BUILD/bench"
+	# shellcheck disable=SC2046
+	cc -O2 -g -Wall -Wextra -Werror -o "$PH_BUILD/bench/fcgi-trivial" "$PH_TOP/bench/fcgi-trivial.c" \
+		$(pkg-config --cflags --libs fcgi 2>/dev/null || echo -lfcgi) -pthread
+}
+
+# bench_trivial_up DIR THREADS IDLE_MS: bench/fcgi-trivial on DIR/trivial.sock
+# with payhook-fcgi's threads and idle bound (log DIR/trivial.log). Sets
+# TRIVIAL_PID.
+bench_trivial_up() {
+	"$PH_BUILD/bench/fcgi-trivial" -l "unix:$1/trivial.sock" -t "$2" -i "$3" 2>>"$1/trivial.log" &
+	TRIVIAL_PID=$!
+	PH_PIDS+=("$TRIVIAL_PID")
+	ph_wait_for test -S "$1/trivial.sock" || { cat "$1/trivial.log" >&2; return 1; }
+}
+
+# bench_nginx_legs DIR PORT_C PORT_B [PORT_A]: DIR/nginx/nginx.conf for one
+# nginx serving the legs of bench/ingest: C, nginx/payhook.conf as
+# ph_nginx_conf writes it, on PORT_C in front of DIR/fcgi.sock; B, a copy on
+# PORT_B in front of DIR/trivial.sock; A (when PORT_A is given), a copy with
+# `return 200` in /webhooks/. Each copy has its own upstream name.
+# PH_BENCH_KEEPALIVE, when set, is the upstream keepalive of B and C.
+bench_nginx_legs() {
+	local dir=$1 pc=$2 pb=$3 pa=${4:-} n=$1/nginx inc
+	ph_nginx_conf "$dir" "$pc" || return 1
+	[ -n "${PH_BENCH_KEEPALIVE:-}" ] &&
+		sed -i "s#^\( *keepalive \)[0-9]*;#\1$PH_BENCH_KEEPALIVE;#" "$n/payhook.conf"
+	sed -e "s#127.0.0.1:$pc#127.0.0.1:$pb#" -e "s#unix:$dir/fcgi.sock#unix:$dir/trivial.sock#" \
+		-e 's#payhook_fcgi\b#payhook_fcgi_b#g' "$n/payhook.conf" >"$n/payhook-b.conf"
+	inc="include $n/payhook-b.conf;"
+	if [ -n "$pa" ]; then
+		sed -e "s#127.0.0.1:$pc#127.0.0.1:$pa#" -e 's#payhook_fcgi\b#payhook_fcgi_a#g' \
+			-e "\\#location /webhooks/#,/}/ s#fastcgi_pass payhook_fcgi_a;#return 200 '{\"status\":\"accepted\"}\\\\n';#" \
+			"$n/payhook.conf" >"$n/payhook-a.conf"
+		grep -q "return 200" "$n/payhook-a.conf" || { echo "bench: could not make leg A's config" >&2; return 1; }
+		inc="include $n/payhook-a.conf; $inc"
+	fi
+	sed -i "s#include $n/payhook.conf;#& $inc#" "$n/nginx.conf"
+}
+
+# bench_nginx_up DIR PORT...: start the nginx of DIR/nginx (bench_nginx_legs)
+# and wait until each port answers /healthz. Sets NGINX_PID.
+bench_nginx_up() {
+	local n=$1/nginx p
+	shift
+	nginx -p "$n" -c "$n/nginx.conf" 2>>"$n/stderr.log" &
+	NGINX_PID=$!
+	PH_PIDS+=("$NGINX_PID")
+	for p in "$@"; do
+		ph_wait_for curl -s -o /dev/null "http://127.0.0.1:$p/healthz" ||
+			{ cat "$n/error.log" "$n/stderr.log" >&2; return 1; }
+	done
+}
+
+# bench_wrk TAG CONNS SECS URL: wrk -t2 with bench/ingest.lua (ids unique per
+# TAG); sets requests, duration_us, non2xx, sockerr, p50_us, p99_us from its
+# BENCH line (wrk's whole output on stderr when there is none).
+bench_wrk() {
+	local out line
+	out=$(PH_BENCH_TAG="$1" wrk -t2 -c"$2" -d"$3s" --timeout 5s -s "$PH_TOP/bench/ingest.lua" "$4") ||
+		{ echo "$out" >&2; return 1; }
+	line=$(grep '^BENCH ' <<<"$out") || { echo "$out" >&2; return 1; }
+	eval "${line#BENCH }"
+}
+
+# bench_settle KEY: wait (bounded, 5 s) until the length of list KEY of the
+# Redis on $REDIS_PORT stops changing (wrk stops with requests in flight,
+# which still land); print the length.
+bench_settle() {
+	local prev=-1 len _
+	for _ in $(seq 1 50); do
+		len=$(redis-cli -p "$REDIS_PORT" llen "$1")
+		[ "$len" = "$prev" ] && break
+		prev=$len
+		sleep 0.1
+	done
+	echo "$len"
+}
 
 # bench_api_up DIR PORT: a fast provider API stand-in, one nginx worker
 # answering fixed JSON of about the providers' size (the entity id echoed in
