@@ -99,3 +99,25 @@ CONF
 rcli() {
 	redis-cli -p "$REDIS_PORT" "$@"
 }
+
+# Spool tests: ph_spool_extra DIR [LINE...] writes $T/spool.conf with
+# "spool_dir = DIR" and the LINEs, and points PH_CONF_EXTRA at it.
+ph_spool_extra() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	{ echo "[handler]"; echo "spool_dir = $dir"; printf '%s\n' "$@"; } >"$T/spool.conf"
+	PH_CONF_EXTRA=$T/spool.conf
+}
+
+# ph_segments DIR: how many segment files (*.seg) DIR holds.
+ph_segments() {
+	find "$1" -maxdepth 1 -name '*.seg' 2>/dev/null | wc -l
+}
+
+# ph_stat FIELD: a payhook:stats counter, 0 when absent.
+ph_stat() {
+	local v
+	v=$(rcli hget payhook:stats "$1")
+	echo "${v:-0}"
+}
