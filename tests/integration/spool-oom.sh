@@ -59,6 +59,12 @@ is "$(rcli llen payhook:dead)" 0 "still nothing dead-lettered"
 flushed() { [ "$(ph_stat spool:replayed)" = 2 ]; }
 ph_wait_for flushed
 tap_ok $? "spool:replayed 2"
+# The spooled counters were counted while Redis refused writes: a flush
+# refused with -OOM must be kept and sent again, not dropped.
+spooled_counted() { [ "$(ph_stat notifications:oneinfinite:spooled)" = 1 ] &&
+	[ "$(ph_stat notifications:cielo:spooled)" = 1 ]; }
+ph_wait_for spooled_counted
+tap_ok $? "notifications:{oneinfinite,cielo}:spooled 1 each, though the flush first met -OOM"
 is "$(post "$BASE/webhooks/oneinfinite" '{"id":"oom-2","event_type":"PAYMENT_ORDER.OPENED","entity_id":"po_oom2"}')" \
 	'200 {"status":"accepted"}' "a new notification goes to Redis again"
 tap_done
