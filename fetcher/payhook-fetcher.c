@@ -32,6 +32,7 @@
 #include "payhook.h"
 #include "provider.h"
 #include "redis.h"
+#include "refresh.h"
 
 #define FETCHER_KEY_MAX 512
 #define FETCHER_ENTRY_MAX (PH_JOB_MAX + 1024)
@@ -42,6 +43,8 @@
 #define FETCHER_POLL_MS 50
 /* At most this many due retries are moved per script call. */
 #define FETCHER_DUE_BATCH 100
+/* At most this many due refreshes are moved per script call. */
+#define FETCHER_REFRESH_BATCH 100
 /* At most this many stale workers are re-queued per check. */
 #define FETCHER_REAP_BATCH 16
 /* After SIGTERM, how long Redis may stay away before the rest is left to others. */
@@ -92,6 +95,9 @@ struct slot {
 	uint64_t fetched_at;
 	char sha[65];
 	const char *stat; /* stats field suffix */
+	enum ph_status_class cls;
+	int cls_known;   /* the status matched a row of the table */
+	char status[64]; /* as text, "" when absent */
 };
 
 struct fetcher {
@@ -112,6 +118,7 @@ struct fetcher {
 	char dead_key[FETCHER_KEY_MAX];
 	char events_key[FETCHER_KEY_MAX];
 	char stats_key[FETCHER_KEY_MAX];
+	char refresh_key[FETCHER_KEY_MAX];
 	int recovered;        /* our own processing list re-queued at start */
 	int redis_down;       /* logged the outage already */
 	uint64_t next_beat;   /* monotonic ms */
@@ -119,7 +126,8 @@ struct fetcher {
 	uint64_t empty_until; /* monotonic: the queue was empty, no LMOVE before */
 	int queue_empty;
 	int due_moved;
-	int adopt; /* Redis failed: our list may hold a job no slot has */
+	int refresh_moved; /* a full batch: more may be due */
+	int adopt;         /* Redis failed: our list may hold a job no slot has */
 };
 
 static volatile sig_atomic_t fetcher_stop;
@@ -497,28 +505,61 @@ slot_finish(struct slot *s)
 		lens[6] = s->rawlen;
 		lens[7] = s->len; /* the body is bytes: never strlen */
 		{
-			const char *av[18];
-			size_t al[18];
+			const char *av[26];
+			size_t al[26];
+			char member[FETCHER_KEY_MAX], maxage[24], jitter[8];
+			unsigned short rnd = 0;
 
-			memcpy(av, argv, 11 * sizeof argv[0]);
-			memcpy(al, lens, 11 * sizeof lens[0]);
-			av[11] = s->job.notification_id;
-			av[12] = s->job.provider;
-			av[13] = s->job.entity_type;
-			av[14] = s->job.entity_id;
-			av[15] = maxlen;
-			av[16] = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf";
-			av[17] = ms;
-			for (i = 11; i < 18; i++)
+			if (refresh_member(member, sizeof member, s->job.provider,
+			        s->job.entity_type, s->job.entity_id) < 0)
+				member[0] = '\0';
+			snprintf(maxage, sizeof maxage, "%lld",
+			    (long long)f->cfg->fetcher.refresh_max_age * 1000);
+			/* Up to 10% of the step later: entities stored together come due apart. */
+			ph_random_bytes(&rnd, sizeof rnd);
+			snprintf(jitter, sizeof jitter, "%u", (unsigned)(rnd % 1000));
+			av[0] = argv[0];
+			av[1] = argv[1];
+			av[2] = argv[2];
+			av[3] = argv[3];
+			av[4] = argv[4];
+			av[5] = f->refresh_key;
+			memcpy(av + 6, argv + 5, 6 * sizeof argv[0]);
+			memcpy(al, lens, 5 * sizeof lens[0]);
+			memcpy(al + 6, lens + 5, 6 * sizeof lens[0]);
+			av[12] = s->job.notification_id;
+			av[13] = s->job.provider;
+			av[14] = s->job.entity_type;
+			av[15] = s->job.entity_id;
+			av[16] = maxlen;
+			av[17] = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf";
+			av[18] = ms;
+			av[19] = member;
+			av[20] = s->pcfg != NULL && s->pcfg->refresh_off
+			    ? "off"
+			    : refresh_class_name(s->cls);
+			av[21] = f->cfg->fetcher.refresh_schedule_ms;
+			av[22] = f->cfg->fetcher.refresh_settled_ms;
+			av[23] = maxage;
+			av[24] = jitter;
+			av[25] = s->status;
+			for (i = 12; i < 26; i++)
 				al[i] = strlen(av[i]);
-			rep = ph_redis_script(&f->redis, PH_SCRIPT_STORE, 5, 18, av, al);
+			al[5] = strlen(av[5]);
+			rep = ph_redis_script(&f->redis, PH_SCRIPT_STORE, 6, 26, av, al);
 		}
 		if (!fetcher_reply_ok(f, rep, "store") || rep->type != REDIS_REPLY_ARRAY ||
-		    rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
+		    rep->elements != 3 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
 			freeReplyObject(rep);
 			return -1;
 		}
 		stored = rep->element[0]->integer == 1;
+		/* Said once per entity and status: when the stored status changes. */
+		if (stored && !s->cls_known && rep->element[2]->type == REDIS_REPLY_INTEGER &&
+		    rep->element[2]->integer == 1)
+			log_warn("status_unknown",
+			    "provider=%s type=%s id=%s status=\"%s\" counted_as=progress",
+			    s->job.provider, s->job.entity_type, s->job.entity_id, s->status);
 		if (stored)
 			log_info("fetch_stored",
 			    "provider=%s type=%s id=%s status=%ld "
@@ -615,6 +656,8 @@ slot_done(struct slot *s, CURLcode cc)
 		slot_fail(s, FETCH_RETRY, "sha256", 0);
 		return;
 	}
+	s->cls_known = refresh_classify(s->job.provider, s->job.entity_type,
+	    s->body != NULL ? s->body : "", s->len, s->status, sizeof s->status, &s->cls);
 	s->action = ACTION_STORE;
 	s->state = SLOT_FINISH;
 }
@@ -817,6 +860,108 @@ fetcher_due(struct fetcher *f, uint64_t *next_wall)
 	return 0;
 }
 
+/* Forget a refresh member that is not one (or of a provider with refresh off). */
+static void
+fetcher_refresh_drop(struct fetcher *f, const char *m, const char *why)
+{
+	redisReply *rep = ph_redis_cmd(&f->redis, "ZREM %s %s", f->refresh_key, m);
+
+	freeReplyObject(rep);
+	log_warn("refresh_dropped", "member=\"%.200s\" reason=%s", m, why);
+}
+
+/*
+ * Move due refreshes to the queue as jobs (event "refresh"), at most a batch
+ * per call: read them, then one script moves each one still due. Killed in
+ * between, nothing is lost: the entries are still due. -1 when Redis failed.
+ */
+static int
+fetcher_refresh_due(struct fetcher *f)
+{
+	static char pending[FETCHER_REFRESH_BATCH][FETCHER_KEY_MAX];
+	static char jobs[FETCHER_REFRESH_BATCH][PH_JOB_MAX];
+	static const char *keys[3 + FETCHER_REFRESH_BATCH], *args[3 + 2 * FETCHER_REFRESH_BATCH];
+	const char *argv[6 + 3 * FETCHER_REFRESH_BATCH];
+	char provider[PH_PROVIDER_MAX + 1], now_s[24], lease[24], ttl[24];
+	const struct ph_provider *p;
+	struct ph_job job;
+	redisReply *rep, *mv;
+	uint64_t now = ph_now_ms();
+	size_t i, pidx;
+	int k = 0, n;
+
+	f->refresh_moved = 0;
+	rep = ph_redis_cmd(&f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d",
+	    f->refresh_key, now, FETCHER_REFRESH_BATCH);
+	if (!fetcher_reply_ok(f, rep, "refresh") || rep->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	snprintf(now_s, sizeof now_s, "%" PRIu64, now);
+	for (i = 0; i < rep->elements && k < FETCHER_REFRESH_BATCH; i++) {
+		const redisReply *m = rep->element[i];
+
+		if (m->type != REDIS_REPLY_STRING)
+			continue;
+		memset(&job, 0, sizeof job);
+		if (refresh_member_parse(m->str, m->len, provider, sizeof provider, job.entity_type,
+		        sizeof job.entity_type, job.entity_id, sizeof job.entity_id) != 0 ||
+		    (p = provider_find(provider, strlen(provider), &pidx)) == NULL) {
+			fetcher_refresh_drop(f, m->str, "not_an_entity");
+			continue;
+		}
+		if (f->cfg->providers[pidx].refresh_off) {
+			fetcher_refresh_drop(f, m->str, "refresh_off");
+			continue;
+		}
+		memcpy(job.provider, p->name, strlen(p->name) + 1);
+		snprintf(job.notification_id, sizeof job.notification_id, "refresh-%s", now_s);
+		snprintf(job.event, sizeof job.event, "refresh");
+		job.received_at = now;
+		if (job_encode(&job, jobs[k], sizeof jobs[k]) < 0 ||
+		    ph_key(pending[k], sizeof pending[k], f->cfg->redis.prefix, "pending:%s:%s:%s",
+		        job.provider, job.entity_type, job.entity_id) < 0) {
+			fetcher_refresh_drop(f, m->str, "too_long");
+			continue;
+		}
+		keys[3 + k] = pending[k];
+		args[3 + 2 * k] = m->str;
+		args[4 + 2 * k] = jobs[k];
+		k++;
+	}
+	if (k == 0) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	/* A moved entry waits until this lease: the store of its fetch sets the real time. */
+	snprintf(lease, sizeof lease, "%" PRIu64,
+	    now + (uint64_t)refresh_last_step_ms(f->cfg->fetcher.refresh_schedule_ms));
+	snprintf(ttl, sizeof ttl, "%ld", f->cfg->handler.pending_ttl);
+	keys[0] = f->refresh_key;
+	keys[1] = f->queue_key;
+	keys[2] = f->stats_key;
+	args[0] = now_s;
+	args[1] = lease;
+	args[2] = ttl;
+	n = 0;
+	for (i = 0; i < (size_t)(3 + k); i++)
+		argv[n++] = keys[i];
+	for (i = 0; i < (size_t)(3 + 2 * k); i++)
+		argv[n++] = args[i];
+	mv = ph_redis_script(&f->redis, PH_SCRIPT_REFRESH_DUE, 3 + k, n, argv, NULL);
+	freeReplyObject(rep);
+	if (!fetcher_reply_ok(f, mv, "refresh_due") || mv->type != REDIS_REPLY_ARRAY ||
+	    mv->elements != 2) {
+		freeReplyObject(mv);
+		return -1;
+	}
+	f->refresh_moved = k;
+	log_debug("refresh_due", "queued=%lld covered=%lld", mv->element[0]->integer,
+	    mv->element[1]->integer);
+	freeReplyObject(mv);
+	return 0;
+}
+
 /* Re-queue the processing list of one worker; its job count, -1 alive or failed. */
 static long
 fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int force)
@@ -962,9 +1107,10 @@ fetcher_run(struct fetcher *f)
 		if (redis_ok && f->adopt && fetcher_adopt(f) == 0 && fetcher_slots(f) != 0)
 			redis_ok = 0;
 		if (redis_ok && !fetcher_stop && now >= f->next_due) {
-			if (fetcher_due(f, &next_wall) != 0)
+			if (fetcher_due(f, &next_wall) != 0 || fetcher_refresh_due(f) != 0)
 				redis_ok = 0;
-			f->next_due = now + 100;
+			/* A full batch of refreshes: the next one at once. */
+			f->next_due = now + (f->refresh_moved == FETCHER_REFRESH_BATCH ? 0 : 100);
 		}
 
 		/* Fill free slots: without blocking while transfers run. */
@@ -1057,7 +1203,8 @@ fetcher_keys(struct fetcher *f)
 	        ph_key(f->retry_key, FETCHER_KEY_MAX, p, "retry") < 0 ||
 	        ph_key(f->dead_key, FETCHER_KEY_MAX, p, "dead") < 0 ||
 	        ph_key(f->events_key, FETCHER_KEY_MAX, p, "events") < 0 ||
-	        ph_key(f->stats_key, FETCHER_KEY_MAX, p, "stats") < 0
+	        ph_key(f->stats_key, FETCHER_KEY_MAX, p, "stats") < 0 ||
+	        ph_key(f->refresh_key, FETCHER_KEY_MAX, p, "refresh") < 0
 	    ? -1
 	    : 0;
 }

@@ -12,6 +12,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "refresh.h"
 #include "log.h"
 #include "redis.h"
 
@@ -130,6 +131,12 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 	    &c->fetcher.events_maxlen);
 	conf_add(ctx, "fetcher", "max_body", CONF_LONG, "1048576", 1024, 67108864,
 	    &c->fetcher.max_body);
+	conf_add(ctx, "fetcher", "refresh_schedule", CONF_STRING, "60,300,900,3600,21600,86400", 0,
+	    0, &c->fetcher.refresh_schedule);
+	conf_add(ctx, "fetcher", "refresh_settled", CONF_STRING, "86400,604800,2592000", 0, 0,
+	    &c->fetcher.refresh_settled);
+	conf_add(ctx, "fetcher", "refresh_max_age", CONF_LONG, "7776000", 1, 315360000,
+	    &c->fetcher.refresh_max_age);
 
 	conf_add(ctx, "log", "level", CONF_STRING, "info", 0, 0, &c->log.level);
 	conf_add(ctx, "log", "format", CONF_STRING, "kv", 0, 0, &c->log.format);
@@ -144,6 +151,7 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 		conf_add(ctx, p->name, "token", CONF_SECRET, NULL, 0, 0, &pc->token);
 		conf_add(ctx, p->name, "required_header", CONF_SECRET, NULL, 0, 0,
 		    &pc->header_name);
+		conf_add(ctx, p->name, "refresh", CONF_STRING, "on", 0, 0, &pc->refresh);
 	}
 	/* clang-format on */
 }
@@ -353,6 +361,16 @@ conf_validate(struct ph_config *c, char **cause)
 		conf_cause(cause, "[fetcher] backoff_base_ms: must not exceed backoff_cap_ms");
 		return -1;
 	}
+	if (refresh_schedule_ms(c->fetcher.refresh_schedule, c->fetcher.refresh_schedule_ms,
+	        sizeof c->fetcher.refresh_schedule_ms, err, sizeof err) != 0) {
+		conf_cause(cause, "[fetcher] refresh_schedule: %s", err);
+		return -1;
+	}
+	if (refresh_schedule_ms(c->fetcher.refresh_settled, c->fetcher.refresh_settled_ms,
+	        sizeof c->fetcher.refresh_settled_ms, err, sizeof err) != 0) {
+		conf_cause(cause, "[fetcher] refresh_settled: %s", err);
+		return -1;
+	}
 	if (c->fetcher.lock_ttl <= c->fetcher.timeout_ms) {
 		conf_cause(cause, "[fetcher] lock_ttl: must exceed timeout_ms (%ld)",
 		    c->fetcher.timeout_ms);
@@ -374,6 +392,12 @@ conf_validate(struct ph_config *c, char **cause)
 		len = strlen(pc->base);
 		while (len > 0 && pc->base[len - 1] == '/')
 			pc->base[--len] = '\0';
+		if (pc->refresh == NULL ||
+		    (strcmp(pc->refresh, "on") != 0 && strcmp(pc->refresh, "off") != 0)) {
+			conf_cause(cause, "[%s] refresh: must be on or off", p->name);
+			return -1;
+		}
+		pc->refresh_off = strcmp(pc->refresh, "off") == 0;
 		if (pc->token != NULL && !ph_id_valid(pc->token, strlen(pc->token))) {
 			conf_cause(cause, "[%s] token: must be 1..128 of [A-Za-z0-9_-]", p->name);
 			return -1;

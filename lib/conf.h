@@ -11,6 +11,8 @@
 #include "provider.h"
 
 #define PH_MAX_PROVIDERS 8
+/* Room for a refresh schedule in ms: PH_REFRESH_STEPS_MAX steps of up to 14 characters. */
+#define PH_REFRESH_MS_MAX 480
 
 struct ph_config {
 	struct {
@@ -44,6 +46,12 @@ struct ph_config {
 		long lock_ttl;
 		long events_maxlen;
 		long max_body;
+		char *refresh_schedule; /* seconds, "60,300,..." (docs/REFRESH.md) */
+		char *refresh_settled;
+		long refresh_max_age;
+		/* The same in ms, as the store script reads them (set by conf_validate). */
+		char refresh_schedule_ms[PH_REFRESH_MS_MAX];
+		char refresh_settled_ms[PH_REFRESH_MS_MAX];
 	} fetcher;
 	struct {
 		char *level;

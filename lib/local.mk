@@ -9,6 +9,7 @@ lib_libpayhook_a_SOURCES = \
 	lib/redis.h lib/redis.c \
 	lib/accept.h lib/accept.c \
 	lib/spool.h lib/spool.c \
+	lib/refresh.h lib/refresh.c \
 	lib/metrics.h lib/metrics.c
 lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS)
 

@@ -36,6 +36,8 @@ struct ph_provider_cfg {
 	char *header_name;     /* optional required header ("X-Token") */
 	char *header_value;    /* its value */
 	char header_param[96]; /* the same header as a CGI parameter: HTTP_X_TOKEN */
+	char *refresh;         /* "on" or "off": refresh its entities on a schedule */
+	int refresh_off;       /* refresh = off */
 };
 
 /* An entity type and the path its GET goes to: {base}{path}{escaped id}. */

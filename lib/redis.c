@@ -342,7 +342,7 @@ ph_redis_cmd(struct ph_redis *r, const char *fmt, ...)
 	return rep;
 }
 
-#define REDIS_SCRIPT_MAX_ARGS 64
+#define REDIS_SCRIPT_MAX_ARGS 512
 
 /* Run a script by SHA1, falling back to its text. */
 redisReply *

@@ -53,20 +53,37 @@ static const char script_claim[] =
 
 /*
  * Store a snapshot if this fetch still holds the lock: HSET the entity,
- * XADD an event when the body changed, LREM the job, release the lock.
- * KEYS: 1 lock, 2 entity, 3 events, 4 processing, 5 stats.
+ * XADD an event when the body changed, LREM the job, release the lock, and
+ * set the entity's next refresh (docs/REFRESH.md) or remove it.
+ * KEYS: 1 lock, 2 entity, 3 events, 4 processing, 5 stats, 6 refresh.
  * ARGV: 1 token, 2 job as taken, 3 body, 4 fetched_at, 5 http_status,
  *       6 sha256, 7 notification_id, 8 provider, 9 entity_type,
- *       10 entity_id, 11 events maxlen, 12 latency stats field, 13 latency ms.
- * Returns {0, 0} when the lock was lost (nothing written), else {1, changed}.
+ *       10 entity_id, 11 events maxlen, 12 latency stats field, 13 latency ms,
+ *       14 refresh member, 15 class (progress, ongoing, settled, final, or
+ *       off), 16 refresh_schedule (ms, comma-separated), 17 refresh_settled
+ *       (ms), 18 refresh_max_age (ms), 19 jitter (0..999, tenths of a
+ *       percent of the step), 20 status as text.
+ * Returns {0, 0, 0} when the lock was lost (nothing written), else
+ * {1, changed, status changed}.
+ *
+ * The schedule: a changed body (or a new class) starts again at the first
+ * step, an unchanged one moves to the next; in progress repeats its last
+ * step, ongoing always waits the last step of refresh_schedule, settled
+ * stops after its last step, final stops at once; nothing is due later than
+ * refresh_max_age after the entity was first stored.
  */
 static const char script_store[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
-    "  return {0, 0}\n"
+    "  return {0, 0, 0}\n"
     "end\n"
     "local old = redis.call('HGET', KEYS[2], 'sha256')\n"
+    "local oldstatus = redis.call('HGET', KEYS[2], 'status')\n"
+    "local prevcls = redis.call('HGET', KEYS[2], 'refresh_class')\n"
+    "local step = tonumber(redis.call('HGET', KEYS[2], 'refresh_step') or '-1') or -1\n"
+    "local first = redis.call('HGET', KEYS[2], 'first_stored_at') or ARGV[4]\n"
     "redis.call('HSET', KEYS[2], 'body', ARGV[3], 'fetched_at', ARGV[4],\n"
-    "  'http_status', ARGV[5], 'sha256', ARGV[6], 'notification_id', ARGV[7])\n"
+    "  'http_status', ARGV[5], 'sha256', ARGV[6], 'notification_id', ARGV[7],\n"
+    "  'status', ARGV[20], 'first_stored_at', first)\n"
     "local changed = 0\n"
     "if old ~= ARGV[6] then\n"
     "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'provider', ARGV[8],\n"
@@ -80,7 +97,38 @@ static const char script_store[] =
     "  (changed == 1 and ':stored' or ':unchanged'), 1)\n"
     "redis.call('HINCRBY', KEYS[5], ARGV[12], 1)\n"
     "redis.call('HINCRBY', KEYS[5], 'fetch_ms_sum:' .. ARGV[8], ARGV[13])\n"
-    "return {1, changed}\n";
+    "local cls = ARGV[15]\n"
+    "local due = nil\n"
+    "if changed == 1 or prevcls ~= cls then step = 0 else step = step + 1 end\n"
+    "if cls ~= 'final' and cls ~= 'off' then\n"
+    "  local s = {}\n"
+    "  for v in string.gmatch(cls == 'settled' and ARGV[17] or ARGV[16], '%d+') do\n"
+    "    s[#s + 1] = tonumber(v)\n"
+    "  end\n"
+    "  local delay = nil\n"
+    "  if cls == 'ongoing' then\n"
+    "    delay = s[#s]\n"
+    "  elseif cls == 'settled' then\n"
+    "    delay = s[step + 1]\n"
+    "  else\n"
+    "    if step >= #s then step = #s - 1 end\n"
+    "    delay = s[step + 1]\n"
+    "  end\n"
+    "  if delay then\n"
+    "    local at = tonumber(ARGV[4]) + delay + math.floor(delay * tonumber(ARGV[19]) / 10000)\n"
+    "    if at <= tonumber(first) + tonumber(ARGV[18]) then due = at end\n"
+    "  end\n"
+    "end\n"
+    "if due then\n"
+    "  redis.call('ZADD', KEYS[6], due, ARGV[14])\n"
+    "  redis.call('HSET', KEYS[2], 'refresh_class', cls, 'refresh_step', step,\n"
+    "    'refresh_due', due)\n"
+    "else\n"
+    "  redis.call('ZREM', KEYS[6], ARGV[14])\n"
+    "  redis.call('HSET', KEYS[2], 'refresh_class', cls, 'refresh_step', step)\n"
+    "  redis.call('HDEL', KEYS[2], 'refresh_due')\n"
+    "end\n"
+    "return {1, changed, oldstatus ~= ARGV[20] and 1 or 0}\n";
 
 /*
  * Give a job back: LREM it from the processing list, then ZADD the new entry
@@ -152,6 +200,48 @@ static const char script_requeue[] =
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "return n\n";
 
+/*
+ * Move due refreshes to the queue as jobs, through the pending marker: an
+ * entity with a job waiting gets no second one. Each member still due is
+ * pushed back to a lease time first, so a refresh whose job fails for good
+ * is tried again then, and the store of a successful one sets its real next
+ * time. Members the caller read but another fetcher moved meanwhile are
+ * skipped.
+ * KEYS: 1 refresh, 2 queue, 3 stats, 3+i pending of member i.
+ * ARGV: 1 now (ms), 2 lease due (ms), 3 pending_ttl (s), then member i and
+ *       its job at 2+2i and 3+2i.
+ * Returns {queued, covered by a waiting job}.
+ */
+static const char script_refresh_due[] =
+    "local queued, covered = 0, 0\n"
+    "for i = 1, #KEYS - 3 do\n"
+    "  local m = ARGV[2 + 2 * i]\n"
+    "  local sc = redis.call('ZSCORE', KEYS[1], m)\n"
+    "  if sc and tonumber(sc) <= tonumber(ARGV[1]) then\n"
+    "    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m)\n"
+    "    if redis.call('SET', KEYS[3 + i], ARGV[1], 'NX', 'EX', ARGV[3]) then\n"
+    "      redis.call('LPUSH', KEYS[2], ARGV[3 + 2 * i])\n"
+    "      queued = queued + 1\n"
+    "    else\n"
+    "      covered = covered + 1\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if queued > 0 then redis.call('HINCRBY', KEYS[3], 'refresh:queued', queued) end\n"
+    "if covered > 0 then redis.call('HINCRBY', KEYS[3], 'refresh:covered', covered) end\n"
+    "return {queued, covered}\n";
+
+/*
+ * Queue a fetch of an entity by hand (payhookctl refetch, POST
+ * /entities/.../refetch), unless a job for it is waiting already.
+ * KEYS: 1 queue, 2 pending. ARGV: 1 job, 2 pending_ttl, 3 now (ms).
+ * Returns 1 queued, 2 covered by a waiting job.
+ */
+static const char script_refetch[] =
+    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[2]) then return 2 end\n"
+    "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
+    "return 1\n";
+
 const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_ACCEPT] = script_accept,
 	[PH_SCRIPT_CLAIM] = script_claim,
@@ -159,4 +249,6 @@ const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_RESCHEDULE] = script_reschedule,
 	[PH_SCRIPT_DUE] = script_due,
 	[PH_SCRIPT_REQUEUE] = script_requeue,
+	[PH_SCRIPT_REFRESH_DUE] = script_refresh_due,
+	[PH_SCRIPT_REFETCH] = script_refetch,
 };
