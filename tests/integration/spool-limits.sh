@@ -80,7 +80,30 @@ flushed() { [ "$(ph_stat spool:replayed)" = $((32 + aft_spooled)) ] &&
 ph_wait_for flushed
 tap_ok $? "counters: spooled and spool:replayed $((32 + aft_spooled)), unavailable $((7 + aft_503)) (the 503s)"
 is "$(rcli llen payhook:queue)" $((32 + aft - aft_503)) "one job per notification answered 200"
+
+# A spool nearly full, with less room left than the smallest notification
+# needs: no notification can be spooled, so /healthz must not say "ok".
+# 59 records of 1100 bytes (64900), then 77-byte ones (about the smallest
+# valid notification) until one is refused: 20 bytes stay free.
 ph_stop_redis "$T/redis"
+pad1100=$(printf '%*s' 990 '' | tr ' ' b)
+TINY='{"id":"a","event_type":"X.Y","entity_id":"b"}'
+codes=""
+for i in $(seq -w 1 59); do
+	codes+=$(curl -s -o /dev/null -w '%{http_code} ' -X POST --data-binary \
+		"{\"id\":\"gap-$i\",\"event_type\":\"PAYMENT_ORDER.OPENED\",\"entity_id\":\"po_$i\",\"x\":\"$pad1100\"}" \
+		"$BASE/webhooks/oneinfinite")
+done
+for i in $(seq 1 20); do
+	c=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$TINY" "$BASE/webhooks/oneinfinite")
+	codes+="$c "
+	[ "$c" = 503 ] && break
+done
+is "$codes" "$(printf '200 %.0s' $(seq 1 67))503 " "59 records of 1100 bytes and 8 of 77 spooled, the 9th small one refused"
+is "$(find "$SPOOL" -name '*.seg' -exec stat -c %s {} + | awk '{ s += $1 } END { print s }')" 65516 "65516 bytes in the spool: 20 free"
+is "$(post "$BASE/webhooks/oneinfinite" "$TINY")" '503 {"error":"unavailable"}' "the smallest notification is refused"
+is "$(curl -s -w ' %{http_code}' "$BASE/healthz")" '{"status":"unavailable","redis":"down","spool":"full"} 503' \
+	"healthz: 503, spool full, when not even the smallest notification fits (Redis down)"
 
 # side NAME CONF [PH_WRAP]: payhook-fcgi in $T/NAME on CONF, nginx in front;
 # sets SIDE (its base URL).
