@@ -254,6 +254,47 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	}
 }
 
+/*
+ * Handle POST /entities/{provider}/{type}/{id}/refetch: queue a fetch of an
+ * entity no notification may ever announce (a Cielo debit sale); once
+ * stored, it is refreshed like any other (docs/REFRESH.md).
+ */
+static void
+handler_refetch(struct worker *w, size_t pidx, struct route_response *resp)
+{
+	const struct ph_provider *p = provider_at(pidx);
+	struct ph_job job;
+	char guid[37];
+
+	memset(&job, 0, sizeof job);
+	memcpy(job.provider, p->name, strlen(p->name) + 1);
+	memcpy(job.entity_type, resp->entity_type, sizeof job.entity_type);
+	memcpy(job.entity_id, resp->entity_id, sizeof job.entity_id);
+	ph_guid_new(guid);
+	snprintf(job.notification_id, sizeof job.notification_id, "refetch-%s", guid);
+	snprintf(job.event, sizeof job.event, "refetch");
+	job.received_at = ph_now_ms();
+	switch (accept_refetch(&w->accept, &w->redis, &job)) {
+	case PH_REFETCH_QUEUED:
+		route_answer(resp, 200);
+		resp->body = "{\"status\":\"queued\"}";
+		log_info("refetch", "provider=%s type=%s id=%s queued=1", p->name, job.entity_type,
+		    job.entity_id);
+		break;
+	case PH_REFETCH_PENDING:
+		route_answer(resp, 200);
+		resp->body = "{\"status\":\"pending\"}";
+		log_info("refetch", "provider=%s type=%s id=%s queued=0", p->name, job.entity_type,
+		    job.entity_id);
+		break;
+	case PH_REFETCH_UNAVAILABLE:
+		route_answer(resp, 503);
+		log_warn("unavailable", "refetch=1 provider=%s status=503 reason=\"%s\"", p->name,
+		    w->redis.err);
+		break;
+	}
+}
+
 /* Count an answer that wrote nothing to Redis. */
 static void
 handler_count(size_t pidx, int status)
@@ -520,6 +561,10 @@ handler_request(struct worker *w, FCGX_Request *req)
 		handler_drain(req);
 		handler_metrics(w, req);
 		return;
+	case ROUTE_REFETCH:
+		handler_drain(req);
+		handler_refetch(w, pidx, &resp);
+		break;
 	case ROUTE_WEBHOOK:
 		handler_webhook(w, req, pidx, &resp);
 		if (resp.spooled)

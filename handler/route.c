@@ -63,9 +63,73 @@ route_body(const struct route_response *resp, char *buf, size_t len)
 	if (resp->body != NULL)
 		return resp->body;
 	/* Messages are our own text, never the request's bytes: no escaping. */
-	snprintf(buf, len, "{\"error\":\"invalid_notification\",\"message\":\"%s\"}",
-	    resp->message);
+	snprintf(buf, len, "{\"error\":\"%s\",\"message\":\"%s\"}",
+	    resp->error != NULL ? resp->error : "invalid_notification", resp->message);
 	return buf;
+}
+
+/* A 400 about a refetch request. */
+static enum route_kind
+route_bad_request(struct route_response *resp, const char *message)
+{
+	route_answer(resp, 400);
+	resp->error = "invalid_request";
+	snprintf(resp->message, sizeof resp->message, "%s", message);
+	return ROUTE_ANSWER;
+}
+
+/*
+ * Route POST /entities/{provider}/{type}/{id}/refetch (path, plen: after
+ * "/entities/"): a known provider, an entity type it has a route for, an id
+ * as a notification would carry it, and no body.
+ */
+static enum route_kind
+route_refetch(const char *method, const char *path, size_t plen, long content_length,
+    size_t *provider, struct route_response *resp)
+{
+	static const char suffix[] = "/refetch";
+	const struct ph_provider *p;
+	const char *t, *id;
+	size_t n;
+
+	memset(resp, 0, sizeof *resp);
+	if (plen < sizeof suffix ||
+	    memcmp(path + plen - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0) {
+		route_answer(resp, 404);
+		return ROUTE_ANSWER;
+	}
+	plen -= sizeof suffix - 1;
+	t = memchr(path, '/', plen);
+	id = t != NULL ? memchr(t + 1, '/', plen - (size_t)(t + 1 - path)) : NULL;
+	if (t == NULL || id == NULL ||
+	    memchr(id + 1, '/', plen - (size_t)(id + 1 - path)) != NULL) {
+		route_answer(resp, 404);
+		return ROUTE_ANSWER;
+	}
+	p = provider_find(path, (size_t)(t - path), provider);
+	n = (size_t)(id - t - 1);
+	if (p == NULL || n == 0 || n > PH_TYPE_MAX) {
+		route_answer(resp, 404);
+		return ROUTE_ANSWER;
+	}
+	memcpy(resp->entity_type, t + 1, n);
+	resp->entity_type[n] = '\0';
+	if (!ph_type_valid(resp->entity_type, n) || provider_route(p, resp->entity_type) == NULL) {
+		route_answer(resp, 404);
+		return ROUTE_ANSWER;
+	}
+	if (strcmp(method, "POST") != 0) {
+		route_answer(resp, 405);
+		return ROUTE_ANSWER;
+	}
+	n = plen - (size_t)(id + 1 - path);
+	if (provider_entity_id(p, id + 1, n, resp->entity_id) != 0)
+		return route_bad_request(resp,
+		    p->guid_ids ? "the id must be a GUID"
+		                : "the id must be 1..128 of [A-Za-z0-9_-]");
+	if (content_length != 0)
+		return route_bad_request(resp, "the body must be empty");
+	return ROUTE_REFETCH;
 }
 
 /* Route a request. */
@@ -74,7 +138,7 @@ route_request(const struct ph_config *cfg, const char *method, const char *uri,
     route_param_fn param, void *arg, long content_length, size_t *provider,
     struct route_response *resp)
 {
-	static const char prefix[] = "/webhooks/";
+	static const char prefix[] = "/webhooks/", entities[] = "/entities/";
 	const struct ph_provider_cfg *pc;
 	const struct ph_provider *p;
 	const char *path, *slash, *token, *given;
@@ -93,6 +157,10 @@ route_request(const struct ph_config *cfg, const char *method, const char *uri,
 			return ROUTE_ANSWER;
 		}
 		return uri[1] == 'h' ? ROUTE_HEALTHZ : ROUTE_METRICS;
+	}
+	if (plen > sizeof entities - 1 && strncmp(uri, entities, sizeof entities - 1) == 0) {
+		return route_refetch(method, uri + sizeof entities - 1,
+		    plen - (sizeof entities - 1), content_length, provider, resp);
 	}
 	if (plen <= sizeof prefix - 1 || strncmp(uri, prefix, sizeof prefix - 1) != 0) {
 		route_answer(resp, 404);

@@ -16,6 +16,7 @@ enum route_kind {
 	ROUTE_HEALTHZ, /* GET /healthz: ping Redis */
 	ROUTE_METRICS, /* GET /metrics: Prometheus text from Redis */
 	ROUTE_WEBHOOK, /* read the body, then route_decode */
+	ROUTE_REFETCH, /* POST /entities/{provider}/{type}/{id}/refetch: queue a fetch */
 };
 
 struct route_response {
@@ -25,6 +26,10 @@ struct route_response {
 	int allow_post;    /* add Allow: POST */
 	int retry_after;   /* add Retry-After: seconds when > 0 */
 	int spooled;       /* add X-Payhook-Spooled: 1 (kept in the spool, not yet in Redis) */
+	const char *error; /* the 400 body's error, "invalid_notification" when NULL */
+	/* ROUTE_REFETCH: the entity, validated (its provider in *provider). */
+	char entity_type[PH_TYPE_MAX + 1];
+	char entity_id[PH_ID_MAX + 1];
 };
 
 /* A function that returns a request parameter (CGI name) or NULL. */

@@ -134,3 +134,40 @@ toolong:
 	snprintf(r->err, sizeof r->err, "key or job too long (prefix?)");
 	return PH_ACCEPT_UNAVAILABLE;
 }
+
+/* Queue a fetch by hand. */
+enum ph_refetch
+accept_refetch(const struct ph_accept_ctx *ctx, struct ph_redis *r, const struct ph_job *job)
+{
+	char pending[PH_ACCEPT_KEY_MAX], jobbuf[PH_JOB_MAX], now[24];
+	const char *argv[5];
+	redisReply *rep;
+	enum ph_refetch rc = PH_REFETCH_UNAVAILABLE;
+	int was_up;
+
+	if (ph_key(pending, sizeof pending, ctx->cfg->redis.prefix, "pending:%s:%s:%s",
+	        job->provider, job->entity_type, job->entity_id) < 0 ||
+	    job_encode(job, jobbuf, sizeof jobbuf) < 0) {
+		snprintf(r->err, sizeof r->err, "key or job too long (prefix?)");
+		return PH_REFETCH_UNAVAILABLE;
+	}
+	snprintf(now, sizeof now, "%" PRIu64, job->received_at);
+	argv[0] = ctx->queue;
+	argv[1] = pending;
+	argv[2] = jobbuf;
+	argv[3] = ctx->pending_ttl;
+	argv[4] = now;
+	was_up = r->c != NULL;
+	rep = ph_redis_script(r, PH_SCRIPT_REFETCH, 2, 5, argv, NULL);
+	if (rep == NULL && was_up && r->c == NULL)
+		rep = ph_redis_script(r, PH_SCRIPT_REFETCH, 2, 5, argv, NULL);
+	if (rep == NULL)
+		return PH_REFETCH_UNAVAILABLE;
+	if (rep->type == REDIS_REPLY_INTEGER && (rep->integer == 1 || rep->integer == 2))
+		rc = rep->integer == 1 ? PH_REFETCH_QUEUED : PH_REFETCH_PENDING;
+	else
+		snprintf(r->err, sizeof r->err, "refetch script: %s",
+		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+	freeReplyObject(rep);
+	return rc;
+}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "job.h"
 #include "provider.h"
 #include "redis.h"
 
@@ -41,5 +42,18 @@ int accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg);
 enum ph_accept accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
     const struct ph_provider *p, const struct ph_notification *n, const char *body, size_t len,
     uint64_t now_ms, int *queued);
+
+enum ph_refetch {
+	PH_REFETCH_QUEUED,      /* a job was queued */
+	PH_REFETCH_PENDING,     /* a job for the entity waits already: nothing queued */
+	PH_REFETCH_UNAVAILABLE, /* Redis unreachable or erroring (reason in r->err) */
+};
+
+/*
+ * Queue a fetch of the job's entity by hand (POST /entities/.../refetch,
+ * payhookctl refetch) under its pending marker, like a notification.
+ */
+enum ph_refetch accept_refetch(const struct ph_accept_ctx *ctx, struct ph_redis *r,
+    const struct ph_job *job);
 
 #endif

@@ -138,6 +138,7 @@ const struct ph_provider provider_cielo = {
 	.key_id_key = "merchant_id",
 	.secret_key = "merchant_key",
 	.has_notification_id = 0,
+	.guid_ids = 1,
 	.decode = cielo_decode,
 	.routes = cielo_routes,
 	.auth_headers = cielo_auth_headers,

@@ -136,6 +136,21 @@ provider_json_string(struct json_object *root, const char *key, const char **s, 
 	return 1;
 }
 
+/* Check and copy an entity id. */
+int
+provider_entity_id(const struct ph_provider *p, const char *id, size_t len, char out[PH_ID_MAX + 1])
+{
+	size_t i;
+
+	if (p->guid_ids ? !ph_guid_valid(id, len) : !ph_id_valid(id, len))
+		return -1;
+	for (i = 0; i < len; i++)
+		out[i] =
+		    p->guid_ids && id[i] >= 'A' && id[i] <= 'Z' ? (char)(id[i] - 'A' + 'a') : id[i];
+	out[len] = '\0';
+	return 0;
+}
+
 /* The length of one leading UTF-8 byte order mark of a body: 3, or 0. */
 size_t
 provider_bom_len(const char *body, size_t len)

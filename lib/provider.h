@@ -64,6 +64,8 @@ struct ph_provider {
 	const char *secret_key;
 	/* Whether the body carries a unique notification id (dedup by SET NX seen). */
 	int has_notification_id;
+	/* Whether its entity ids are GUIDs (kept in lower case). */
+	int guid_ids;
 	/* Fill n from a JSON object; -1 with a reason in err when invalid. */
 	int (
 	    *decode)(struct json_object *root, struct ph_notification *n, char *err, size_t errlen);
@@ -91,6 +93,13 @@ const struct ph_route *provider_route(const struct ph_provider *p, const char *t
 /* Write the GET URL of an entity into buf; -1 if it does not fit. */
 int provider_url(const struct ph_provider_cfg *cfg, const struct ph_route *r, const char *id,
     char *buf, size_t len);
+
+/*
+ * Check an entity id given from outside a notification (a refetch) and copy
+ * it as payhook keeps it (GUIDs in lower case). 0, or -1 when it is not one.
+ */
+int provider_entity_id(const struct ph_provider *p, const char *id, size_t len,
+    char out[PH_ID_MAX + 1]);
 
 /* Validation of what reaches a Redis key or a URL. */
 int ph_id_valid(const char *s, size_t len);

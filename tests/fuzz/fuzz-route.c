@@ -114,6 +114,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (long)size, &pidx, &resp);
 	plen = strcspn(uri, "?");
 	switch (kind) {
+	case ROUTE_REFETCH:
+		/* Only a POST with no body, its entity valid as a key part. */
+		if (pidx >= provider_count() || strcmp(method, "POST") != 0 || size != 0 ||
+		    strncmp(uri, "/entities/", 10) != 0 ||
+		    !ph_type_valid(resp.entity_type, strlen(resp.entity_type)) ||
+		    !ph_id_valid(resp.entity_id, strlen(resp.entity_id)) ||
+		    provider_route(provider_at(pidx), resp.entity_type) == NULL)
+			abort();
+		break;
 	case ROUTE_WEBHOOK:
 		if (pidx >= provider_count() || strcmp(method, "POST") != 0)
 			abort();

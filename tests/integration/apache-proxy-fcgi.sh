@@ -104,6 +104,13 @@ like "$metrics" $'\npayhook_notifications_total\\{provider="oneinfinite",outcome
 	"$MODE: /metrics counts its duplicate"
 curl -s -o /dev/null -D "$T/resp.headers" "$BASE/metricsx"
 is "$(header Cache-Control)" "" "$MODE: /metricsx is not"
+# POST /entities/.../refetch goes to payhook-fcgi, from loopback.
+is "$(curl -s -w ' %{http_code}' -X POST "$BASE/entities/oneinfinite/payment_order/po_apache/refetch")" \
+	'{"status":"queued"} 200' "$MODE: refetch from loopback: queued"
+like "$(rcli LRANGE payhook:queue 0 0)" '"entity_id":"po_apache".*"event":"refetch"' "$MODE: its job is queued"
+is "$(curl -s -w ' %{http_code}' -X POST "$BASE/entities/oneinfinite/payment_order/po_apache/refetch")" \
+	'{"status":"pending"} 200' "$MODE: refetch again while it waits: pending"
+rcli LPOP payhook:queue >/dev/null; rcli DEL payhook:pending:oneinfinite:payment_order:po_apache >/dev/null
 head -c 20000 /dev/zero | tr '\0' 'a' >"$T/20k"
 head -c 70000 /dev/zero | tr '\0' 'a' >"$T/70k"
 is "$(curl -s -w ' %{http_code}' --data-binary @"$T/20k" "${AUTH[@]}" "$CIELO")" '{"error":"body_too_large"} 413' \

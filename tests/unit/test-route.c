@@ -33,6 +33,8 @@ route(const char *method, const char *uri, long content_length)
 		return 1;
 	case ROUTE_METRICS:
 		return 2;
+	case ROUTE_REFETCH:
+		return 3;
 	default:
 		return resp.status;
 	}
@@ -83,6 +85,41 @@ main(void)
 	is_int(route("POST", "/healthz", 0), 405, "POST /healthz: 405");
 	is_int(route("GET", "/metrics", 0), 2, "GET /metrics");
 	is_int(route("POST", "/metrics", 0), 405, "POST /metrics: 405");
+
+	/* POST /entities/{provider}/{type}/{id}/refetch */
+	is_int(route("POST", "/entities/oneinfinite/payment_order/po_1/refetch", 0), 3,
+	    "refetch: queue it");
+	is_int(route("POST", "/entities/oneinfinite/recurrent_payment/rp-1/refetch?x", 0), 3,
+	    "refetch of a recurrent payment, query ignored");
+	ok(route_request(&cfg, "POST",
+	       "/entities/cielo/sale/9F8E7D6C-5B4A-4321-8765-0FEDCBA98765/refetch", param, NULL, 0,
+	       &(size_t){ 0 }, &resp) == ROUTE_REFETCH &&
+	        strcmp(resp.entity_type, "sale") == 0 &&
+	        strcmp(resp.entity_id, "9f8e7d6c-5b4a-4321-8765-0fedcba98765") == 0,
+	    "refetch: a Cielo GUID kept in lower case");
+	is_int(route("POST", "/entities/cielo/sale/not-a-guid/refetch", 0), 400,
+	    "refetch: a Cielo id that is no GUID: 400");
+	route_request(&cfg, "POST", "/entities/oneinfinite/payment_order/a%2Fb/refetch", param,
+	    NULL, 0, &(size_t){ 0 }, &resp);
+	is_int(resp.status, 400, "refetch: an id outside [A-Za-z0-9_-]: 400");
+	route_body(&resp, buf, sizeof buf);
+	ok(strncmp(buf, "{\"error\":\"invalid_request\",\"message\":\"the id", 44) == 0,
+	    "refetch 400 body: invalid_request (%s)", buf);
+	is_int(route("POST", "/entities/oneinfinite/payment_order/po_1/refetch", 2), 400,
+	    "refetch with a body: 400");
+	is_int(route("GET", "/entities/oneinfinite/payment_order/po_1/refetch", 0), 405,
+	    "refetch by GET: 405");
+	is_int(route("POST", "/entities/stripe/charge/ch_1/refetch", 0), 404,
+	    "refetch: unknown provider: 404");
+	is_int(route("POST", "/entities/oneinfinite/refund/r1/refetch", 0), 404,
+	    "refetch: an entity type with no route: 404");
+	is_int(route("POST", "/entities/oneinfinite/payment_order/po_1", 0), 404,
+	    "refetch: no /refetch: 404");
+	is_int(route("POST", "/entities/oneinfinite/payment_order/po_1/x/refetch", 0), 404,
+	    "refetch: an extra segment: 404");
+	is_int(route("POST", "/entities/oneinfinite/payment_order//refetch", 0), 400,
+	    "refetch: an empty id: 400");
+	is_int(route("POST", "/entities/", 0), 404, "/entities/ alone: 404");
 
 	ok(route_decode(oi, "{}", 2, &n, &resp) != 0 && resp.status == 400, "bad body: 400");
 	route_body(&resp, buf, sizeof buf);
