@@ -211,6 +211,20 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 		mbuf_printf(b, "payhook_spool_records_total{outcome=\"%s\"} %s\n", f->str + 6,
 		    v->str);
 	}
+	/* refresh:{outcome}: refreshes moved to the queue, or covered by a job waiting. */
+	mbuf_printf(b,
+	    "# HELP payhook_refreshes_total Due refreshes moved to the queue, or covered by "
+	    "a job already waiting, by outcome.\n"
+	    "# TYPE payhook_refreshes_total counter\n");
+	for (k = 0; k + 1 < stats->elements; k += 2) {
+		redisReply *f = stats->element[k], *v = stats->element[k + 1];
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    strncmp(f->str, "refresh:", 8) != 0 ||
+		    !metrics_label_ok(f->str + 8, strlen(f->str + 8)))
+			continue;
+		mbuf_printf(b, "payhook_refreshes_total{outcome=\"%s\"} %s\n", f->str + 8, v->str);
+	}
 	/* fetch_ms_sum:{provider} has two parts: read it apart. */
 	for (k = 0; k + 1 < stats->elements; k += 2) {
 		redisReply *f = stats->element[k], *v = stats->element[k + 1];
@@ -281,9 +295,9 @@ int
 metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauges *g)
 {
 	static const char *const names[] = { "stats", "queue", "retry", "dead", "workers", "events",
-		"notifications" };
-	char keys[7][METRICS_KEY_MAX], key[METRICS_KEY_MAX];
-	redisReply *rep[8] = { 0 }, *len, *w;
+		"notifications", "refresh" };
+	char keys[8][METRICS_KEY_MAX], key[METRICS_KEY_MAX];
+	redisReply *rep[10] = { 0 }, *len, *w;
 	uint64_t now = ph_now_ms(), cutoff = now - (uint64_t)cfg->fetcher.worker_timeout * 1000;
 	struct ph_job job;
 	char err[128];
@@ -292,7 +306,7 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 
 	memset(g, 0, sizeof *g);
 	g->oldest_ms = -1;
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 8; i++) {
 		if (ph_key(keys[i], sizeof keys[i], cfg->redis.prefix, "%s", names[i]) < 0) {
 			snprintf(r->err, sizeof r->err, "metrics: prefix too long");
 			return -1;
@@ -309,15 +323,23 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	redisAppendCommand(r->c, "XLEN %s", keys[5]);
 	redisAppendCommand(r->c, "XLEN %s", keys[6]);
 	redisAppendCommand(r->c, "LINDEX %s -1", keys[1]);
+	redisAppendCommand(r->c, "ZCARD %s", keys[7]);
+	redisAppendCommand(r->c, "ZRANGE %s 0 0 WITHSCORES", keys[7]);
 	/* Read every reply, even after a failed one, so the connection stays in step. */
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		if (r->c == NULL)
 			goto out;
 		rep[i] = metrics_reply(r);
 	}
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		if (rep[i] == NULL)
 			goto out;
+	}
+	g->refresh_tracked = rep[8]->integer;
+	if (rep[9]->type == REDIS_REPLY_ARRAY && rep[9]->elements == 2 &&
+	    rep[9]->element[1]->type == REDIS_REPLY_STRING) {
+		uint64_t due = strtoull(rep[9]->element[1]->str, NULL, 10);
+		g->refresh_lag_ms = due < now ? (int64_t)(now - due) : 0;
 	}
 	g->queue = rep[1]->integer;
 	g->retry = rep[2]->integer;
@@ -356,7 +378,7 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	rep[0] = NULL;
 	rc = 0;
 out:
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		if (rep[i] != NULL)
 			freeReplyObject(rep[i]);
 	}
@@ -394,6 +416,12 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 	    (double)g.events);
 	metrics_gauge(&b, "payhook_notifications_length", "Entries in the notifications stream.",
 	    (double)g.notifications);
+	metrics_gauge(&b, "payhook_refresh_tracked",
+	    "Entities with a refresh scheduled (not final, not past refresh_max_age).",
+	    (double)g.refresh_tracked);
+	metrics_gauge(&b, "payhook_refresh_lag_seconds",
+	    "How long the most overdue refresh has been due: the staleness bound missed by.",
+	    (double)g.refresh_lag_ms / 1000.0);
 	if (b.failed) {
 		free(b.buf);
 		snprintf(r->err, sizeof r->err, "metrics: out of memory");

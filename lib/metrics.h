@@ -33,10 +33,12 @@ struct ph_gauges {
 	long long dead;
 	long long events;
 	long long notifications;
-	long workers;      /* registered in {p}workers */
-	long live;         /* of them, with a heartbeat newer than worker_timeout */
-	int64_t oldest_ms; /* age of the oldest queued job; -1 when none */
-	redisReply *stats; /* HGETALL {p}stats (an array) */
+	long workers;              /* registered in {p}workers */
+	long live;                 /* of them, with a heartbeat newer than worker_timeout */
+	int64_t oldest_ms;         /* age of the oldest queued job; -1 when none */
+	long long refresh_tracked; /* entities in {p}refresh */
+	int64_t refresh_lag_ms;    /* how overdue the most overdue refresh is; 0 when none */
+	redisReply *stats;         /* HGETALL {p}stats (an array) */
 };
 
 /*

@@ -30,6 +30,7 @@
 #include "payhook.h"
 #include "provider.h"
 #include "redis.h"
+#include "refresh.h"
 #include "spool.h"
 
 #define CTL_OK 0
@@ -73,16 +74,6 @@ static const char ctl_script_replay[] =
     "  return 2\n"
     "end\n"
     "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
-    "return 1\n";
-
-/*
- * Queue a job for an entity by hand, unless one is waiting already.
- * KEYS: 1 queue, 2 pending. ARGV: 1 job, 2 pending_ttl, 3 now (ms).
- * Returns 1 queued, 2 covered by a waiting job.
- */
-static const char ctl_script_refetch[] =
-    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[2]) then return 2 end\n"
-    "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
     "return 1\n";
 
 /* Empty the dead list. KEYS: 1 dead. Returns how many entries it held. */
@@ -385,6 +376,10 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 		    g.oldest_ms >= 0 ? json_object_new_int64(g.oldest_ms) : NULL);
 		json_object_object_add(o, "events", json_object_new_int64(g.events));
 		json_object_object_add(o, "notifications", json_object_new_int64(g.notifications));
+		json_object_object_add(o, "refresh_tracked",
+		    json_object_new_int64(g.refresh_tracked));
+		json_object_object_add(o, "refresh_lag_ms",
+		    json_object_new_int64(g.refresh_lag_ms));
 		counters = json_object_new_object();
 		for (i = 0; stats->type == REDIS_REPLY_ARRAY && i + 1 < stats->elements; i += 2)
 			json_object_object_add(counters, stats->element[i]->str,
@@ -404,6 +399,8 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 			printf("%-24s -\n", "oldest queued");
 		printf("%-24s %lld\n", "events", g.events);
 		printf("%-24s %lld\n", "notifications", g.notifications);
+		printf("%-24s %lld (most overdue by %.1fs)\n", "refresh tracked", g.refresh_tracked,
+		    (double)g.refresh_lag_ms / 1000.0);
 		for (i = 0; stats->type == REDIS_REPLY_ARRAY && i + 1 < stats->elements; i += 2)
 			printf("%-40s %s\n", stats->element[i]->str, stats->element[i + 1]->str);
 		ctl_spool_print(c, NULL);
@@ -944,11 +941,9 @@ static int
 ctl_refetch(struct ctl *c, struct ctl_args *a)
 {
 	const struct ph_provider *p;
+	struct ph_accept_ctx ctx;
 	struct ph_job job;
-	char kq[CTL_KEY_MAX], kp[CTL_KEY_MAX], jobbuf[PH_JOB_MAX + 1], guid[37];
-	char ttl[24], now[24];
-	const char *args[5];
-	long long r;
+	char guid[37];
 
 	if (a->argc != 3) {
 		ctl_warn("refetch: give PROVIDER TYPE ID");
@@ -964,33 +959,207 @@ ctl_refetch(struct ctl *c, struct ctl_args *a)
 	memset(&job, 0, sizeof job);
 	ph_strlcpy(job.provider, p->name, sizeof job.provider);
 	ph_strlcpy(job.entity_type, a->argv[1], sizeof job.entity_type);
-	ph_strlcpy(job.entity_id, a->argv[2], sizeof job.entity_id);
+	if (provider_entity_id(p, a->argv[2], strlen(a->argv[2]), job.entity_id) != 0) {
+		ctl_warn("%s: not an id of %s", a->argv[2], p->name);
+		return CTL_USAGE;
+	}
 	ph_guid_new(guid);
 	snprintf(job.notification_id, sizeof job.notification_id, "payhookctl-%s", guid);
 	ph_strlcpy(job.event, "refetch", sizeof job.event);
 	job.received_at = ph_now_ms();
-	job.attempt = 0;
-	if (job_encode(&job, jobbuf, sizeof jobbuf) < 0) {
-		ctl_warn("refetch: cannot encode the job");
+	if (accept_init(&ctx, &c->cfg) != 0) {
+		ctl_warn("config: [redis] prefix: too long");
 		return CTL_ERR;
 	}
-	if (ctl_key(c, kq, "queue") ||
-	    ctl_key(c, kp, "pending:%s:%s:%s", p->name, a->argv[1], a->argv[2]))
+	switch (accept_refetch(&ctx, &c->redis, &job)) {
+	case PH_REFETCH_PENDING:
+		printf("a job for %s %s %s is already waiting\n", p->name, job.entity_type,
+		    job.entity_id);
+		return CTL_OK;
+	case PH_REFETCH_QUEUED:
+		printf("queued %s %s %s\n", p->name, job.entity_type, job.entity_id);
+		return CTL_OK;
+	case PH_REFETCH_UNAVAILABLE:
+		break;
+	}
+	ctl_warn("redis: %s", c->redis.err);
+	return CTL_ERR;
+}
+
+/* Help of the refresh verb. */
+static const char ctl_help_refresh[] =
+    "usage: payhookctl refresh list [--due] [--limit N] [--json]\n"
+    "       payhookctl refresh rebuild\n"
+    "\n"
+    "The entities payhook refreshes on a schedule until they are final\n"
+    "(docs/REFRESH.md), soonest first.\n"
+    "  list      print up to N (default 20, at most 10000) with their due time;\n"
+    "            --due: only those due now\n"
+    "  rebuild   schedule every stored entity that is not final and has no\n"
+    "            refresh yet (after an upgrade from a version without refresh)\n";
+
+/* The first delay (ms) of a class's schedule; -1 for none. */
+static long long
+ctl_refresh_first(const struct ph_config *cfg, enum ph_status_class cls)
+{
+	switch (cls) {
+	case PH_CLASS_PROGRESS:
+		return strtoll(cfg->fetcher.refresh_schedule_ms, NULL, 10);
+	case PH_CLASS_ONGOING:
+		return refresh_last_step_ms(cfg->fetcher.refresh_schedule_ms);
+	case PH_CLASS_SETTLED:
+		return strtoll(cfg->fetcher.refresh_settled_ms, NULL, 10);
+	case PH_CLASS_FINAL:
+		break;
+	}
+	return -1;
+}
+
+/* Schedule one stored entity (key without the prefix: entity:{p}:{t}:{id}); 1 scheduled, 0 not. */
+static int
+ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, long *final)
+{
+	char provider[PH_PROVIDER_MAX + 1], type[PH_TYPE_MAX + 1], id[PH_ID_MAX + 1];
+	char member[CTL_KEY_MAX], status[64];
+	const struct ph_provider *p;
+	enum ph_status_class cls;
+	redisReply *rep;
+	long long first;
+	uint64_t due;
+	size_t pidx;
+	int done = 0;
+
+	if (refresh_member_parse(key + plen + 7, strlen(key + plen + 7), provider, sizeof provider,
+	        type, sizeof type, id, sizeof id) != 0 ||
+	    (p = provider_find(provider, strlen(provider), &pidx)) == NULL ||
+	    c->cfg.providers[pidx].refresh_off ||
+	    refresh_member(member, sizeof member, provider, type, id) < 0)
+		return 0;
+	rep = ph_redis_cmd(&c->redis, "HGET %s body", key);
+	if (rep == NULL || rep->type != REDIS_REPLY_STRING) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	refresh_classify(provider, type, rep->str, rep->len, status, sizeof status, &cls);
+	freeReplyObject(rep);
+	first = ctl_refresh_first(&c->cfg, cls);
+	if (first < 0) {
+		(*final)++;
+		return 0;
+	}
+	due = ph_now_ms() + (uint64_t)first;
+	/* NX: an entity scheduled already keeps its time. */
+	rep = ph_redis_cmd(&c->redis, "ZADD %s NX %" PRIu64 " %s", kr, due, member);
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
+		freeReplyObject(rep);
+		rep = ph_redis_cmd(&c->redis,
+		    "HSET %s status %s refresh_class %s refresh_step 0 refresh_due %" PRIu64, key,
+		    status, refresh_class_name(cls), due);
+		freeReplyObject(rep);
+		rep =
+		    ph_redis_cmd(&c->redis, "HSETNX %s first_stored_at %" PRIu64, key, ph_now_ms());
+		done = 1;
+	}
+	freeReplyObject(rep);
+	return done;
+}
+
+/* List or rebuild the refresh schedule. */
+static int
+ctl_refresh(struct ctl *c, struct ctl_args *a)
+{
+	char kr[CTL_KEY_MAX], pattern[CTL_KEY_MAX], cursor[32] = "0", t[40];
+	struct json_object *arr = NULL, *o;
+	long limit = CTL_LIMIT_DEFAULT, scheduled = 0, final = 0, seen = 0;
+	const char *sub = a->argc > 0 ? a->argv[0] : "";
+	redisReply *rep;
+	uint64_t now = ph_now_ms(), due;
+	size_t i;
+	int only_due = 0, j;
+	char *end;
+
+	for (j = 1; j < a->argc; j++) {
+		if (strcmp(a->argv[j], "--due") == 0)
+			only_due = 1;
+		else if (strcmp(a->argv[j], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(a->argv[j], "--limit") == 0 && j + 1 < a->argc) {
+			limit = strtol(a->argv[++j], &end, 10);
+			if (*end != '\0' || limit < 1 || limit > CTL_LIMIT_MAX) {
+				ctl_warn("refresh: --limit must be 1..%d", CTL_LIMIT_MAX);
+				return CTL_USAGE;
+			}
+		} else
+			break;
+	}
+	if ((strcmp(sub, "list") != 0 && strcmp(sub, "rebuild") != 0) || j < a->argc ||
+	    (strcmp(sub, "rebuild") == 0 && a->argc != 1)) {
+		ctl_warn("refresh: %s", a->argc == 0 ? "list or rebuild?" : "unexpected argument");
+		fputs(ctl_help_refresh, stderr);
+		return CTL_USAGE;
+	}
+	if (ctl_key(c, kr, "refresh") != 0)
 		return CTL_ERR;
-	snprintf(ttl, sizeof ttl, "%ld", c->cfg.handler.pending_ttl);
-	snprintf(now, sizeof now, "%" PRIu64, job.received_at);
-	args[0] = kq;
-	args[1] = kp;
-	args[2] = jobbuf;
-	args[3] = ttl;
-	args[4] = now;
-	if ((r = ctl_eval(c, ctl_script_refetch, 2, 3, args)) < 0)
+
+	if (strcmp(sub, "list") == 0) {
+		if (only_due)
+			rep = ph_redis_cmd(&c->redis,
+			    "ZRANGEBYSCORE %s -inf %" PRIu64 " WITHSCORES LIMIT 0 %ld", kr, now,
+			    limit);
+		else
+			rep = ph_redis_cmd(&c->redis, "ZRANGE %s 0 %ld WITHSCORES", kr, limit - 1);
+		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+			ctl_warn("redis: %s", rep == NULL ? c->redis.err : "unexpected reply");
+			freeReplyObject(rep);
+			return CTL_ERR;
+		}
+		if (c->json)
+			arr = json_object_new_array();
+		for (i = 0; i + 1 < rep->elements; i += 2) {
+			due = strtoull(rep->element[i + 1]->str, NULL, 10);
+			if (c->json) {
+				o = json_object_new_object();
+				json_object_object_add(o, "entity",
+				    json_object_new_string(rep->element[i]->str));
+				json_object_object_add(o, "due_ms",
+				    json_object_new_int64((int64_t)due));
+				json_object_array_add(arr, o);
+			} else {
+				printf("%-24s %+10.1fs  %s\n", ctl_time(due, t, sizeof t),
+				    ((double)due - (double)now) / 1000.0, rep->element[i]->str);
+			}
+		}
+		if (c->json)
+			ctl_json_put(arr, 1);
+		freeReplyObject(rep);
+		return CTL_OK;
+	}
+
+	/* rebuild: every entity:* key, a page at a time. */
+	if (ctl_key(c, pattern, "entity:*") != 0)
 		return CTL_ERR;
-	if (r == 2)
-		printf("a job for %s %s %s is already waiting\n", p->name, a->argv[1], a->argv[2]);
-	else
-		printf("queued %s %s %s\n", p->name, a->argv[1], a->argv[2]);
-	return CTL_OK;
+	do {
+		rep = ph_redis_cmd(&c->redis, "SCAN %s MATCH %s COUNT 500", cursor, pattern);
+		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+			ctl_warn("redis: %s", rep == NULL ? c->redis.err : "unexpected SCAN reply");
+			freeReplyObject(rep);
+			return CTL_ERR;
+		}
+		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			seen++;
+			scheduled += ctl_refresh_one(c, kr, rep->element[1]->element[i]->str,
+			    strlen(c->cfg.redis.prefix), &final);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") != 0 && !ctl_stop);
+	printf(
+	    "%ld entities: %ld scheduled, %ld final, %ld already scheduled or not "
+	    "refreshed\n",
+	    seen, scheduled, final, seen - scheduled - final);
+	return ctl_stop ? CTL_ERR : CTL_OK;
 }
 
 /* Add n to the stats field spool:{name}, as payhook-fcgi's replayer does. */
@@ -1104,6 +1273,7 @@ static const struct {
 	{ "entity", ctl_entity, ctl_help_entity, 0 },
 	{ "events", ctl_events, ctl_help_events, 0 },
 	{ "refetch", ctl_refetch, ctl_help_refetch, 0 },
+	{ "refresh", ctl_refresh, ctl_help_refresh, 0 },
 	{ "spool", ctl_spool, ctl_help_spool, 1 },
 };
 
@@ -1123,6 +1293,7 @@ usage(FILE *f)
 	    "  entity PROVIDER TYPE ID        the latest snapshot of an entity\n"
 	    "  events tail [-f] [-n N]        the latest snapshot changes\n"
 	    "  refetch PROVIDER TYPE ID       queue a fetch by hand\n"
+	    "  refresh list [--due] | rebuild the entities refreshed until final\n"
 	    "  spool status|replay [--dir D]  payhook-fcgi's spool on this host\n"
 	    "\n"
 	    "  -c, --config FILE   config file (default %s)\n"
