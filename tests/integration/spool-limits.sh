@@ -1,7 +1,8 @@
 # The spool's limits: spool_max_bytes reached (503 with Retry-After, /healthz
-# "spool":"full", replayed once Redis is back); a spool_dir that does not
-# exist or cannot be written (503, the log names the directory and the
-# cause); no spool configured (503, as without the feature).
+# "spool":"full", replayed once Redis is back; /healthz "full" too once not
+# even the smallest notification fits); a spool_dir that does not exist or
+# cannot be written (503, the log names the directory and the cause); no
+# spool configured (503, as without the feature).
 . "$(dirname "$0")/lib.sh"
 
 SPOOL=$T/spool
