@@ -152,7 +152,7 @@ handler_spool_state(const struct ph_config *cfg)
 		return "disabled";
 	if (spool_status(cfg->handler.spool_dir, &st) != 0 || !st.writable)
 		return "unwritable";
-	return st.bytes >= cfg->handler.spool_max_bytes ? "full" : "ok";
+	return st.bytes + PH_SPOOL_RECORD_MIN > cfg->handler.spool_max_bytes ? "full" : "ok";
 }
 
 /*
@@ -243,7 +243,9 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		if (sp == PH_SPOOL_OK) {
 			route_answer(resp, 200);
 			resp->spooled = 1;
-			log_info("spooled", "provider=%s id=%s event=%s redis=\"%s\"", p->name,
+			/* Debug: an outage at full load spools thousands a second; each new
+			 * segment is logged at info, and /metrics counts them. */
+			log_debug("spooled", "provider=%s id=%s event=%s redis=\"%s\"", p->name,
 			    n.id, n.event, w->redis.err);
 			break;
 		}
@@ -351,69 +353,78 @@ handler_spool_counters(atomic_long *c[SPOOL_NCOUNTS])
 	c[4] = &sc->corrupt;
 }
 
-/* Add the counts kept here to {p}stats in one pipeline; put them back on failure. */
+/*
+ * Add the counts kept here to {p}stats in one pipeline. A count Redis
+ * refused (an error reply, as under -OOM) is put back; one whose reply was
+ * lost with the connection too (it may have landed: counted again).
+ */
 static void
 handler_flush(struct ph_redis *r, const struct ph_config *cfg)
 {
-	long taken[PH_MAX_PROVIDERS + 1][COUNT_MAX], spooltaken[SPOOL_NCOUNTS] = { 0 };
+	atomic_long *from[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + SPOOL_NCOUNTS];
+	long taken[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + SPOOL_NCOUNTS];
 	atomic_long *sc[SPOOL_NCOUNTS];
 	char key[256], field[128];
 	size_t p;
-	int c, n = 0, i, ok = 1;
+	int c, n = 0, i, refused = 0;
 	redisReply *rep;
 
 	for (p = 0; p <= PH_MAX_PROVIDERS; p++) {
 		for (c = 0; c < COUNT_MAX; c++) {
-			taken[p][c] = atomic_exchange(&handler_counts[p][c], 0);
-			n += taken[p][c] != 0;
+			from[n] = &handler_counts[p][c];
+			taken[n] = atomic_exchange(from[n], 0);
+			n++;
 		}
 	}
 	if (handler_spool != NULL) {
 		handler_spool_counters(sc);
 		for (c = 0; c < SPOOL_NCOUNTS; c++) {
-			spooltaken[c] = atomic_exchange(sc[c], 0);
-			n += spooltaken[c] != 0;
+			from[n] = sc[c];
+			taken[n] = atomic_exchange(from[n], 0);
+			n++;
 		}
 	}
-	if (n == 0)
+	for (i = 0; i < n && taken[i] == 0; i++)
+		;
+	if (i == n)
 		return;
-	if (ph_key(key, sizeof key, cfg->redis.prefix, "stats") < 0 || ph_redis_connect(r) != 0) {
-		ok = 0;
+	if (ph_key(key, sizeof key, cfg->redis.prefix, "stats") < 0 || ph_redis_connect(r) != 0)
 		goto out;
-	}
-	for (p = 0; p <= PH_MAX_PROVIDERS; p++) {
-		for (c = 0; c < COUNT_MAX; c++) {
-			if (taken[p][c] == 0)
-				continue;
+	for (i = 0; i < n; i++) {
+		if (taken[i] == 0)
+			continue;
+		if (i < (PH_MAX_PROVIDERS + 1) * COUNT_MAX) {
+			p = (size_t)i / COUNT_MAX;
 			snprintf(field, sizeof field, "notifications:%s:%s",
 			    p < PH_MAX_PROVIDERS ? provider_at(p)->name : "unknown",
-			    handler_count_fields[c]);
-			redisAppendCommand(r->c, "HINCRBY %s %s %ld", key, field, taken[p][c]);
+			    handler_count_fields[i % COUNT_MAX]);
+		} else {
+			snprintf(field, sizeof field, "spool:%s",
+			    handler_spool_fields[i - (PH_MAX_PROVIDERS + 1) * COUNT_MAX]);
 		}
-	}
-	for (c = 0; c < SPOOL_NCOUNTS; c++) {
-		if (spooltaken[c] != 0)
-			redisAppendCommand(r->c, "HINCRBY %s spool:%s %ld", key,
-			    handler_spool_fields[c], spooltaken[c]);
+		redisAppendCommand(r->c, "HINCRBY %s %s %ld", key, field, taken[i]);
 	}
 	for (i = 0; i < n; i++) {
+		if (taken[i] == 0)
+			continue;
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
-			/* Whether the increments landed is unknown: count them again. */
+			/* Whether the rest landed is unknown: count them again. */
 			ph_redis_drop(r);
-			ok = 0;
-			break;
+			goto out;
 		}
+		if (rep->type == REDIS_REPLY_ERROR)
+			refused++; /* not added: kept for the next flush */
+		else
+			taken[i] = 0;
 		freeReplyObject(rep);
 	}
+	if (refused > 0)
+		log_debug("stats_flush", "refused=%d", refused);
 out:
-	if (ok)
-		return;
-	for (p = 0; p <= PH_MAX_PROVIDERS; p++) {
-		for (c = 0; c < COUNT_MAX; c++)
-			atomic_fetch_add(&handler_counts[p][c], taken[p][c]);
+	for (i = 0; i < n; i++) {
+		if (taken[i] != 0)
+			atomic_fetch_add(from[i], taken[i]);
 	}
-	for (c = 0; c < SPOOL_NCOUNTS && handler_spool != NULL; c++)
-		atomic_fetch_add(sc[c], spooltaken[c]);
 }
 
 /* The flusher thread: add the counts to Redis once a second. */

@@ -28,6 +28,12 @@
 #define PH_SPOOL_HEADER 12
 /* A process starts a new segment past this size. */
 #define PH_SPOOL_SEGMENT_MAX (64L * 1024 * 1024)
+/*
+ * Fewer bytes than any valid notification's record takes (the shortest
+ * OneInfinite body is about 45 bytes, its record 77): a spool with less room
+ * than this left is full.
+ */
+#define PH_SPOOL_RECORD_MIN 64
 /* The longest spool_dir (segment names are appended). */
 #define PH_SPOOL_DIR_MAX 200
 

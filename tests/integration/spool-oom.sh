@@ -5,7 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 SPOOL=$T/spool
-ph_spool_extra "$SPOOL"
+# Debug: the per-notification "spooled" line is logged at that level.
+ph_spool_extra "$SPOOL" "[log]" "level = debug"
 ph_stack_up || { tap_ok 1 "stack up"; tap_done; exit 1; }
 G=5a1d7c3e-0f2b-4e6a-8c9d-112233445566
 
