@@ -879,10 +879,12 @@ static int
 fetcher_refresh_due(struct fetcher *f)
 {
 	static char pending[FETCHER_REFRESH_BATCH][FETCHER_KEY_MAX];
+	static char entity[FETCHER_REFRESH_BATCH][FETCHER_KEY_MAX];
 	static char jobs[FETCHER_REFRESH_BATCH][PH_JOB_MAX];
-	static const char *keys[3 + FETCHER_REFRESH_BATCH], *args[3 + 2 * FETCHER_REFRESH_BATCH];
-	const char *argv[6 + 3 * FETCHER_REFRESH_BATCH];
-	char provider[PH_PROVIDER_MAX + 1], now_s[24], lease[24], ttl[24];
+	static const char *keys[3 + 2 * FETCHER_REFRESH_BATCH];
+	static const char *args[4 + 2 * FETCHER_REFRESH_BATCH];
+	const char *argv[7 + 4 * FETCHER_REFRESH_BATCH];
+	char provider[PH_PROVIDER_MAX + 1], now_s[24], lease[24], ttl[24], maxage[24];
 	const struct ph_provider *p;
 	struct ph_job job;
 	redisReply *rep, *mv;
@@ -920,13 +922,16 @@ fetcher_refresh_due(struct fetcher *f)
 		job.received_at = now;
 		if (job_encode(&job, jobs[k], sizeof jobs[k]) < 0 ||
 		    ph_key(pending[k], sizeof pending[k], f->cfg->redis.prefix, "pending:%s:%s:%s",
+		        job.provider, job.entity_type, job.entity_id) < 0 ||
+		    ph_key(entity[k], sizeof entity[k], f->cfg->redis.prefix, "entity:%s:%s:%s",
 		        job.provider, job.entity_type, job.entity_id) < 0) {
 			fetcher_refresh_drop(f, m->str, "too_long");
 			continue;
 		}
-		keys[3 + k] = pending[k];
-		args[3 + 2 * k] = m->str;
-		args[4 + 2 * k] = jobs[k];
+		keys[3 + 2 * k] = pending[k];
+		keys[4 + 2 * k] = entity[k];
+		args[4 + 2 * k] = m->str;
+		args[5 + 2 * k] = jobs[k];
 		k++;
 	}
 	if (k == 0) {
@@ -934,30 +939,32 @@ fetcher_refresh_due(struct fetcher *f)
 		return 0;
 	}
 	/* A moved entry waits until this lease: the store of its fetch sets the real time. */
-	snprintf(lease, sizeof lease, "%" PRIu64,
-	    now + (uint64_t)refresh_last_step_ms(f->cfg->fetcher.refresh_schedule_ms));
+	snprintf(lease, sizeof lease, "%lld",
+	    refresh_last_step_ms(f->cfg->fetcher.refresh_schedule_ms));
 	snprintf(ttl, sizeof ttl, "%ld", f->cfg->handler.pending_ttl);
+	snprintf(maxage, sizeof maxage, "%lld", (long long)f->cfg->fetcher.refresh_max_age * 1000);
 	keys[0] = f->refresh_key;
 	keys[1] = f->queue_key;
 	keys[2] = f->stats_key;
 	args[0] = now_s;
 	args[1] = lease;
 	args[2] = ttl;
+	args[3] = maxage;
 	n = 0;
-	for (i = 0; i < (size_t)(3 + k); i++)
-		argv[n++] = keys[i];
 	for (i = 0; i < (size_t)(3 + 2 * k); i++)
+		argv[n++] = keys[i];
+	for (i = 0; i < (size_t)(4 + 2 * k); i++)
 		argv[n++] = args[i];
-	mv = ph_redis_script(&f->redis, PH_SCRIPT_REFRESH_DUE, 3 + k, n, argv, NULL);
+	mv = ph_redis_script(&f->redis, PH_SCRIPT_REFRESH_DUE, 3 + 2 * k, n, argv, NULL);
 	freeReplyObject(rep);
 	if (!fetcher_reply_ok(f, mv, "refresh_due") || mv->type != REDIS_REPLY_ARRAY ||
-	    mv->elements != 2) {
+	    mv->elements != 3) {
 		freeReplyObject(mv);
 		return -1;
 	}
 	f->refresh_moved = k;
-	log_debug("refresh_due", "queued=%lld covered=%lld", mv->element[0]->integer,
-	    mv->element[1]->integer);
+	log_debug("refresh_due", "queued=%lld covered=%lld expired=%lld", mv->element[0]->integer,
+	    mv->element[1]->integer, mv->element[2]->integer);
 	freeReplyObject(mv);
 	return 0;
 }

@@ -205,31 +205,48 @@ static const char script_requeue[] =
  * entity with a job waiting gets no second one. Each member still due is
  * pushed back to a lease time first, so a refresh whose job fails for good
  * is tried again then, and the store of a successful one sets its real next
- * time. Members the caller read but another fetcher moved meanwhile are
- * skipped.
- * KEYS: 1 refresh, 2 queue, 3 stats, 3+i pending of member i.
- * ARGV: 1 now (ms), 2 lease due (ms), 3 pending_ttl (s), then member i and
- *       its job at 2+2i and 3+2i.
- * Returns {queued, covered by a waiting job}.
+ * time; a lease past refresh_max_age after the entity's first store removes
+ * the member instead (its store never comes: a deleted entity, revoked
+ * credentials), and a member due past it is removed without a job. Members
+ * the caller read but another fetcher moved meanwhile are skipped.
+ * KEYS: 1 refresh, 2 queue, 3 stats, then for member i: 2+2i its pending
+ *       marker, 3+2i its entity hash.
+ * ARGV: 1 now (ms), 2 lease (ms from now), 3 pending_ttl (s),
+ *       4 refresh_max_age (ms), then member i and its job at 3+2i and 4+2i.
+ * Returns {queued, covered by a waiting job, removed}.
  */
 static const char script_refresh_due[] =
-    "local queued, covered = 0, 0\n"
-    "for i = 1, #KEYS - 3 do\n"
-    "  local m = ARGV[2 + 2 * i]\n"
+    "local now = tonumber(ARGV[1])\n"
+    "local queued, covered, removed = 0, 0, 0\n"
+    "for i = 1, (#KEYS - 3) / 2 do\n"
+    "  local m = ARGV[3 + 2 * i]\n"
     "  local sc = redis.call('ZSCORE', KEYS[1], m)\n"
-    "  if sc and tonumber(sc) <= tonumber(ARGV[1]) then\n"
-    "    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m)\n"
-    "    if redis.call('SET', KEYS[3 + i], ARGV[1], 'NX', 'EX', ARGV[3]) then\n"
-    "      redis.call('LPUSH', KEYS[2], ARGV[3 + 2 * i])\n"
-    "      queued = queued + 1\n"
+    "  if sc and tonumber(sc) <= now then\n"
+    "    local first = tonumber(redis.call('HGET', KEYS[3 + 2 * i], 'first_stored_at') or now)\n"
+    "    local last = first + tonumber(ARGV[4])\n"
+    "    local lease = now + tonumber(ARGV[2])\n"
+    "    if now > last then\n"
+    "      redis.call('ZREM', KEYS[1], m)\n"
+    "      removed = removed + 1\n"
     "    else\n"
-    "      covered = covered + 1\n"
+    "      if lease <= last then\n"
+    "        redis.call('ZADD', KEYS[1], 'XX', lease, m)\n"
+    "      else\n"
+    "        redis.call('ZREM', KEYS[1], m)\n"
+    "      end\n"
+    "      if redis.call('SET', KEYS[2 + 2 * i], ARGV[1], 'NX', 'EX', ARGV[3]) then\n"
+    "        redis.call('LPUSH', KEYS[2], ARGV[4 + 2 * i])\n"
+    "        queued = queued + 1\n"
+    "      else\n"
+    "        covered = covered + 1\n"
+    "      end\n"
     "    end\n"
     "  end\n"
     "end\n"
     "if queued > 0 then redis.call('HINCRBY', KEYS[3], 'refresh:queued', queued) end\n"
     "if covered > 0 then redis.call('HINCRBY', KEYS[3], 'refresh:covered', covered) end\n"
-    "return {queued, covered}\n";
+    "if removed > 0 then redis.call('HINCRBY', KEYS[3], 'refresh:expired', removed) end\n"
+    "return {queued, covered, removed}\n";
 
 /*
  * Queue a fetch of an entity by hand (payhookctl refetch, POST

@@ -995,8 +995,9 @@ static const char ctl_help_refresh[] =
     "(docs/REFRESH.md), soonest first.\n"
     "  list      print up to N (default 20, at most 10000) with their due time;\n"
     "            --due: only those due now\n"
-    "  rebuild   schedule every stored entity that is not final and has no\n"
-    "            refresh yet (after an upgrade from a version without refresh)\n";
+    "  rebuild   schedule every entity stored by a version without refresh that\n"
+    "            is not final (after an upgrade); entities a fetcher scheduled or\n"
+    "            dropped are left as they are\n";
 
 /* The first delay (ms) of a class's schedule; -1 for none. */
 static long long
@@ -1035,12 +1036,20 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 	    c->cfg.providers[pidx].refresh_off ||
 	    refresh_member(member, sizeof member, provider, type, id) < 0)
 		return 0;
-	rep = ph_redis_cmd(&c->redis, "HGET %s body", key);
-	if (rep == NULL || rep->type != REDIS_REPLY_STRING) {
+	/*
+	 * Only what a version without refresh stored: an entity with a
+	 * refresh_class was scheduled by a fetcher already, and one it dropped
+	 * (settled steps over, past refresh_max_age) stays dropped.
+	 */
+	rep = ph_redis_cmd(&c->redis, "HMGET %s body refresh_class", key);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_NIL) {
 		freeReplyObject(rep);
 		return 0;
 	}
-	refresh_classify(provider, type, rep->str, rep->len, status, sizeof status, &cls);
+	refresh_classify(provider, type, rep->element[0]->str, rep->element[0]->len, status,
+	    sizeof status, &cls);
 	freeReplyObject(rep);
 	first = ctl_refresh_first(&c->cfg, cls);
 	if (first < 0) {
