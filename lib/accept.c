@@ -8,9 +8,6 @@
 #include "accept.h"
 #include "job.h"
 
-#define ACCEPT_FIXED_KEYS 5
-#define ACCEPT_FIXED_ARGS 10
-
 /* Build the keys and arguments every call shares. */
 int
 accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg)
@@ -31,29 +28,19 @@ accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg)
 	    : 0;
 }
 
-/* Run the accept script for one notification. */
-enum ph_accept
-accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
-    const struct ph_provider *p, const struct ph_notification *n, const char *body, size_t len,
-    uint64_t now_ms, int *queued)
+/* Build the script call of one notification. */
+int
+accept_prepare(const struct ph_accept_ctx *ctx, const struct ph_provider *p,
+    const struct ph_notification *n, const char *body, size_t len, uint64_t now_ms,
+    struct ph_accept_call *call)
 {
-	char seen[PH_ACCEPT_KEY_MAX], pending[PH_MAX_ENTITIES][PH_ACCEPT_KEY_MAX];
-	char jobs[PH_MAX_ENTITIES][PH_JOB_MAX];
-	char dead[PH_MAX_ENTITIES][PH_JOB_MAX];
-	char now[24], count[8];
-	const char
-	    *argv[ACCEPT_FIXED_KEYS + PH_MAX_ENTITIES + ACCEPT_FIXED_ARGS + 3 * PH_MAX_ENTITIES];
-	size_t lens[sizeof argv / sizeof argv[0]];
 	const char *prefix = ctx->cfg->redis.prefix;
 	struct ph_job job;
-	redisReply *rep;
-	int i, nk, na, was_up;
-	enum ph_accept rc = PH_ACCEPT_UNAVAILABLE;
+	int i, nk, na, body_at;
 
-	*queued = 0;
-	if (ph_key(seen, sizeof seen, prefix, "seen:%s:%s", p->name,
+	if (ph_key(call->seen, sizeof call->seen, prefix, "seen:%s:%s", p->name,
 	        n->id[0] != '\0' ? n->id : "-") < 0)
-		goto toolong;
+		return -1;
 
 	memset(&job, 0, sizeof job);
 	memcpy(job.provider, p->name, strlen(p->name) + 1);
@@ -62,77 +49,105 @@ accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
 	job.received_at = now_ms;
 	if (n->id[0] == '\0')
 		ph_guid_new(job.notification_id); /* Cielo: no id of its own */
+	memcpy(call->notification_id, job.notification_id, sizeof call->notification_id);
 
 	nk = 0;
-	argv[nk++] = seen;
-	argv[nk++] = ctx->queue;
-	argv[nk++] = ctx->dead;
-	argv[nk++] = ctx->notifications;
-	argv[nk++] = ctx->stats;
+	call->argv[nk++] = call->seen;
+	call->argv[nk++] = ctx->queue;
+	call->argv[nk++] = ctx->dead;
+	call->argv[nk++] = ctx->notifications;
+	call->argv[nk++] = ctx->stats;
 	for (i = 0; i < n->nentities; i++) {
-		if (ph_key(pending[i], sizeof pending[i], prefix, "pending:%s:%s:%s", p->name,
-		        n->entities[i].type, n->entities[i].id) < 0)
-			goto toolong;
-		argv[nk++] = pending[i];
+		if (ph_key(call->pending[i], sizeof call->pending[i], prefix, "pending:%s:%s:%s",
+		        p->name, n->entities[i].type, n->entities[i].id) < 0)
+			return -1;
+		call->argv[nk++] = call->pending[i];
 	}
-	snprintf(now, sizeof now, "%" PRIu64, now_ms);
-	snprintf(count, sizeof count, "%d", n->nentities);
+	snprintf(call->now, sizeof call->now, "%" PRIu64, now_ms);
+	snprintf(call->count, sizeof call->count, "%d", n->nentities);
 	na = nk;
-	argv[na++] = now;
-	argv[na++] = ctx->dedup_ttl;
-	argv[na++] = ctx->pending_ttl;
-	argv[na++] = ctx->maxlen;
-	argv[na++] = p->has_notification_id ? "1" : "0";
-	argv[na++] = p->name;
-	argv[na++] = job.notification_id;
-	argv[na++] = n->event;
-	argv[na++] = body;
-	argv[na++] = count;
+	call->argv[na++] = call->now;
+	call->argv[na++] = ctx->dedup_ttl;
+	call->argv[na++] = ctx->pending_ttl;
+	call->argv[na++] = ctx->maxlen;
+	call->argv[na++] = p->has_notification_id ? "1" : "0";
+	call->argv[na++] = p->name;
+	call->argv[na++] = call->notification_id;
+	call->argv[na++] = n->event;
+	body_at = na;
+	call->argv[na++] = body;
+	call->argv[na++] = call->count;
 	for (i = 0; i < n->nentities; i++) {
 		const struct ph_entity *e = &n->entities[i];
 		int routed = provider_route(p, e->type) != NULL;
 
 		memcpy(job.entity_type, e->type, sizeof e->type);
 		memcpy(job.entity_id, e->id, sizeof e->id);
-		if (job_encode(&job, jobs[i], sizeof jobs[i]) < 0)
-			goto toolong;
+		if (job_encode(&job, call->jobs[i], sizeof call->jobs[i]) < 0)
+			return -1;
 		/* Only an entity with no route needs its dead-letter entry. */
-		dead[i][0] = '\0';
+		call->dead[i][0] = '\0';
 		if (!routed &&
-		    job_encode_dead(&job, "no_route", 0, now_ms, dead[i], sizeof dead[i]) < 0)
-			goto toolong;
-		argv[na++] = jobs[i];
-		argv[na++] = routed ? "1" : "0";
-		argv[na++] = dead[i];
+		    job_encode_dead(&job, "no_route", 0, now_ms, call->dead[i],
+		        sizeof call->dead[i]) < 0)
+			return -1;
+		call->argv[na++] = call->jobs[i];
+		call->argv[na++] = routed ? "1" : "0";
+		call->argv[na++] = call->dead[i];
 	}
 	for (i = 0; i < na; i++)
-		lens[i] = i == nk + 8 ? len : strlen(argv[i]); /* the body has no NUL */
+		call->lens[i] = i == body_at ? len : strlen(call->argv[i]); /* the body: bytes */
+	call->nkeys = nk;
+	call->argc = na;
+	return 0;
+}
 
+/* Read the verdict. */
+enum ph_accept
+accept_verdict(const redisReply *rep, int *queued, char *err, size_t errlen)
+{
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER &&
+	    rep->element[1]->type == REDIS_REPLY_INTEGER) {
+		*queued = (int)rep->element[1]->integer;
+		return rep->element[0]->integer == 1 ? PH_ACCEPT_NEW : PH_ACCEPT_DUPLICATE;
+	}
+	snprintf(err, errlen, "accept script: %s",
+	    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+	return PH_ACCEPT_UNAVAILABLE;
+}
+
+/* Run the accept script for one notification. */
+enum ph_accept
+accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
+    const struct ph_provider *p, const struct ph_notification *n, const char *body, size_t len,
+    uint64_t now_ms, int *queued)
+{
+	struct ph_accept_call call;
+	redisReply *rep;
+	enum ph_accept rc;
+	int was_up;
+
+	*queued = 0;
+	if (accept_prepare(ctx, p, n, body, len, now_ms, &call) != 0) {
+		snprintf(r->err, sizeof r->err, "key or job too long (prefix?)");
+		return PH_ACCEPT_UNAVAILABLE;
+	}
 	/*
 	 * A connection that served earlier requests may have died since (Redis
 	 * restarted): try once more on a new one. Safe: if the first try ran,
 	 * the second answers duplicate (seen) or finds the pending markers set.
 	 */
 	was_up = r->c != NULL;
-	rep = ph_redis_script(r, PH_SCRIPT_ACCEPT, nk, na, argv, lens);
+	rep = ph_redis_script(r, PH_SCRIPT_ACCEPT, call.nkeys, call.argc, call.argv, call.lens);
 	if (rep == NULL && was_up && r->c == NULL)
-		rep = ph_redis_script(r, PH_SCRIPT_ACCEPT, nk, na, argv, lens);
+		rep = ph_redis_script(r, PH_SCRIPT_ACCEPT, call.nkeys, call.argc, call.argv,
+		    call.lens);
 	if (rep == NULL)
 		return PH_ACCEPT_UNAVAILABLE;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-	    rep->element[0]->type == REDIS_REPLY_INTEGER &&
-	    rep->element[1]->type == REDIS_REPLY_INTEGER) {
-		rc = rep->element[0]->integer == 1 ? PH_ACCEPT_NEW : PH_ACCEPT_DUPLICATE;
-		*queued = (int)rep->element[1]->integer;
-	} else {
-		snprintf(r->err, sizeof r->err, "accept script: %s",
-		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-	}
+	rc = accept_verdict(rep, queued, r->err, sizeof r->err);
 	freeReplyObject(rep);
 	return rc;
-toolong:
-	snprintf(r->err, sizeof r->err, "key or job too long (prefix?)");
-	return PH_ACCEPT_UNAVAILABLE;
 }
 
 /* Queue a fetch by hand. */

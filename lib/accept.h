@@ -33,6 +33,35 @@ struct ph_accept_ctx {
 /* Build the shared keys and arguments; -1 if the prefix makes a key too long. */
 int accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg);
 
+/* The arguments of one accept script call, built by accept_prepare (they point into it). */
+struct ph_accept_call {
+	char seen[PH_ACCEPT_KEY_MAX];
+	char pending[PH_MAX_ENTITIES][PH_ACCEPT_KEY_MAX];
+	char jobs[PH_MAX_ENTITIES][PH_JOB_MAX];
+	char dead[PH_MAX_ENTITIES][PH_JOB_MAX];
+	char now[24];
+	char count[8];
+	char notification_id[PH_ID_MAX + 1];
+	const char *argv[5 + PH_MAX_ENTITIES + 10 + 3 * PH_MAX_ENTITIES];
+	size_t lens[5 + PH_MAX_ENTITIES + 10 + 3 * PH_MAX_ENTITIES];
+	int nkeys;
+	int argc;
+};
+
+/*
+ * Build the script call of a validated notification (body must outlive the
+ * call). 0, or -1 when a key or job does not fit (the prefix).
+ */
+int accept_prepare(const struct ph_accept_ctx *ctx, const struct ph_provider *p,
+    const struct ph_notification *n, const char *body, size_t len, uint64_t now_ms,
+    struct ph_accept_call *call);
+
+/*
+ * Read the script's verdict from its reply; PH_ACCEPT_UNAVAILABLE with the
+ * reason in err when it is not one (an error reply).
+ */
+enum ph_accept accept_verdict(const redisReply *rep, int *queued, char *err, size_t errlen);
+
 /*
  * Record a validated notification: seen (SET NX), pending markers and jobs,
  * dead letters for entity types with no route, the raw notification. *queued

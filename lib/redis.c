@@ -391,6 +391,39 @@ ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc, 
 	return rep;
 }
 
+/* Send a script call in a pipeline. */
+int
+ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+    const char *const *argv, const size_t *lens)
+{
+	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
+	size_t al[REDIS_SCRIPT_MAX_ARGS + 3];
+	char nk[16];
+	int i;
+
+	if (r->c == NULL || !r->loaded || argc > REDIS_SCRIPT_MAX_ARGS) {
+		snprintf(r->err, sizeof r->err, "script append: %s",
+		    r->c == NULL ? "not connected" : "too many arguments");
+		return -1;
+	}
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[1] = r->sha[script];
+	av[2] = nk;
+	al[0] = 7;
+	al[1] = 40;
+	al[2] = strlen(nk);
+	for (i = 0; i < argc; i++) {
+		av[i + 3] = argv[i];
+		al[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
+	}
+	if (redisAppendCommandArgv(r->c, argc + 3, av, al) != REDIS_OK) {
+		redis_fail(r, "append");
+		return -1;
+	}
+	return 0;
+}
+
 /* Build a key from the prefix and a formatted name. */
 int
 ph_key(char *buf, size_t len, const char *prefix, const char *fmt, ...)

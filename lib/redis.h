@@ -68,6 +68,15 @@ redisReply *ph_redis_cmd(struct ph_redis *r, const char *fmt, ...);
 redisReply *ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
     const char **argv, const size_t *lens);
 
+/*
+ * Send a script call without waiting for its reply (a pipeline): EVALSHA of
+ * a script loaded on this connection, which must be up (ph_redis_connect).
+ * Read the replies in order with redisGetReply; a NOSCRIPT one is the
+ * caller's to run again with ph_redis_script. 0, or -1 with r->err.
+ */
+int ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+    const char *const *argv, const size_t *lens);
+
 /* Set the timeout of commands on the current connection (blocking reads). */
 int ph_redis_set_timeout(struct ph_redis *r, long ms);
 

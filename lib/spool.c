@@ -474,52 +474,46 @@ spool_permanent(const struct ph_redis *r)
 
 enum segment_result { SEGMENT_DONE, SEGMENT_STOPPED };
 
-/* Replay one record. */
-static enum segment_result
-spool_replay_record(const unsigned char *payload, uint32_t plen, const char *seg,
-    const struct ph_accept_ctx *ctx, struct ph_redis *r, struct ph_spool_counts *c)
-{
-	char name[256], derr[160];
+/* Records sent to Redis in one pipeline at replay. */
+#define SPOOL_REPLAY_BATCH 64
+
+/* A record read from a segment, decoded, its script call built. */
+struct spool_item {
 	const struct ph_provider *p;
 	struct ph_notification n;
 	const char *body;
-	size_t nlen = payload[8], blen, bom;
-	uint64_t received_at = 0;
+	size_t blen;
+	uint64_t received_at;
+	struct ph_accept_call call;
+};
+
+/* The batch of a replay: records waiting for one pipelined round trip. */
+struct spool_batch {
+	int n;
+	struct spool_item item[SPOOL_REPLAY_BATCH];
+};
+
+/* Replay one record alone, with retries of an error that looks permanent, then dead. */
+static enum segment_result
+spool_replay_one(const struct spool_item *it, const char *seg, const struct ph_accept_ctx *ctx,
+    struct ph_redis *r, struct ph_spool_counts *c)
+{
 	enum ph_accept a;
 	int queued, tries;
 
-	for (int i = 0; i < 8; i++)
-		received_at |= (uint64_t)payload[i] << (8 * i);
-	memcpy(name, payload + 9, nlen);
-	name[nlen] = '\0';
-	body = (const char *)payload + 9 + nlen;
-	blen = plen - 9 - nlen;
-
-	p = provider_find(name, nlen, NULL);
-	if (p == NULL || provider_decode(p, body, blen, &n, derr, sizeof derr) != 0) {
-		if (p == NULL)
-			snprintf(derr, sizeof derr, "unknown provider");
-		if (spool_dead(ctx, r, name, received_at, body, blen, derr) != 0)
-			return SEGMENT_STOPPED;
-		log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"", seg,
-		    p != NULL ? p->name : "unknown", derr);
-		atomic_fetch_add(&c->dead, 1);
-		return SEGMENT_DONE;
-	}
-	bom = provider_bom_len(body, blen);
-	body += bom;
-	blen -= bom;
 	for (tries = 1;; tries++) {
-		a = accept_notification(ctx, r, p, &n, body, blen, received_at, &queued);
+		a = accept_notification(ctx, r, it->p, &it->n, it->body, it->blen, it->received_at,
+		    &queued);
 		if (a != PH_ACCEPT_UNAVAILABLE)
 			break;
 		if (!spool_permanent(r))
 			return SEGMENT_STOPPED;
 		if (tries == SPOOL_PERMANENT_TRIES) {
-			if (spool_dead(ctx, r, p->name, received_at, body, blen, r->err) != 0)
+			if (spool_dead(ctx, r, it->p->name, it->received_at, it->body, it->blen,
+			        r->err) != 0)
 				return SEGMENT_STOPPED;
-			log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"", seg, p->name,
-			    r->err);
+			log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"", seg,
+			    it->p->name, r->err);
 			atomic_fetch_add(&c->dead, 1);
 			return SEGMENT_DONE;
 		}
@@ -530,12 +524,114 @@ spool_replay_record(const unsigned char *payload, uint32_t plen, const char *seg
 	return SEGMENT_DONE;
 }
 
+/*
+ * Replay a batch in one pipeline: every call written, then every reply read
+ * in order. A record whose reply is not a verdict is run again alone (as a
+ * NOSCRIPT after a SCRIPT FLUSH, or an error that may be its own); Redis
+ * failing stops the replay, and the segment is taken again later from its
+ * start (what landed is then duplicate or covered).
+ */
+static enum segment_result
+spool_flush_batch(struct spool_batch *b, const char *seg, const struct ph_accept_ctx *ctx,
+    struct ph_redis *r, struct ph_spool_counts *c)
+{
+	redisReply *rep;
+	enum ph_accept a;
+	char err[256];
+	int i, queued, sent, stopped = 0;
+
+	if (b->n == 0)
+		return SEGMENT_DONE;
+	if (ph_redis_connect(r) != 0)
+		return SEGMENT_STOPPED;
+	for (sent = 0; sent < b->n; sent++) {
+		const struct ph_accept_call *call = &b->item[sent].call;
+
+		if (ph_redis_script_append(r, PH_SCRIPT_ACCEPT, call->nkeys, call->argc, call->argv,
+		        call->lens) != 0)
+			return SEGMENT_STOPPED;
+	}
+	for (i = 0; i < sent; i++) {
+		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
+			snprintf(r->err, sizeof r->err, "replay: %s",
+			    r->c->errstr[0] != '\0' ? r->c->errstr : "no reply");
+			ph_redis_drop(r);
+			return SEGMENT_STOPPED;
+		}
+		a = accept_verdict(rep, &queued, err, sizeof err);
+		freeReplyObject(rep);
+		if (a != PH_ACCEPT_UNAVAILABLE) {
+			atomic_fetch_add(a == PH_ACCEPT_NEW ? &c->replayed : &c->duplicate, 1);
+			continue;
+		}
+		/* The rest of the replies are still read, so the connection stays in step. */
+		if (!stopped && spool_replay_one(&b->item[i], seg, ctx, r, c) != SEGMENT_DONE)
+			stopped = 1;
+		if (r->c == NULL)
+			return SEGMENT_STOPPED;
+	}
+	b->n = 0;
+	return stopped ? SEGMENT_STOPPED : SEGMENT_DONE;
+}
+
+/* Add one record to the batch (flushing it when full); dead-letter it when it does not decode. */
+static enum segment_result
+spool_replay_record(const unsigned char *payload, uint32_t plen, const char *seg,
+    const struct ph_accept_ctx *ctx, struct ph_redis *r, struct ph_spool_counts *c,
+    struct spool_batch *b)
+{
+	struct spool_item *it = &b->item[b->n];
+	char name[256], derr[160];
+	const struct ph_provider *p;
+	const char *body;
+	size_t nlen = payload[8], blen, bom;
+	uint64_t received_at = 0;
+
+	for (int i = 0; i < 8; i++)
+		received_at |= (uint64_t)payload[i] << (8 * i);
+	memcpy(name, payload + 9, nlen);
+	name[nlen] = '\0';
+	body = (const char *)payload + 9 + nlen;
+	blen = plen - 9 - nlen;
+
+	p = provider_find(name, nlen, NULL);
+	if (p == NULL || provider_decode(p, body, blen, &it->n, derr, sizeof derr) != 0) {
+		if (p == NULL)
+			snprintf(derr, sizeof derr, "unknown provider");
+		/* In order: what came before it goes first. */
+		if (spool_flush_batch(b, seg, ctx, r, c) != SEGMENT_DONE ||
+		    spool_dead(ctx, r, name, received_at, body, blen, derr) != 0)
+			return SEGMENT_STOPPED;
+		log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"", seg,
+		    p != NULL ? p->name : "unknown", derr);
+		atomic_fetch_add(&c->dead, 1);
+		return SEGMENT_DONE;
+	}
+	bom = provider_bom_len(body, blen);
+	it->p = p;
+	it->body = body + bom;
+	it->blen = blen - bom;
+	it->received_at = received_at;
+	if (accept_prepare(ctx, p, &it->n, it->body, it->blen, received_at, &it->call) != 0) {
+		if (spool_flush_batch(b, seg, ctx, r, c) != SEGMENT_DONE ||
+		    spool_dead(ctx, r, p->name, received_at, it->body, it->blen,
+		        "key or job too long (prefix?)") != 0)
+			return SEGMENT_STOPPED;
+		atomic_fetch_add(&c->dead, 1);
+		return SEGMENT_DONE;
+	}
+	if (++b->n == SPOOL_REPLAY_BATCH)
+		return spool_flush_batch(b, seg, ctx, r, c);
+	return SEGMENT_DONE;
+}
+
 /* Replay every record of a locked segment, in order. */
 static enum segment_result
 spool_replay_segment(int fd, size_t size, const char *seg, const struct ph_accept_ctx *ctx,
     struct ph_redis *r, struct ph_spool_counts *c)
 {
 	const unsigned char *m;
+	struct spool_batch *b;
 	size_t off = 0, next;
 	uint32_t plen;
 	enum segment_result rc = SEGMENT_DONE;
@@ -543,9 +639,16 @@ spool_replay_segment(int fd, size_t size, const char *seg, const struct ph_accep
 
 	if (size == 0)
 		return SEGMENT_DONE;
+	b = malloc(sizeof *b);
+	if (b == NULL) {
+		snprintf(r->err, sizeof r->err, "spool: out of memory");
+		return SEGMENT_STOPPED;
+	}
+	b->n = 0;
 	m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED) {
 		snprintf(r->err, sizeof r->err, "spool: mmap: %s", strerror(errno));
+		free(b);
 		return SEGMENT_STOPPED;
 	}
 	while (off < size) {
@@ -564,7 +667,7 @@ spool_replay_segment(int fd, size_t size, const char *seg, const struct ph_accep
 			off = next;
 			continue;
 		}
-		if (spool_replay_record(m + off + PH_SPOOL_HEADER, plen, seg, ctx, r, c) !=
+		if (spool_replay_record(m + off + PH_SPOOL_HEADER, plen, seg, ctx, r, c, b) !=
 		    SEGMENT_DONE) {
 			rc = SEGMENT_STOPPED;
 			break;
@@ -572,7 +675,10 @@ spool_replay_segment(int fd, size_t size, const char *seg, const struct ph_accep
 		records++;
 		off += PH_SPOOL_HEADER + plen;
 	}
+	if (rc == SEGMENT_DONE)
+		rc = spool_flush_batch(b, seg, ctx, r, c);
 	munmap((void *)m, size);
+	free(b);
 	if (rc == SEGMENT_DONE)
 		log_info("spool_replayed", "segment=%s records=%ld", seg, records);
 	return rc;
