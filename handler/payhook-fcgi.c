@@ -457,6 +457,7 @@ handler_replayer(void *arg)
 	struct timespec ts = { 0, HANDLER_REPLAY_MS * 1000 * 1000 };
 	struct ph_spool_status st;
 	char err[256], last[256] = "";
+	enum ph_spool_replay rc;
 	redisReply *rep;
 	int up;
 
@@ -475,8 +476,12 @@ handler_replayer(void *arg)
 			continue;
 		if (spool_has_open(handler_spool))
 			spool_seal(handler_spool);
-		switch (spool_replay(w->cfg->handler.spool_dir, &w->accept, &w->redis,
-		    spool_counts(handler_spool), err, sizeof err)) {
+		rc = spool_replay(w->cfg->handler.spool_dir, &w->accept, &w->redis,
+		    spool_counts(handler_spool), err, sizeof err);
+		/* The room the replay freed counts at once, not at the next turn. */
+		if (spool_status(w->cfg->handler.spool_dir, &st) == 0)
+			spool_set_used(handler_spool, st.bytes);
+		switch (rc) {
 		case PH_REPLAY_DONE:
 			last[0] = '\0';
 			break;
