@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +44,8 @@
 #define FETCHER_POLL_MS 50
 /* At most this many due retries are moved per script call. */
 #define FETCHER_DUE_BATCH 100
+/* How long every fetcher holds a provider back after its 429 without Retry-After. */
+#define FETCHER_429_HOLD_MS 1000
 /* At most this many due refreshes are moved per script call. */
 #define FETCHER_REFRESH_BATCH 100
 /* At most this many stale workers are re-queued per check. */
@@ -96,8 +99,12 @@ struct slot {
 	char sha[65];
 	const char *stat; /* stats field suffix */
 	enum ph_status_class cls;
-	int cls_known;   /* the status matched a row of the table */
-	char status[64]; /* as text, "" when absent */
+	int cls_known;          /* the status matched a row of the table */
+	char status[64];        /* as text, "" when absent */
+	size_t pidx;            /* the provider's index, once decoded */
+	int granted;            /* the provider's rate limit let its GET go */
+	int held;               /* held back by it at least once (counted) */
+	uint64_t penalty_until; /* a 429: wall ms every fetcher waits until, 0 when none */
 };
 
 struct fetcher {
@@ -119,11 +126,14 @@ struct fetcher {
 	char events_key[FETCHER_KEY_MAX];
 	char stats_key[FETCHER_KEY_MAX];
 	char refresh_key[FETCHER_KEY_MAX];
-	int recovered;        /* our own processing list re-queued at start */
-	int redis_down;       /* logged the outage already */
-	uint64_t next_beat;   /* monotonic ms */
-	uint64_t next_due;    /* monotonic ms of the next DUE call */
-	uint64_t empty_until; /* monotonic: the queue was empty, no LMOVE before */
+	char rate_key[PH_MAX_PROVIDERS][FETCHER_KEY_MAX];
+	uint64_t rate_until[PH_MAX_PROVIDERS]; /* monotonic ms: no grant asked before */
+	long rate_held[PH_MAX_PROVIDERS];      /* newly held back, not yet counted in Redis */
+	int recovered;                         /* our own processing list re-queued at start */
+	int redis_down;                        /* logged the outage already */
+	uint64_t next_beat;                    /* monotonic ms */
+	uint64_t next_due;                     /* monotonic ms of the next DUE call */
+	uint64_t empty_until;                  /* monotonic: the queue was empty, no LMOVE before */
 	int queue_empty;
 	int due_moved;
 	int refresh_moved; /* a full batch: more may be due */
@@ -196,6 +206,9 @@ slot_clear(struct slot *s)
 	s->body = NULL;
 	s->len = s->cap = 0;
 	s->toobig = 0;
+	s->granted = 0;
+	s->held = 0;
+	s->penalty_until = 0;
 	s->state = SLOT_FREE;
 }
 
@@ -392,6 +405,7 @@ slot_prepare(struct slot *s)
 		return -1;
 	}
 	s->pcfg = &f->cfg->providers[idx];
+	s->pidx = idx;
 	if (s->pcfg->key_id == NULL || s->pcfg->secret == NULL) {
 		slot_dead_now(s, "no_credentials");
 		return -1;
@@ -477,6 +491,27 @@ slot_finish(struct slot *s)
 	redisReply *rep;
 	int i, stored;
 
+	if (s->penalty_until != 0) {
+		char now_s[24], until_s[24];
+		const char *pv[5];
+
+		snprintf(now_s, sizeof now_s, "%" PRIu64, ph_now_ms());
+		snprintf(until_s, sizeof until_s, "%" PRIu64, s->penalty_until);
+		pv[0] = f->rate_key[s->pidx];
+		pv[1] = f->stats_key;
+		pv[2] = now_s;
+		pv[3] = until_s;
+		pv[4] = s->job.provider;
+		rep = ph_redis_script(&f->redis, PH_SCRIPT_RATE_PENALTY, 2, 5, pv, NULL);
+		if (!fetcher_reply_ok(f, rep, "rate_penalty")) {
+			freeReplyObject(rep);
+			return -1;
+		}
+		freeReplyObject(rep);
+		log_info("rate_throttled", "provider=%s until=%" PRIu64, s->job.provider,
+		    s->penalty_until);
+		s->penalty_until = 0;
+	}
 	lat[0] = '\0';
 	snprintf(latsum, sizeof latsum, "fetch_ms_sum:%s",
 	    s->decoded ? s->job.provider : "unknown");
@@ -644,6 +679,10 @@ slot_done(struct slot *s, CURLcode cc)
 			    s->curl_err[0] != '\0' ? s->curl_err : curl_easy_strerror(cc));
 		status = 0;
 	}
+	/* A 429 slows the provider down for every fetcher, not only for this job. */
+	if (status == 429)
+		s->penalty_until = ph_now_ms() +
+		    (ra > 0 ? (uint64_t)(ra > 86400 ? 86400 : ra) * 1000 : FETCHER_429_HOLD_MS);
 	out = fetch_classify(&f->policy, status, cc != CURLE_OK ? transport : NULL, s->job.attempt,
 	    error, sizeof error);
 	s->http_status = status;
@@ -692,16 +731,109 @@ fetcher_transfers(struct fetcher *f, int wait_ms)
 	}
 }
 
+/* Wall-clock milliseconds with a fraction, as the rate script counts. */
+static double
+fetcher_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * Ask each provider's rate limit for the GETs its claimed jobs wait to make
+ * (one script call per provider and turn); grant them in slot order. Jobs
+ * held back stay in their slots without counting as attempts. -1 when Redis
+ * failed.
+ */
+static int
+fetcher_rate(struct fetcher *f)
+{
+	const char *argv[8];
+	char now_s[32], t_s[32], tau_s[32], n_s[24], held_s[24];
+	redisReply *rep;
+	uint64_t mono = ph_mono_ms();
+	long i, wanted, k, burst, max_rps;
+	size_t pi;
+	double t;
+
+	for (pi = 0; pi < provider_count() && pi < PH_MAX_PROVIDERS; pi++) {
+		wanted = 0;
+		for (i = 0; i < f->concurrency; i++) {
+			struct slot *s = &f->slots[i];
+			if (s->state == SLOT_CLAIM && s->decoded && s->token[0] != '\0' &&
+			    !s->granted && s->pidx == pi)
+				wanted++;
+		}
+		if (wanted == 0 || mono < f->rate_until[pi])
+			continue;
+		max_rps = f->cfg->providers[pi].max_rps;
+		t = max_rps > 0 ? 1000.0 / (double)max_rps : 0;
+		/* A burst of a tenth of a second's GETs, at least one. */
+		burst = max_rps / 10 > 1 ? max_rps / 10 : 1;
+		snprintf(now_s, sizeof now_s, "%.3f", fetcher_now_ms());
+		snprintf(t_s, sizeof t_s, "%.3f", t);
+		snprintf(tau_s, sizeof tau_s, "%.3f", t * (double)(burst - 1));
+		snprintf(n_s, sizeof n_s, "%ld", wanted);
+		snprintf(held_s, sizeof held_s, "%ld", f->rate_held[pi]);
+		argv[0] = f->rate_key[pi];
+		argv[1] = f->stats_key;
+		argv[2] = now_s;
+		argv[3] = t_s;
+		argv[4] = tau_s;
+		argv[5] = n_s;
+		argv[6] = provider_at(pi)->name;
+		argv[7] = held_s;
+		rep = ph_redis_script(&f->redis, PH_SCRIPT_RATE, 2, 8, argv, NULL);
+		if (!fetcher_reply_ok(f, rep, "rate") || rep->type != REDIS_REPLY_ARRAY ||
+		    rep->elements != 2) {
+			freeReplyObject(rep);
+			return -1;
+		}
+		f->rate_held[pi] = 0;
+		k = (long)rep->element[0]->integer;
+		f->rate_until[pi] = k < wanted ? mono + (uint64_t)rep->element[1]->integer : 0;
+		freeReplyObject(rep);
+		for (i = 0; i < f->concurrency; i++) {
+			struct slot *s = &f->slots[i];
+			if (s->state != SLOT_CLAIM || !s->decoded || s->token[0] == '\0' ||
+			    s->granted || s->pidx != pi)
+				continue;
+			if (k > 0) {
+				s->granted = 1;
+				k--;
+			} else if (!s->held) {
+				s->held = 1;
+				f->rate_held[pi]++;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Run the Redis steps slots wait for; -1 when Redis failed. */
 static int
 fetcher_slots(struct fetcher *f)
 {
 	long i;
 	struct slot *s;
+	int rc;
 
+	/* Check taken jobs and build their keys; a bad one is dead-lettered. */
 	for (i = 0; i < f->concurrency; i++) {
 		s = &f->slots[i];
-		if (s->state == SLOT_CLAIM && slot_claim(s) != 0)
+		if (s->state == SLOT_CLAIM && (!s->decoded || s->token[0] == '\0')) {
+			rc = slot_prepare(s);
+			if (rc > 0)
+				return -1;
+		}
+	}
+	if (fetcher_rate(f) != 0)
+		return -1;
+	for (i = 0; i < f->concurrency; i++) {
+		s = &f->slots[i];
+		if (s->state == SLOT_CLAIM && s->granted && slot_claim(s) != 0)
 			return -1;
 		if (s->state == SLOT_FINISH && slot_finish(s) != 0)
 			return -1;
@@ -1199,6 +1331,20 @@ usage(FILE *fp)
 }
 
 /* Build the fixed keys; -1 if the prefix makes one too long. */
+/* The rate limit key of each provider. */
+static int
+fetcher_rate_keys(struct fetcher *f)
+{
+	size_t i;
+
+	for (i = 0; i < provider_count() && i < PH_MAX_PROVIDERS; i++) {
+		if (ph_key(f->rate_key[i], FETCHER_KEY_MAX, f->cfg->redis.prefix, "rate:%s",
+		        provider_at(i)->name) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 fetcher_keys(struct fetcher *f)
 {
@@ -1213,7 +1359,7 @@ fetcher_keys(struct fetcher *f)
 	        ph_key(f->stats_key, FETCHER_KEY_MAX, p, "stats") < 0 ||
 	        ph_key(f->refresh_key, FETCHER_KEY_MAX, p, "refresh") < 0
 	    ? -1
-	    : 0;
+	    : fetcher_rate_keys(f);
 }
 
 int

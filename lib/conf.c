@@ -152,6 +152,7 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 		conf_add(ctx, p->name, "required_header", CONF_SECRET, NULL, 0, 0,
 		    &pc->header_name);
 		conf_add(ctx, p->name, "refresh", CONF_STRING, "on", 0, 0, &pc->refresh);
+		conf_add(ctx, p->name, "max_rps", CONF_LONG, "0", 0, 100000, &pc->max_rps);
 	}
 	/* clang-format on */
 }

@@ -225,6 +225,30 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 			continue;
 		mbuf_printf(b, "payhook_refreshes_total{outcome=\"%s\"} %s\n", f->str + 8, v->str);
 	}
+	/* rate:{provider}:{held|throttled}: the providers' shared rate limits. */
+	for (pass = 0; pass < 2; pass++) {
+		const char *what = pass == 0 ? "held" : "throttled";
+
+		mbuf_printf(b,
+		    "# HELP payhook_rate_%s_total %s\n# TYPE payhook_rate_%s_total counter\n", what,
+		    pass == 0 ? "GETs held back by the provider's max_rps, by provider."
+		              : "429 answers that held every fetcher back, by provider.",
+		    what);
+		for (k = 0; k + 1 < stats->elements; k += 2) {
+			redisReply *f = stats->element[k], *v = stats->element[k + 1];
+
+			if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+			    f->len >= sizeof field || strncmp(f->str, "rate:", 5) != 0)
+				continue;
+			memcpy(field, f->str, (size_t)f->len + 1);
+			n = metrics_split(field, p, 4);
+			if (n != 3 || strcmp(p[2], what) != 0 ||
+			    !metrics_label_ok(p[1], strlen(p[1])))
+				continue;
+			mbuf_printf(b, "payhook_rate_%s_total{provider=\"%s\"} %s\n", what, p[1],
+			    v->str);
+		}
+	}
 	/* fetch_ms_sum:{provider} has two parts: read it apart. */
 	for (k = 0; k + 1 < stats->elements; k += 2) {
 		redisReply *f = stats->element[k], *v = stats->element[k + 1];

@@ -38,6 +38,7 @@ struct ph_provider_cfg {
 	char header_param[96]; /* the same header as a CGI parameter: HTTP_X_TOKEN */
 	char *refresh;         /* "on" or "off": refresh its entities on a schedule */
 	int refresh_off;       /* refresh = off */
+	long max_rps;          /* GETs a second for all fetchers together; 0: no limit */
 };
 
 /* An entity type and the path its GET goes to: {base}{path}{escaped id}. */

@@ -259,6 +259,59 @@ static const char script_refetch[] =
     "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
     "return 1\n";
 
+/*
+ * A provider's GETs, shared by every fetcher on every machine: GCRA (a
+ * leaky bucket kept as one "theoretical arrival time"). Grants up to n GETs
+ * now; a 429 from the provider pushes the time ahead (script_rate_penalty)
+ * and holds every fetcher back, with or without a rate set.
+ * KEYS: 1 rate:{provider}, 2 stats.
+ * ARGV: 1 now (ms, with a fraction), 2 interval (ms per GET; 0: no rate),
+ *       3 tolerance (ms: the burst), 4 n wanted, 5 provider, 6 newly held
+ *       back (counted in rate:{provider}:held).
+ * Returns {granted, ms until the next one may be granted}.
+ */
+static const char script_rate[] =
+    "local now, t, tau, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),\n"
+    "  tonumber(ARGV[4])\n"
+    "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
+    "if tat < now then tat = now end\n"
+    "local k = 0\n"
+    "if t <= 0 then\n"
+    "  if tat - now <= tau then k = n end\n"
+    "else\n"
+    "  local room = math.floor((now + tau - tat) / t) + 1\n"
+    "  if room > 0 then k = math.min(n, room) end\n"
+    "  if k > 0 then\n"
+    "    tat = tat + k * t\n"
+    "    redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX',\n"
+    "      math.ceil(tat - now + tau) + 1000)\n"
+    "  end\n"
+    "end\n"
+    "if tonumber(ARGV[6]) > 0 then\n"
+    "  redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[5] .. ':held', ARGV[6])\n"
+    "end\n"
+    "local wait = 0\n"
+    "if k < n then\n"
+    "  wait = math.ceil(tat - tau - now)\n"
+    "  if wait < 1 then wait = 1 end\n"
+    "end\n"
+    "return {k, wait}\n";
+
+/*
+ * A provider answered 429: no fetcher sends it a GET before until.
+ * KEYS: 1 rate:{provider}, 2 stats. ARGV: 1 now (ms), 2 until (ms), 3 provider.
+ * Returns 1.
+ */
+static const char script_rate_penalty[] =
+    "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
+    "local u = tonumber(ARGV[2])\n"
+    "if tat < u then\n"
+    "  redis.call('SET', KEYS[1], string.format('%.3f', u), 'PX',\n"
+    "    math.ceil(u - tonumber(ARGV[1])) + 1000)\n"
+    "end\n"
+    "redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[3] .. ':throttled', 1)\n"
+    "return 1\n";
+
 const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_ACCEPT] = script_accept,
 	[PH_SCRIPT_CLAIM] = script_claim,
@@ -268,4 +321,6 @@ const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_REQUEUE] = script_requeue,
 	[PH_SCRIPT_REFRESH_DUE] = script_refresh_due,
 	[PH_SCRIPT_REFETCH] = script_refetch,
+	[PH_SCRIPT_RATE] = script_rate,
+	[PH_SCRIPT_RATE_PENALTY] = script_rate_penalty,
 };

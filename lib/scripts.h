@@ -10,12 +10,14 @@ enum ph_script {
 	PH_SCRIPT_ACCEPT, /* handler: seen + pending + LPUSH + XADD */
 	PH_SCRIPT_FIRST_FETCHER,
 	PH_SCRIPT_CLAIM = PH_SCRIPT_FIRST_FETCHER, /* fetcher: lock + DEL pending */
-	PH_SCRIPT_STORE,       /* fetcher: check lock, store, event, LREM, unlock */
-	PH_SCRIPT_RESCHEDULE,  /* fetcher: ZADD retry or LPUSH dead, LREM, unlock */
-	PH_SCRIPT_DUE,         /* fetcher: move due retries to the queue */
-	PH_SCRIPT_REQUEUE,     /* fetcher: re-queue a dead worker's processing list */
-	PH_SCRIPT_REFRESH_DUE, /* fetcher: move due refreshes to the queue */
-	PH_SCRIPT_REFETCH,     /* handler, payhookctl: queue a fetch unless one waits */
+	PH_SCRIPT_STORE,        /* fetcher: check lock, store, event, LREM, unlock */
+	PH_SCRIPT_RESCHEDULE,   /* fetcher: ZADD retry or LPUSH dead, LREM, unlock */
+	PH_SCRIPT_DUE,          /* fetcher: move due retries to the queue */
+	PH_SCRIPT_REQUEUE,      /* fetcher: re-queue a dead worker's processing list */
+	PH_SCRIPT_REFRESH_DUE,  /* fetcher: move due refreshes to the queue */
+	PH_SCRIPT_REFETCH,      /* handler, payhookctl: queue a fetch unless one waits */
+	PH_SCRIPT_RATE,         /* fetcher: GETs a provider's rate limit grants now */
+	PH_SCRIPT_RATE_PENALTY, /* fetcher: a 429 holds every fetcher back */
 	PH_NSCRIPTS,
 };
 
