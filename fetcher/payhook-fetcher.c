@@ -46,6 +46,10 @@
 #define FETCHER_DUE_BATCH 100
 /* How long every fetcher holds a provider back after its 429 without Retry-After. */
 #define FETCHER_429_HOLD_MS 1000
+/* At most this many jobs are taken in one pipelined turn. */
+#define FETCHER_TAKE_BATCH 64
+/* Pipelined turns in a row while one makes work for the next. */
+#define FETCHER_ROUNDS 3
 /* At most this many due refreshes are moved per script call. */
 #define FETCHER_REFRESH_BATCH 100
 /* At most this many stale workers are re-queued per check. */
@@ -64,6 +68,14 @@ enum slot_action {
 	ACTION_STORE,
 	ACTION_RETRY,
 	ACTION_DEAD,
+};
+
+/* The script a slot sent in the pipeline of this turn, whose reply is awaited. */
+enum slot_sent {
+	SENT_NONE,
+	SENT_CLAIM,
+	SENT_STORE,
+	SENT_RESCHEDULE,
 };
 
 struct fetcher;
@@ -105,6 +117,8 @@ struct slot {
 	int granted;            /* the provider's rate limit let its GET go */
 	int held;               /* held back by it at least once (counted) */
 	uint64_t penalty_until; /* a 429: wall ms every fetcher waits until, 0 when none */
+	enum slot_sent sent;    /* in the pipeline now */
+	int sent_penalty;       /* the 429's penalty script goes before it */
 };
 
 struct fetcher {
@@ -428,36 +442,36 @@ slot_prepare(struct slot *s)
 	return 0;
 }
 
-/* Take the lock of a slot's entity and start its GET; -1 when Redis failed. */
+/* Send the claim script of a slot: take its entity's lock (pipelined). -1 when Redis failed. */
 static int
-slot_claim(struct slot *s)
+slot_claim_send(struct slot *s)
 {
 	struct fetcher *f = s->f;
-	const char *argv[4], *why;
+	const char *argv[4];
 	char ttl[24];
-	redisReply *rep;
-	int rc;
 
-	if (!s->decoded || s->token[0] == '\0') {
-		rc = slot_prepare(s);
-		if (rc < 0)
-			return 0;
-		if (rc > 0)
-			return -1;
-	}
 	snprintf(ttl, sizeof ttl, "%ld", f->cfg->fetcher.lock_ttl);
 	argv[0] = s->lock_key;
 	argv[1] = s->pending_key;
 	argv[2] = s->token;
 	argv[3] = ttl;
-	rep = ph_redis_script(&f->redis, PH_SCRIPT_CLAIM, 2, 4, argv, NULL);
-	if (!fetcher_reply_ok(f, rep, "claim") || rep->type != REDIS_REPLY_INTEGER) {
-		freeReplyObject(rep);
+	if (ph_redis_script_append(&f->redis, PH_SCRIPT_CLAIM, 2, 4, argv, NULL) != 0)
 		return -1;
-	}
-	rc = (int)rep->integer;
-	freeReplyObject(rep);
-	if (rc == 0) {
+	s->sent = SENT_CLAIM;
+	return 0;
+}
+
+/* Act on the claim's reply: start the GET, or wait for another fetch of the entity. */
+static void
+slot_claim_reply(struct slot *s, const redisReply *rep)
+{
+	struct fetcher *f = s->f;
+	const char *why = NULL;
+	int rc;
+
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return; /* logged by the caller: sent again next turn */
+	if (rep->integer == 0) {
 		/* Another fetch of this entity is running: wait, not an attempt. */
 		s->token[0] = '\0';
 		memcpy(s->entry, s->raw, s->rawlen);
@@ -468,50 +482,46 @@ slot_claim(struct slot *s)
 		s->state = SLOT_FINISH;
 		log_debug("fetch_lock_wait", "provider=%s type=%s id=%s", s->job.provider,
 		    s->job.entity_type, s->job.entity_id);
-		return 0;
+		return;
 	}
-	why = NULL;
 	rc = slot_start(s, &why);
 	if (rc == -2)
 		slot_fail(s, FETCH_DEAD, why, 0);
 	else if (rc != 0)
 		slot_fail(s, FETCH_RETRY, "curl_setup", 0);
-	return 0;
 }
 
-/* Run the slot's closing script: store, or retry / dead-letter; -1 when Redis failed. */
+/*
+ * Send the slot's closing script (pipelined): store, or retry / dead-letter,
+ * after the penalty of a 429. -1 when Redis failed.
+ */
 static int
-slot_finish(struct slot *s)
+slot_finish_send(struct slot *s)
 {
 	struct fetcher *f = s->f;
-	const char *argv[14];
-	size_t lens[14];
+	const char *argv[26];
+	size_t lens[26];
 	char status[16], at[24], maxlen[24], due[24], field[96];
-	char lat[96], latsum[96], ms[24];
-	redisReply *rep;
-	int i, stored;
+	char lat[96], latsum[96], ms[24], member[FETCHER_KEY_MAX], maxage[24], jitter[8];
+	char now_s[24], until_s[24];
+	unsigned short rnd = 0;
+	int i;
 
+	s->sent_penalty = 0;
 	if (s->penalty_until != 0) {
-		char now_s[24], until_s[24];
-		const char *pv[5];
-
 		snprintf(now_s, sizeof now_s, "%" PRIu64, ph_now_ms());
 		snprintf(until_s, sizeof until_s, "%" PRIu64, s->penalty_until);
-		pv[0] = f->rate_key[s->pidx];
-		pv[1] = f->stats_key;
-		pv[2] = now_s;
-		pv[3] = until_s;
-		pv[4] = s->job.provider;
-		rep = ph_redis_script(&f->redis, PH_SCRIPT_RATE_PENALTY, 2, 5, pv, NULL);
-		if (!fetcher_reply_ok(f, rep, "rate_penalty")) {
-			freeReplyObject(rep);
+		argv[0] = f->rate_key[s->pidx];
+		argv[1] = f->stats_key;
+		argv[2] = now_s;
+		argv[3] = until_s;
+		argv[4] = s->job.provider;
+		if (ph_redis_script_append(&f->redis, PH_SCRIPT_RATE_PENALTY, 2, 5, argv, NULL) !=
+		    0)
 			return -1;
-		}
-		freeReplyObject(rep);
-		log_info("rate_throttled", "provider=%s until=%" PRIu64, s->job.provider,
-		    s->penalty_until);
-		s->penalty_until = 0;
+		s->sent_penalty = 1;
 	}
+
 	lat[0] = '\0';
 	snprintf(latsum, sizeof latsum, "fetch_ms_sum:%s",
 	    s->decoded ? s->job.provider : "unknown");
@@ -524,90 +534,49 @@ slot_finish(struct slot *s)
 		snprintf(status, sizeof status, "%ld", s->http_status);
 		snprintf(at, sizeof at, "%" PRIu64, s->fetched_at);
 		snprintf(maxlen, sizeof maxlen, "%ld", f->cfg->fetcher.events_maxlen);
+		if (refresh_member(member, sizeof member, s->job.provider, s->job.entity_type,
+		        s->job.entity_id) < 0)
+			member[0] = '\0';
+		snprintf(maxage, sizeof maxage, "%lld",
+		    (long long)f->cfg->fetcher.refresh_max_age * 1000);
+		/* Up to 10% of the step later: entities stored together come due apart. */
+		ph_random_bytes(&rnd, sizeof rnd);
+		snprintf(jitter, sizeof jitter, "%u", (unsigned)(rnd % 1000));
 		argv[0] = s->lock_key;
 		argv[1] = s->entity_key;
 		argv[2] = f->events_key;
 		argv[3] = f->processing_key;
 		argv[4] = f->stats_key;
-		argv[5] = s->token;
-		argv[6] = s->raw;
-		argv[7] = s->body != NULL ? s->body : "";
-		argv[8] = at;
-		argv[9] = status;
-		argv[10] = s->sha;
-		for (i = 0; i < 11; i++)
+		argv[5] = f->refresh_key;
+		argv[6] = s->token;
+		argv[7] = s->raw;
+		argv[8] = s->body != NULL ? s->body : "";
+		argv[9] = at;
+		argv[10] = status;
+		argv[11] = s->sha;
+		argv[12] = s->job.notification_id;
+		argv[13] = s->job.provider;
+		argv[14] = s->job.entity_type;
+		argv[15] = s->job.entity_id;
+		argv[16] = maxlen;
+		argv[17] = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf";
+		argv[18] = ms;
+		argv[19] = member;
+		argv[20] =
+		    s->pcfg != NULL && s->pcfg->refresh_off ? "off" : refresh_class_name(s->cls);
+		argv[21] = f->cfg->fetcher.refresh_schedule_ms;
+		argv[22] = f->cfg->fetcher.refresh_settled_ms;
+		argv[23] = maxage;
+		argv[24] = jitter;
+		argv[25] = s->status;
+		for (i = 0; i < 26; i++)
 			lens[i] = strlen(argv[i]);
-		lens[6] = s->rawlen;
-		lens[7] = s->len; /* the body is bytes: never strlen */
-		{
-			const char *av[26];
-			size_t al[26];
-			char member[FETCHER_KEY_MAX], maxage[24], jitter[8];
-			unsigned short rnd = 0;
-
-			if (refresh_member(member, sizeof member, s->job.provider,
-			        s->job.entity_type, s->job.entity_id) < 0)
-				member[0] = '\0';
-			snprintf(maxage, sizeof maxage, "%lld",
-			    (long long)f->cfg->fetcher.refresh_max_age * 1000);
-			/* Up to 10% of the step later: entities stored together come due apart. */
-			ph_random_bytes(&rnd, sizeof rnd);
-			snprintf(jitter, sizeof jitter, "%u", (unsigned)(rnd % 1000));
-			av[0] = argv[0];
-			av[1] = argv[1];
-			av[2] = argv[2];
-			av[3] = argv[3];
-			av[4] = argv[4];
-			av[5] = f->refresh_key;
-			memcpy(av + 6, argv + 5, 6 * sizeof argv[0]);
-			memcpy(al, lens, 5 * sizeof lens[0]);
-			memcpy(al + 6, lens + 5, 6 * sizeof lens[0]);
-			av[12] = s->job.notification_id;
-			av[13] = s->job.provider;
-			av[14] = s->job.entity_type;
-			av[15] = s->job.entity_id;
-			av[16] = maxlen;
-			av[17] = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf";
-			av[18] = ms;
-			av[19] = member;
-			av[20] = s->pcfg != NULL && s->pcfg->refresh_off
-			    ? "off"
-			    : refresh_class_name(s->cls);
-			av[21] = f->cfg->fetcher.refresh_schedule_ms;
-			av[22] = f->cfg->fetcher.refresh_settled_ms;
-			av[23] = maxage;
-			av[24] = jitter;
-			av[25] = s->status;
-			for (i = 12; i < 26; i++)
-				al[i] = strlen(av[i]);
-			al[5] = strlen(av[5]);
-			rep = ph_redis_script(&f->redis, PH_SCRIPT_STORE, 6, 26, av, al);
-		}
-		if (!fetcher_reply_ok(f, rep, "store") || rep->type != REDIS_REPLY_ARRAY ||
-		    rep->elements != 3 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
-			freeReplyObject(rep);
+		lens[7] = s->rawlen;
+		lens[8] = s->len; /* the body is bytes: never strlen */
+		if (ph_redis_script_append(&f->redis, PH_SCRIPT_STORE, 6, 26, argv, lens) != 0)
 			return -1;
-		}
-		stored = rep->element[0]->integer == 1;
-		/* Said once per entity and status: when the stored status changes. */
-		if (stored && !s->cls_known && rep->element[2]->type == REDIS_REPLY_INTEGER &&
-		    rep->element[2]->integer == 1)
-			log_warn("status_unknown",
-			    "provider=%s type=%s id=%s status=\"%s\" counted_as=progress",
-			    s->job.provider, s->job.entity_type, s->job.entity_id, s->status);
-		if (stored)
-			log_info("fetch_stored",
-			    "provider=%s type=%s id=%s status=%ld "
-			    "bytes=%zu changed=%lld attempt=%ld",
-			    s->job.provider, s->job.entity_type, s->job.entity_id, s->http_status,
-			    s->len, rep->element[1]->integer, s->job.attempt + 1);
-		freeReplyObject(rep);
-		if (stored) {
-			slot_clear(s);
-			return 0;
-		}
-		/* The lock expired during the GET: a later fetch may own the entity. */
-		slot_fail(s, FETCH_RETRY, "lock_lost", 0);
+		s->sent = SENT_STORE;
+		return 0;
 	}
 
 	snprintf(due, sizeof due, "%" PRIu64, s->due_ms);
@@ -630,17 +599,51 @@ slot_finish(struct slot *s)
 	for (i = 0; i < 14; i++)
 		lens[i] = strlen(argv[i]);
 	lens[5] = s->rawlen;
-	rep = ph_redis_script(&f->redis, PH_SCRIPT_RESCHEDULE, 5, 14, argv, lens);
-	if (!fetcher_reply_ok(f, rep, "reschedule") || rep->type != REDIS_REPLY_INTEGER) {
-		freeReplyObject(rep);
+	if (ph_redis_script_append(&f->redis, PH_SCRIPT_RESCHEDULE, 5, 14, argv, lens) != 0)
 		return -1;
+	s->sent = SENT_RESCHEDULE;
+	return 0;
+}
+
+/* Act on the store's reply: done, or a retry when the lock was lost meanwhile. */
+static void
+slot_store_reply(struct slot *s, const redisReply *rep)
+{
+	int stored;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER)
+		return; /* sent again next turn */
+	stored = rep->element[0]->integer == 1;
+	/* Said once per entity and status: when the stored status changes. */
+	if (stored && !s->cls_known && rep->element[2]->type == REDIS_REPLY_INTEGER &&
+	    rep->element[2]->integer == 1)
+		log_warn("status_unknown",
+		    "provider=%s type=%s id=%s status=\"%s\" counted_as=progress", s->job.provider,
+		    s->job.entity_type, s->job.entity_id, s->status);
+	if (stored) {
+		log_info("fetch_stored",
+		    "provider=%s type=%s id=%s status=%ld "
+		    "bytes=%zu changed=%lld attempt=%ld",
+		    s->job.provider, s->job.entity_type, s->job.entity_id, s->http_status, s->len,
+		    rep->element[1]->integer, s->job.attempt + 1);
+		slot_clear(s);
+		return;
 	}
+	/* The lock expired during the GET: a later fetch may own the entity. */
+	slot_fail(s, FETCH_RETRY, "lock_lost", 0);
+}
+
+/* Act on the reschedule's reply: the slot is free again. */
+static void
+slot_reschedule_reply(struct slot *s, const redisReply *rep)
+{
+	if (rep->type != REDIS_REPLY_INTEGER)
+		return; /* sent again next turn */
 	if (rep->integer == 0)
 		log_info("fetch_requeued_elsewhere", "provider=%s type=%s id=%s", s->job.provider,
 		    s->job.entity_type, s->job.entity_id);
-	freeReplyObject(rep);
 	slot_clear(s);
-	return 0;
 }
 
 /* Turn a finished transfer into the slot's outcome. */
@@ -741,102 +744,254 @@ fetcher_now_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/*
- * Ask each provider's rate limit for the GETs its claimed jobs wait to make
- * (one script call per provider and turn); grant them in slot order. Jobs
- * held back stay in their slots without counting as attempts. -1 when Redis
- * failed.
- */
+/* Put a job as taken (exactly its bytes) into a free slot, to be claimed. */
+static void
+slot_load(struct slot *s, const char *raw, size_t len)
+{
+	s->raw = malloc(len + 1);
+	if (s->raw == NULL)
+		fatalx("out of memory");
+	memcpy(s->raw, raw, len);
+	s->raw[len] = '\0';
+	s->rawlen = len;
+	s->decoded = 0;
+	s->elapsed_ms = -1;
+	s->token[0] = '\0';
+	s->lock_key[0] = '\0';
+	s->state = SLOT_CLAIM;
+	s->f->busy++;
+}
+
+/* The first free slot, or NULL. */
+static struct slot *
+fetcher_free_slot(struct fetcher *f)
+{
+	long i;
+
+	for (i = 0; i < f->concurrency; i++) {
+		if (f->slots[i].state == SLOT_FREE)
+			return &f->slots[i];
+	}
+	return NULL;
+}
+
+/* Whether a slot waits for its provider's rate limit to let its GET go. */
 static int
-fetcher_rate(struct fetcher *f)
+slot_waits_rate(const struct slot *s, size_t pi)
+{
+	return s->state == SLOT_CLAIM && s->decoded && s->token[0] != '\0' && !s->granted &&
+	    s->pidx == pi;
+}
+
+/* Append a provider's rate script for its n waiting jobs. -1 when Redis failed. */
+static int
+fetcher_rate_send(struct fetcher *f, size_t pi, long n)
 {
 	const char *argv[8];
 	char now_s[32], t_s[32], tau_s[32], n_s[24], held_s[24];
-	redisReply *rep;
-	uint64_t mono = ph_mono_ms();
-	long i, wanted, k, burst, max_rps;
-	size_t pi;
-	double t;
+	long max_rps = f->cfg->providers[pi].max_rps;
+	/* A burst of a tenth of a second's GETs, at least one. */
+	long burst = max_rps / 10 > 1 ? max_rps / 10 : 1;
+	double t = max_rps > 0 ? 1000.0 / (double)max_rps : 0;
 
-	for (pi = 0; pi < provider_count() && pi < PH_MAX_PROVIDERS; pi++) {
-		wanted = 0;
-		for (i = 0; i < f->concurrency; i++) {
-			struct slot *s = &f->slots[i];
-			if (s->state == SLOT_CLAIM && s->decoded && s->token[0] != '\0' &&
-			    !s->granted && s->pidx == pi)
-				wanted++;
-		}
-		if (wanted == 0 || mono < f->rate_until[pi])
-			continue;
-		max_rps = f->cfg->providers[pi].max_rps;
-		t = max_rps > 0 ? 1000.0 / (double)max_rps : 0;
-		/* A burst of a tenth of a second's GETs, at least one. */
-		burst = max_rps / 10 > 1 ? max_rps / 10 : 1;
-		snprintf(now_s, sizeof now_s, "%.3f", fetcher_now_ms());
-		snprintf(t_s, sizeof t_s, "%.3f", t);
-		snprintf(tau_s, sizeof tau_s, "%.3f", t * (double)(burst - 1));
-		snprintf(n_s, sizeof n_s, "%ld", wanted);
-		snprintf(held_s, sizeof held_s, "%ld", f->rate_held[pi]);
-		argv[0] = f->rate_key[pi];
-		argv[1] = f->stats_key;
-		argv[2] = now_s;
-		argv[3] = t_s;
-		argv[4] = tau_s;
-		argv[5] = n_s;
-		argv[6] = provider_at(pi)->name;
-		argv[7] = held_s;
-		rep = ph_redis_script(&f->redis, PH_SCRIPT_RATE, 2, 8, argv, NULL);
-		if (!fetcher_reply_ok(f, rep, "rate") || rep->type != REDIS_REPLY_ARRAY ||
-		    rep->elements != 2) {
-			freeReplyObject(rep);
-			return -1;
-		}
-		f->rate_held[pi] = 0;
-		k = (long)rep->element[0]->integer;
-		f->rate_until[pi] = k < wanted ? mono + (uint64_t)rep->element[1]->integer : 0;
-		freeReplyObject(rep);
-		for (i = 0; i < f->concurrency; i++) {
-			struct slot *s = &f->slots[i];
-			if (s->state != SLOT_CLAIM || !s->decoded || s->token[0] == '\0' ||
-			    s->granted || s->pidx != pi)
-				continue;
-			if (k > 0) {
-				s->granted = 1;
-				k--;
-			} else if (!s->held) {
-				s->held = 1;
-				f->rate_held[pi]++;
-			}
-		}
-	}
-	return 0;
+	snprintf(now_s, sizeof now_s, "%.3f", fetcher_now_ms());
+	snprintf(t_s, sizeof t_s, "%.3f", t);
+	snprintf(tau_s, sizeof tau_s, "%.3f", t * (double)(burst - 1));
+	snprintf(n_s, sizeof n_s, "%ld", n);
+	snprintf(held_s, sizeof held_s, "%ld", f->rate_held[pi]);
+	argv[0] = f->rate_key[pi];
+	argv[1] = f->stats_key;
+	argv[2] = now_s;
+	argv[3] = t_s;
+	argv[4] = tau_s;
+	argv[5] = n_s;
+	argv[6] = provider_at(pi)->name;
+	argv[7] = held_s;
+	return ph_redis_script_append(&f->redis, PH_SCRIPT_RATE, 2, 8, argv, NULL);
 }
 
-/* Run the Redis steps slots wait for; -1 when Redis failed. */
-static int
-fetcher_slots(struct fetcher *f)
+/* Grant the GETs the rate script allowed, in slot order; count the rest held back. */
+static void
+fetcher_rate_reply(struct fetcher *f, size_t pi, long wanted, const redisReply *rep)
 {
-	long i;
+	long i, k;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER)
+		return;
+	f->rate_held[pi] = 0;
+	k = (long)rep->element[0]->integer;
+	f->rate_until[pi] = k < wanted ? ph_mono_ms() + (uint64_t)rep->element[1]->integer : 0;
+	for (i = 0; i < f->concurrency; i++) {
+		struct slot *s = &f->slots[i];
+
+		if (!slot_waits_rate(s, pi))
+			continue;
+		if (k > 0) {
+			s->granted = 1;
+			k--;
+		} else if (!s->held) {
+			s->held = 1;
+			f->rate_held[pi]++;
+		}
+	}
+}
+
+/*
+ * One pipelined turn: every Redis step the slots wait for, and takes for
+ * free slots, written at once, then every reply read in order. Sent: the
+ * rate script of each provider with jobs waiting for it, the claim of every
+ * granted job, the closing script of every finished one, and up to
+ * FETCHER_TAKE_BATCH LMOVEs when take is set. Scripts check their token, so
+ * a step whose reply was lost is sent again next turn with the same effect
+ * as today's one-by-one calls. 1 when the turn made work for another
+ * (grants, takes, a lock lost), 0 when not, -1 when Redis failed.
+ */
+static int
+fetcher_pipeline(struct fetcher *f, int take)
+{
+	long wanted[PH_MAX_PROVIDERS] = { 0 }, i, ntake = 0, taken = 0;
+	int asked[PH_MAX_PROVIDERS] = { 0 }, failed = 0, more = 0, noscript = 0;
+	size_t pi, np = provider_count() < PH_MAX_PROVIDERS ? provider_count() : PH_MAX_PROVIDERS;
+	uint64_t mono = ph_mono_ms();
+	redisReply *rep;
 	struct slot *s;
-	int rc;
 
 	/* Check taken jobs and build their keys; a bad one is dead-lettered. */
 	for (i = 0; i < f->concurrency; i++) {
 		s = &f->slots[i];
-		if (s->state == SLOT_CLAIM && (!s->decoded || s->token[0] == '\0')) {
-			rc = slot_prepare(s);
-			if (rc > 0)
-				return -1;
-		}
+		s->sent = SENT_NONE;
+		s->sent_penalty = 0;
+		if (s->state == SLOT_CLAIM && (!s->decoded || s->token[0] == '\0'))
+			(void)slot_prepare(s); /* 1: no token yet (no randomness): next turn */
+		if (s->state == SLOT_CLAIM && s->decoded && s->token[0] != '\0' && !s->granted)
+			wanted[s->pidx]++;
 	}
-	if (fetcher_rate(f) != 0)
+	if (ph_redis_connect(&f->redis) != 0) {
+		fetcher_redis_failed(f, "connect");
 		return -1;
+	}
+	for (pi = 0; pi < np; pi++) {
+		if (wanted[pi] == 0 || mono < f->rate_until[pi])
+			continue;
+		if (fetcher_rate_send(f, pi, wanted[pi]) != 0)
+			goto lost;
+		asked[pi] = 1;
+	}
 	for (i = 0; i < f->concurrency; i++) {
 		s = &f->slots[i];
-		if (s->state == SLOT_CLAIM && s->granted && slot_claim(s) != 0)
-			return -1;
-		if (s->state == SLOT_FINISH && slot_finish(s) != 0)
-			return -1;
+		if (s->state == SLOT_CLAIM && s->granted && slot_claim_send(s) != 0)
+			goto lost;
+		if (s->state == SLOT_FINISH && slot_finish_send(s) != 0)
+			goto lost;
+	}
+	if (take) {
+		for (i = 0; i < f->concurrency && ntake < FETCHER_TAKE_BATCH; i++)
+			ntake += f->slots[i].state == SLOT_FREE;
+		for (i = 0; i < ntake; i++) {
+			if (redisAppendCommand(f->redis.c, "LMOVE %s %s RIGHT LEFT", f->queue_key,
+			        f->processing_key) != REDIS_OK)
+				goto lost;
+		}
+	}
+
+	/* The replies, in the order sent. */
+	for (pi = 0; pi < np; pi++) {
+		if (!asked[pi])
+			continue;
+		if (redisGetReply(f->redis.c, (void **)&rep) != REDIS_OK || rep == NULL)
+			goto lost;
+		if (fetcher_reply_ok(f, rep, "rate")) {
+			fetcher_rate_reply(f, pi, wanted[pi], rep);
+			more = 1;
+		} else
+			failed = 1;
+		freeReplyObject(rep);
+	}
+	for (i = 0; i < f->concurrency; i++) {
+		s = &f->slots[i];
+		if (s->sent_penalty) {
+			if (redisGetReply(f->redis.c, (void **)&rep) != REDIS_OK || rep == NULL)
+				goto lost;
+			if (fetcher_reply_ok(f, rep, "rate_penalty")) {
+				log_info("rate_throttled", "provider=%s until=%" PRIu64,
+				    s->job.provider, s->penalty_until);
+				s->penalty_until = 0;
+			} else
+				failed = 1;
+			freeReplyObject(rep);
+		}
+		if (s->sent == SENT_NONE)
+			continue;
+		if (redisGetReply(f->redis.c, (void **)&rep) != REDIS_OK || rep == NULL)
+			goto lost;
+		if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0)
+			noscript = 1;
+		if (!fetcher_reply_ok(f, rep,
+		        s->sent == SENT_CLAIM       ? "claim"
+		            : s->sent == SENT_STORE ? "store"
+		                                    : "reschedule"))
+			failed = 1;
+		else if (s->sent == SENT_CLAIM)
+			slot_claim_reply(s, rep);
+		else if (s->sent == SENT_STORE) {
+			slot_store_reply(s, rep);
+			more |= s->state == SLOT_FINISH; /* lock lost: its reschedule next */
+		} else
+			slot_reschedule_reply(s, rep);
+		s->sent = SENT_NONE;
+		freeReplyObject(rep);
+	}
+	for (i = 0; i < ntake; i++) {
+		if (redisGetReply(f->redis.c, (void **)&rep) != REDIS_OK || rep == NULL)
+			goto lost;
+		if (!fetcher_reply_ok(f, rep, "take"))
+			failed = 1;
+		else if (rep->type == REDIS_REPLY_STRING && (s = fetcher_free_slot(f)) != NULL) {
+			slot_load(s, rep->str, rep->len);
+			taken++;
+		} else if (rep->type == REDIS_REPLY_STRING) {
+			f->adopt = 1; /* no slot (cannot happen): our list holds it */
+		}
+		freeReplyObject(rep);
+	}
+	if (take) {
+		/* A nil answer: the queue is empty for now. */
+		f->queue_empty = taken < ntake;
+		if (f->queue_empty)
+			f->empty_until = mono + FETCHER_POLL_MS;
+	}
+	if (noscript)
+		ph_redis_drop(&f->redis); /* SCRIPT FLUSH or a failover: reconnect and load them */
+	if (failed)
+		return -1;
+	return more || taken > 0 ? 1 : 0;
+lost:
+	/* Which steps ran is unknown: each is sent again (same token, same effect). */
+	snprintf(f->redis.err, sizeof f->redis.err, "%s",
+	    f->redis.c != NULL && f->redis.c->errstr[0] != '\0' ? f->redis.c->errstr
+	                                                        : "pipeline: no reply");
+	ph_redis_drop(&f->redis);
+	fetcher_redis_failed(f, "pipeline");
+	for (i = 0; i < f->concurrency; i++) {
+		f->slots[i].sent = SENT_NONE;
+		f->slots[i].sent_penalty = 0;
+	}
+	return -1;
+}
+
+/* Run the Redis steps slots wait for, turn after turn while one makes work; -1 when Redis failed. */
+static int
+fetcher_slots(struct fetcher *f, int take)
+{
+	int round, rc;
+
+	for (round = 0; round < FETCHER_ROUNDS; round++) {
+		rc = fetcher_pipeline(f,
+		    take && !fetcher_stop && f->busy < f->concurrency &&
+		        ph_mono_ms() >= f->empty_until);
+		if (rc <= 0)
+			return rc;
 	}
 	return 0;
 }
@@ -845,33 +1000,23 @@ fetcher_slots(struct fetcher *f)
 static int
 fetcher_take(struct fetcher *f, long block_ms)
 {
-	struct slot *s = NULL;
+	struct slot *s = fetcher_free_slot(f);
 	redisReply *rep;
 	char secs[32];
-	long i;
 
-	for (i = 0; i < f->concurrency && s == NULL; i++) {
-		if (f->slots[i].state == SLOT_FREE)
-			s = &f->slots[i];
-	}
 	if (s == NULL)
 		return 0;
-	if (block_ms > 0) {
-		if (ph_redis_connect(&f->redis) != 0) {
-			fetcher_redis_failed(f, "connect");
-			return -1;
-		}
-		/* The reply comes only after the block: the socket must wait longer. */
-		ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms + block_ms);
-		snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
-		rep = ph_redis_cmd(&f->redis, "BLMOVE %s %s RIGHT LEFT %s", f->queue_key,
-		    f->processing_key, secs);
-		if (f->redis.c != NULL)
-			ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms);
-	} else {
-		rep = ph_redis_cmd(&f->redis, "LMOVE %s %s RIGHT LEFT", f->queue_key,
-		    f->processing_key);
+	if (ph_redis_connect(&f->redis) != 0) {
+		fetcher_redis_failed(f, "connect");
+		return -1;
 	}
+	/* The reply comes only after the block: the socket must wait longer. */
+	ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms + block_ms);
+	snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
+	rep = ph_redis_cmd(&f->redis, "BLMOVE %s %s RIGHT LEFT %s", f->queue_key, f->processing_key,
+	    secs);
+	if (f->redis.c != NULL)
+		ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms);
 	if (!fetcher_reply_ok(f, rep, "take")) {
 		freeReplyObject(rep);
 		return -1;
@@ -880,19 +1025,8 @@ fetcher_take(struct fetcher *f, long block_ms)
 		freeReplyObject(rep);
 		return 0;
 	}
-	s->raw = malloc(rep->len + 1);
-	if (s->raw == NULL)
-		fatalx("out of memory");
-	memcpy(s->raw, rep->str, rep->len);
-	s->raw[rep->len] = '\0';
-	s->rawlen = rep->len;
+	slot_load(s, rep->str, rep->len);
 	freeReplyObject(rep);
-	s->decoded = 0;
-	s->elapsed_ms = -1;
-	s->token[0] = '\0';
-	s->lock_key[0] = '\0';
-	s->state = SLOT_CLAIM;
-	f->busy++;
 	return 1;
 }
 
@@ -941,19 +1075,7 @@ fetcher_adopt(struct fetcher *f)
 			rc = -1;
 			break;
 		}
-		s = &f->slots[k];
-		s->raw = malloc(e->len + 1);
-		if (s->raw == NULL)
-			fatalx("out of memory");
-		memcpy(s->raw, e->str, e->len);
-		s->raw[e->len] = '\0';
-		s->rawlen = e->len;
-		s->decoded = 0;
-		s->elapsed_ms = -1;
-		s->token[0] = '\0';
-		s->lock_key[0] = '\0';
-		s->state = SLOT_CLAIM;
-		f->busy++;
+		slot_load(&f->slots[k], e->str, e->len);
 		held[k] = 1;
 		log_info("adopted", "worker=%s", f->id);
 	}
@@ -1216,7 +1338,7 @@ fetcher_run(struct fetcher *f)
 {
 	uint64_t now, beat_every, stop_deadline = 0, next_wall = 0;
 	long block;
-	int redis_ok, taken;
+	int redis_ok;
 
 	beat_every = (uint64_t)f->cfg->fetcher.worker_timeout * 1000 / 3;
 	if (beat_every > 1000)
@@ -1230,7 +1352,8 @@ fetcher_run(struct fetcher *f)
 			else
 				redis_ok = 0;
 		}
-		if (redis_ok && fetcher_slots(f) != 0)
+		/* One pipelined round trip for every slot's step, plus takes for free slots. */
+		if (redis_ok && fetcher_slots(f, f->busy > 0 || f->once) != 0)
 			redis_ok = 0;
 
 		if (fetcher_stop) {
@@ -1243,7 +1366,7 @@ fetcher_run(struct fetcher *f)
 				break;
 		}
 
-		if (redis_ok && f->adopt && fetcher_adopt(f) == 0 && fetcher_slots(f) != 0)
+		if (redis_ok && f->adopt && fetcher_adopt(f) == 0 && fetcher_slots(f, 0) != 0)
 			redis_ok = 0;
 		if (redis_ok && !fetcher_stop && now >= f->next_due) {
 			if (fetcher_due(f, &next_wall) != 0 || fetcher_refresh_due(f) != 0)
@@ -1251,25 +1374,6 @@ fetcher_run(struct fetcher *f)
 			/* A full batch of refreshes: the next one at once. */
 			f->next_due = now + (f->refresh_moved == FETCHER_REFRESH_BATCH ? 0 : 100);
 		}
-
-		/* Fill free slots: without blocking while transfers run. */
-		taken = 0;
-		while (redis_ok && !fetcher_stop && f->busy < f->concurrency &&
-		    (f->busy > 0 || f->once) && now >= f->empty_until) {
-			int rc = fetcher_take(f, 0);
-
-			if (rc < 0)
-				redis_ok = 0;
-			if (rc <= 0) {
-				f->empty_until = now + FETCHER_POLL_MS;
-				f->queue_empty = rc == 0;
-				break;
-			}
-			taken++;
-			f->queue_empty = 0;
-		}
-		if (taken > 0 && fetcher_slots(f) != 0)
-			redis_ok = 0;
 
 		if (f->once && f->busy == 0 && f->queue_empty && f->recovered && redis_ok) {
 			/* Drained: done unless retries came due meanwhile. */
@@ -1296,7 +1400,7 @@ fetcher_run(struct fetcher *f)
 			if (f->next_beat > now && (long)(f->next_beat - now) < block)
 				block = (long)(f->next_beat - now) + 1;
 			if (fetcher_take(f, block) > 0)
-				fetcher_slots(f);
+				fetcher_slots(f, 1);
 			f->next_due = 0;
 			continue;
 		}
