@@ -35,7 +35,7 @@
 #include "redis.h"
 #include "refresh.h"
 
-#define FETCHER_KEY_MAX 512
+#define FETCHER_KEY_MAX PH_KEY_MAX
 #define FETCHER_ENTRY_MAX (PH_JOB_MAX + 1024)
 #define FETCHER_ERROR_MAX 256
 /* Longest a BLMOVE blocks: bounds how late a heartbeat or SIGTERM is seen. */
@@ -424,12 +424,12 @@ slot_prepare(struct slot *s)
 		slot_dead_now(s, "no_credentials");
 		return -1;
 	}
-	if (ph_key(s->lock_key, sizeof s->lock_key, prefix, "lock:%s:%s:%s", s->job.provider,
+	if (ph_key_entity(s->lock_key, sizeof s->lock_key, prefix, PH_KEY_LOCK, s->job.provider,
 	        s->job.entity_type, s->job.entity_id) < 0 ||
-	    ph_key(s->pending_key, sizeof s->pending_key, prefix, "pending:%s:%s:%s",
+	    ph_key_entity(s->pending_key, sizeof s->pending_key, prefix, PH_KEY_PENDING,
 	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0 ||
-	    ph_key(s->entity_key, sizeof s->entity_key, prefix, "entity:%s:%s:%s", s->job.provider,
-	        s->job.entity_type, s->job.entity_id) < 0) {
+	    ph_key_entity(s->entity_key, sizeof s->entity_key, prefix, PH_KEY_ENTITY,
+	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0) {
 		slot_dead_now(s, "key_too_long");
 		return -1;
 	}
@@ -1175,9 +1175,9 @@ fetcher_refresh_due(struct fetcher *f)
 		snprintf(job.event, sizeof job.event, "refresh");
 		job.received_at = now;
 		if (job_encode(&job, jobs[k], sizeof jobs[k]) < 0 ||
-		    ph_key(pending[k], sizeof pending[k], f->cfg->redis.prefix, "pending:%s:%s:%s",
-		        job.provider, job.entity_type, job.entity_id) < 0 ||
-		    ph_key(entity[k], sizeof entity[k], f->cfg->redis.prefix, "entity:%s:%s:%s",
+		    ph_key_entity(pending[k], sizeof pending[k], f->cfg->redis.prefix,
+		        PH_KEY_PENDING, job.provider, job.entity_type, job.entity_id) < 0 ||
+		    ph_key_entity(entity[k], sizeof entity[k], f->cfg->redis.prefix, PH_KEY_ENTITY,
 		        job.provider, job.entity_type, job.entity_id) < 0) {
 			fetcher_refresh_drop(f, m->str, "too_long");
 			continue;

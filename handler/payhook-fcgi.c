@@ -364,7 +364,7 @@ handler_flush(struct ph_redis *r, const struct ph_config *cfg)
 	atomic_long *from[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + SPOOL_NCOUNTS];
 	long taken[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + SPOOL_NCOUNTS];
 	atomic_long *sc[SPOOL_NCOUNTS];
-	char key[256], field[128];
+	char key[PH_KEY_MAX], field[128];
 	size_t p;
 	int c, n = 0, i, refused = 0;
 	redisReply *rep;

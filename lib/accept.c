@@ -58,7 +58,7 @@ accept_prepare(const struct ph_accept_ctx *ctx, const struct ph_provider *p,
 	call->argv[nk++] = ctx->notifications;
 	call->argv[nk++] = ctx->stats;
 	for (i = 0; i < n->nentities; i++) {
-		if (ph_key(call->pending[i], sizeof call->pending[i], prefix, "pending:%s:%s:%s",
+		if (ph_key_entity(call->pending[i], sizeof call->pending[i], prefix, PH_KEY_PENDING,
 		        p->name, n->entities[i].type, n->entities[i].id) < 0)
 			return -1;
 		call->argv[nk++] = call->pending[i];
@@ -160,7 +160,7 @@ accept_refetch(const struct ph_accept_ctx *ctx, struct ph_redis *r, const struct
 	enum ph_refetch rc = PH_REFETCH_UNAVAILABLE;
 	int was_up;
 
-	if (ph_key(pending, sizeof pending, ctx->cfg->redis.prefix, "pending:%s:%s:%s",
+	if (ph_key_entity(pending, sizeof pending, ctx->cfg->redis.prefix, PH_KEY_PENDING,
 	        job->provider, job->entity_type, job->entity_id) < 0 ||
 	    job_encode(job, jobbuf, sizeof jobbuf) < 0) {
 		snprintf(r->err, sizeof r->err, "key or job too long (prefix?)");

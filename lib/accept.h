@@ -16,7 +16,7 @@ enum ph_accept {
 	PH_ACCEPT_UNAVAILABLE, /* Redis unreachable or erroring: answer 503 */
 };
 
-#define PH_ACCEPT_KEY_MAX 256
+#define PH_ACCEPT_KEY_MAX PH_KEY_MAX
 
 /* What every notification's script call shares: built once, at start-up. */
 struct ph_accept_ctx {

@@ -10,7 +10,8 @@ lib_libpayhook_a_SOURCES = \
 	lib/accept.h lib/accept.c \
 	lib/spool.h lib/spool.c \
 	lib/refresh.h lib/refresh.c \
+	lib/fetch.h lib/fetch.c \
 	lib/metrics.h lib/metrics.c
-lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS)
+lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS) $(CRYPTO_CFLAGS)
 
 LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS)

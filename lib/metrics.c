@@ -29,7 +29,7 @@ const long ph_fetch_buckets_ms[PH_FETCH_BUCKETS] = {
 /* The most workers whose processing lists are counted in one scrape. */
 #define METRICS_MAX_WORKERS 1024
 #define METRICS_MAX_PROVIDERS 16
-#define METRICS_KEY_MAX 256
+#define METRICS_KEY_MAX PH_KEY_MAX
 
 struct mbuf {
 	char *buf;

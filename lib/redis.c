@@ -355,10 +355,10 @@ ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc, 
 	redisReply *rep;
 	int i;
 
-	if (argc > REDIS_SCRIPT_MAX_ARGS) {
-		snprintf(r->err, sizeof r->err, "script: too many arguments");
-		return NULL;
-	}
+	/* Callers pass fixed, bounded argument counts: more is a bug, not a Redis failure. */
+	if (argc > REDIS_SCRIPT_MAX_ARGS)
+		fatalx("script %d: %d arguments, at most %d", (int)script, argc,
+		    REDIS_SCRIPT_MAX_ARGS);
 	if (ph_redis_connect(r) != 0)
 		return NULL;
 	snprintf(nk, sizeof nk, "%d", nkeys);
@@ -401,9 +401,11 @@ ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys, int
 	char nk[16];
 	int i;
 
-	if (r->c == NULL || !r->loaded || argc > REDIS_SCRIPT_MAX_ARGS) {
-		snprintf(r->err, sizeof r->err, "script append: %s",
-		    r->c == NULL ? "not connected" : "too many arguments");
+	if (argc > REDIS_SCRIPT_MAX_ARGS)
+		fatalx("script %d: %d arguments, at most %d", (int)script, argc,
+		    REDIS_SCRIPT_MAX_ARGS);
+	if (r->c == NULL || !r->loaded) {
+		snprintf(r->err, sizeof r->err, "script append: not connected");
 		return -1;
 	}
 	snprintf(nk, sizeof nk, "%d", nkeys);
@@ -422,6 +424,20 @@ ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys, int
 		return -1;
 	}
 	return 0;
+}
+
+/* Build the key of an entity: the one place their names are spelled. */
+int
+ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_entity_key kind,
+    const char *provider, const char *type, const char *id)
+{
+	static const char *const names[] = {
+		[PH_KEY_PENDING] = "pending",
+		[PH_KEY_LOCK] = "lock",
+		[PH_KEY_ENTITY] = "entity",
+	};
+
+	return ph_key(buf, len, prefix, "%s:%s:%s:%s", names[kind], provider, type, id);
 }
 
 /* Build a key from the prefix and a formatted name. */

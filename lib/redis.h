@@ -80,6 +80,20 @@ int ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys,
 /* Set the timeout of commands on the current connection (blocking reads). */
 int ph_redis_set_timeout(struct ph_redis *r, long ms);
 
+/* The longest key payhook builds (prefix included). */
+#define PH_KEY_MAX 512
+
+/* The keys of one entity (DESIGN.md: Redis keys). */
+enum ph_entity_key {
+	PH_KEY_PENDING, /* {p}pending:{provider}:{type}:{id}: a job for it waits */
+	PH_KEY_LOCK,    /* {p}lock:{provider}:{type}:{id}: one fetch at a time */
+	PH_KEY_ENTITY,  /* {p}entity:{provider}:{type}:{id}: the snapshot */
+};
+
+/* Write the key of an entity into buf; -1 if it does not fit. */
+int ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_entity_key kind,
+    const char *provider, const char *type, const char *id);
+
 /* Write prefix + formatted name into buf; -1 if it does not fit. */
 int ph_key(char *buf, size_t len, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -312,6 +312,30 @@ static const char script_rate_penalty[] =
     "redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[3] .. ':throttled', 1)\n"
     "return 1\n";
 
+/*
+ * Put a job back in the queue from the dead list (payhookctl dead replay):
+ * remove the entry, then queue the job unless a job for the entity is
+ * already waiting (its pending marker, as the accept script sets it);
+ * ARGV[4] "0" skips the marker (an entity type with no route: the fetcher
+ * never clears one).
+ * KEYS: 1 dead, 2 queue, 3 pending. ARGV: 1 entry, 2 job, 3 pending_ttl,
+ * 4 "1" to use the marker, 5 now (ms).
+ * Returns 0 entry gone, 1 queued, 2 covered by a waiting job.
+ */
+static const char script_dead_replay[] =
+    "if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end\n"
+    "if ARGV[4] == '1' and not redis.call('SET', KEYS[3], ARGV[5], 'NX', 'EX', ARGV[3]) then\n"
+    "  return 2\n"
+    "end\n"
+    "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
+    "return 1\n";
+
+/* Empty the dead list (payhookctl dead purge). KEYS: 1 dead. Returns how many entries it held. */
+static const char script_dead_purge[] =
+    "local n = redis.call('LLEN', KEYS[1])\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return n\n";
+
 const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_ACCEPT] = script_accept,
 	[PH_SCRIPT_CLAIM] = script_claim,
@@ -323,4 +347,6 @@ const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_REFETCH] = script_refetch,
 	[PH_SCRIPT_RATE] = script_rate,
 	[PH_SCRIPT_RATE_PENALTY] = script_rate_penalty,
+	[PH_SCRIPT_DEAD_REPLAY] = script_dead_replay,
+	[PH_SCRIPT_DEAD_PURGE] = script_dead_purge,
 };

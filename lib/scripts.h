@@ -18,6 +18,8 @@ enum ph_script {
 	PH_SCRIPT_REFETCH,      /* handler, payhookctl: queue a fetch unless one waits */
 	PH_SCRIPT_RATE,         /* fetcher: GETs a provider's rate limit grants now */
 	PH_SCRIPT_RATE_PENALTY, /* fetcher: a 429 holds every fetcher back */
+	PH_SCRIPT_DEAD_REPLAY,  /* payhookctl: a dead entry back to the queue */
+	PH_SCRIPT_DEAD_PURGE,   /* payhookctl: empty the dead list */
 	PH_NSCRIPTS,
 };
 

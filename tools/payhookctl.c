@@ -38,7 +38,7 @@
 #define CTL_USAGE 2
 #define CTL_NOTFOUND 3
 
-#define CTL_KEY_MAX 512
+#define CTL_KEY_MAX PH_KEY_MAX
 #define CTL_LIMIT_DEFAULT 20
 #define CTL_LIMIT_MAX 10000
 #define CTL_BATCH 100          /* entries read per round trip */
@@ -58,29 +58,6 @@ struct ctl_args {
 };
 
 static volatile sig_atomic_t ctl_stop;
-
-/*
- * Put a job back in the queue from the dead list: remove the entry, then
- * queue the job unless a job for the entity is already waiting (its pending
- * marker, as the accept script sets it); ARGV[4] "0" skips the marker (an
- * entity type with no route: the fetcher never clears one).
- * KEYS: 1 dead, 2 queue, 3 pending. ARGV: 1 entry, 2 job, 3 pending_ttl,
- * 4 "1" to use the marker, 5 now (ms).
- * Returns 0 entry gone, 1 queued, 2 covered by a waiting job.
- */
-static const char ctl_script_replay[] =
-    "if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end\n"
-    "if ARGV[4] == '1' and not redis.call('SET', KEYS[3], ARGV[5], 'NX', 'EX', ARGV[3]) then\n"
-    "  return 2\n"
-    "end\n"
-    "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
-    "return 1\n";
-
-/* Empty the dead list. KEYS: 1 dead. Returns how many entries it held. */
-static const char ctl_script_purge[] =
-    "local n = redis.call('LLEN', KEYS[1])\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "return n\n";
 
 /* Print an error message. */
 static void __attribute__((format(printf, 1, 2))) ctl_warn(const char *fmt, ...)
@@ -161,21 +138,24 @@ ctl_int(struct ctl *c, int argc, const char **argv)
 
 /* Run one of our scripts (EVAL: run by hand, not worth a SCRIPT LOAD). */
 static long long
-ctl_eval(struct ctl *c, const char *script, int nkeys, int nargs, const char **args)
+ctl_eval(struct ctl *c, enum ph_script script, int nkeys, int nargs, const char **args)
 {
-	const char *argv[16];
-	char nk[16];
-	int i;
+	redisReply *rep = ph_redis_script(&c->redis, script, nkeys, nkeys + nargs, args, NULL);
+	long long v;
 
-	if (nkeys + nargs + 3 > (int)(sizeof argv / sizeof argv[0]))
+	if (rep == NULL) {
+		ctl_warn("redis: %s", c->redis.err);
 		return -1;
-	snprintf(nk, sizeof nk, "%d", nkeys);
-	argv[0] = "EVAL";
-	argv[1] = script;
-	argv[2] = nk;
-	for (i = 0; i < nkeys + nargs; i++)
-		argv[3 + i] = args[i];
-	return ctl_int(c, 3 + nkeys + nargs, argv);
+	}
+	if (rep->type != REDIS_REPLY_INTEGER) {
+		ctl_warn("redis: script: %s",
+		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+		freeReplyObject(rep);
+		return -1;
+	}
+	v = rep->integer;
+	freeReplyObject(rep);
+	return v;
 }
 
 /* Format milliseconds since the epoch as UTC ISO 8601 into buf. */
@@ -534,8 +514,11 @@ ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
 		ctl_warn("dead entry cannot be re-encoded: %s", entry);
 		return -1;
 	}
-	if (ctl_key(c, kp, "pending:%s:%s:%s", j->provider, j->entity_type, j->entity_id))
+	if (ph_key_entity(kp, sizeof kp, c->cfg.redis.prefix, PH_KEY_PENDING, j->provider,
+	        j->entity_type, j->entity_id) < 0) {
+		ctl_warn("key too long: %spending:...", c->cfg.redis.prefix);
 		return -1;
+	}
 	snprintf(ttl, sizeof ttl, "%ld", c->cfg.handler.pending_ttl);
 	snprintf(now, sizeof now, "%" PRIu64, ph_now_ms());
 	args[0] = kd;
@@ -546,7 +529,7 @@ ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
 	args[5] = ttl;
 	args[6] = p != NULL && provider_route(p, j->entity_type) != NULL ? "1" : "0";
 	args[7] = now;
-	r = ctl_eval(c, ctl_script_replay, 3, 5, args);
+	r = ctl_eval(c, PH_SCRIPT_DEAD_REPLAY, 3, 5, args);
 	if (r < 0)
 		return -1;
 	*covered = r == 2;
@@ -690,7 +673,7 @@ ctl_dead(struct ctl *c, struct ctl_args *a)
 			return CTL_USAGE;
 		}
 		args[0] = kd;
-		if ((n = ctl_eval(c, ctl_script_purge, 1, 0, args)) < 0)
+		if ((n = ctl_eval(c, PH_SCRIPT_DEAD_PURGE, 1, 0, args)) < 0)
 			return CTL_ERR;
 		printf("purged %lld\n", n);
 		return CTL_OK;
@@ -740,8 +723,11 @@ ctl_entity(struct ctl *c, struct ctl_args *a)
 	}
 	if (ctl_entity_args((char **)pos, &p) != 0)
 		return CTL_USAGE;
-	if (ctl_key(c, key, "entity:%s:%s:%s", pos[0], pos[1], pos[2]))
+	if (ph_key_entity(key, sizeof key, c->cfg.redis.prefix, PH_KEY_ENTITY, pos[0], pos[1],
+	        pos[2]) < 0) {
+		ctl_warn("key too long: %sentity:...", c->cfg.redis.prefix);
 		return CTL_ERR;
+	}
 	argv[0] = "HMGET";
 	argv[1] = key;
 	for (i = 0; i < 5; i++)

@@ -20,7 +20,7 @@ tests_unit_test_fuzz_oneinfinite_LDADD = $(LIBPAYHOOK)
 tests_unit_test_fuzz_cielo_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-provider.c
 tests_unit_test_fuzz_cielo_CFLAGS = $(REPLAY_CFLAGS) -DFUZZ_TARGET='"cielo"' -DFUZZ_PROVIDER='"cielo"'
 tests_unit_test_fuzz_cielo_LDADD = $(LIBPAYHOOK)
-tests_unit_test_fuzz_job_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-job.c lib/fetch.h lib/fetch.c
+tests_unit_test_fuzz_job_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-job.c
 tests_unit_test_fuzz_job_CFLAGS = $(REPLAY_CFLAGS) $(CRYPTO_CFLAGS) -DFUZZ_TARGET='"job"'
 tests_unit_test_fuzz_job_LDADD = $(LIBPAYHOOK) $(CRYPTO_LIBS)
 tests_unit_test_fuzz_conf_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-conf.c
@@ -43,7 +43,7 @@ tests_fuzz_fuzz_cielo_SOURCES = tests/fuzz/fuzz-provider.c
 tests_fuzz_fuzz_cielo_CFLAGS = $(FUZZ_CFLAGS_ALL) -DFUZZ_PROVIDER='"cielo"'
 tests_fuzz_fuzz_cielo_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
 tests_fuzz_fuzz_cielo_LDADD = $(LIBPAYHOOK)
-tests_fuzz_fuzz_job_SOURCES = tests/fuzz/fuzz-job.c lib/fetch.h lib/fetch.c
+tests_fuzz_fuzz_job_SOURCES = tests/fuzz/fuzz-job.c
 tests_fuzz_fuzz_job_CFLAGS = $(FUZZ_CFLAGS_ALL) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_job_LDFLAGS = $(FUZZ_LDFLAGS_ALL)
 tests_fuzz_fuzz_job_LDADD = $(LIBPAYHOOK) $(CRYPTO_LIBS)
