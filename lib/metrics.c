@@ -132,6 +132,25 @@ metrics_latency(struct latency *l, int *n, const char *provider)
 	return &l[(*n)++];
 }
 
+/* Print the family of the stats fields {prefix}{outcome} as name{outcome="..."}. */
+static void
+metrics_outcomes(struct mbuf *b, const redisReply *stats, const char *prefix, const char *name,
+    const char *help)
+{
+	size_t k, plen = strlen(prefix);
+
+	mbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (k = 0; k + 1 < stats->elements; k += 2) {
+		const redisReply *f = stats->element[k], *v = stats->element[k + 1];
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    strncmp(f->str, prefix, plen) != 0 ||
+		    !metrics_label_ok(f->str + plen, strlen(f->str + plen)))
+			continue;
+		mbuf_printf(b, "%s{outcome=\"%s\"} %s\n", name, f->str + plen, v->str);
+	}
+}
+
 /* Print the counters of the stats hash. */
 static void
 metrics_counters(struct mbuf *b, redisReply *stats)
@@ -196,35 +215,13 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 			}
 		}
 	}
-	/* spool:{outcome}: what payhook-fcgi's spools replayed, skipped or gave up. */
-	mbuf_printf(b,
-	    "# HELP payhook_spool_records_total Spooled notifications replayed into Redis, "
-	    "found duplicate, dead-lettered, or dropped (torn or corrupt), by outcome.\n"
-	    "# TYPE payhook_spool_records_total counter\n");
-	for (k = 0; k + 1 < stats->elements; k += 2) {
-		redisReply *f = stats->element[k], *v = stats->element[k + 1];
-
-		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-		    strncmp(f->str, "spool:", 6) != 0 ||
-		    !metrics_label_ok(f->str + 6, strlen(f->str + 6)))
-			continue;
-		mbuf_printf(b, "payhook_spool_records_total{outcome=\"%s\"} %s\n", f->str + 6,
-		    v->str);
-	}
-	/* refresh:{outcome}: refreshes moved to the queue, or covered by a job waiting. */
-	mbuf_printf(b,
-	    "# HELP payhook_refreshes_total Due refreshes moved to the queue, or covered by "
-	    "a job already waiting, by outcome.\n"
-	    "# TYPE payhook_refreshes_total counter\n");
-	for (k = 0; k + 1 < stats->elements; k += 2) {
-		redisReply *f = stats->element[k], *v = stats->element[k + 1];
-
-		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-		    strncmp(f->str, "refresh:", 8) != 0 ||
-		    !metrics_label_ok(f->str + 8, strlen(f->str + 8)))
-			continue;
-		mbuf_printf(b, "payhook_refreshes_total{outcome=\"%s\"} %s\n", f->str + 8, v->str);
-	}
+	/* spool:{outcome} and refresh:{outcome}: one counter family each. */
+	metrics_outcomes(b, stats, "spool:", "payhook_spool_records_total",
+	    "Spooled notifications replayed into Redis, found duplicate, dead-lettered, or "
+	    "dropped (torn or corrupt), by outcome.");
+	metrics_outcomes(b, stats, "refresh:", "payhook_refreshes_total",
+	    "Due refreshes moved to the queue, covered by a job already waiting, or dropped "
+	    "past refresh_max_age, by outcome.");
 	/* rate:{provider}:{held|throttled}: the providers' shared rate limits. */
 	for (pass = 0; pass < 2; pass++) {
 		const char *what = pass == 0 ? "held" : "throttled";

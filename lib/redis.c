@@ -344,24 +344,18 @@ ph_redis_cmd(struct ph_redis *r, const char *fmt, ...)
 
 #define REDIS_SCRIPT_MAX_ARGS 512
 
-/* Run a script by SHA1, falling back to its text. */
-redisReply *
-ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc, const char **argv,
-    const size_t *lens)
+/* Fill av/al with EVALSHA sha nkeys argv... (nk holds nkeys as text, 16 bytes). */
+static void
+redis_evalsha_argv(const struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+    const char *const *argv, const size_t *lens, char *nk, const char **av, size_t *al)
 {
-	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
-	size_t al[REDIS_SCRIPT_MAX_ARGS + 3];
-	char nk[16];
-	redisReply *rep;
 	int i;
 
 	/* Callers pass fixed, bounded argument counts: more is a bug, not a Redis failure. */
 	if (argc > REDIS_SCRIPT_MAX_ARGS)
 		fatalx("script %d: %d arguments, at most %d", (int)script, argc,
 		    REDIS_SCRIPT_MAX_ARGS);
-	if (ph_redis_connect(r) != 0)
-		return NULL;
-	snprintf(nk, sizeof nk, "%d", nkeys);
+	snprintf(nk, 16, "%d", nkeys);
 	av[0] = "EVALSHA";
 	av[1] = r->sha[script];
 	av[2] = nk;
@@ -372,6 +366,21 @@ ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc, 
 		av[i + 3] = argv[i];
 		al[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
 	}
+}
+
+/* Run a script by SHA1, falling back to its text. */
+redisReply *
+ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc, const char **argv,
+    const size_t *lens)
+{
+	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
+	size_t al[REDIS_SCRIPT_MAX_ARGS + 3];
+	char nk[16];
+	redisReply *rep;
+
+	if (ph_redis_connect(r) != 0)
+		return NULL;
+	redis_evalsha_argv(r, script, nkeys, argc, argv, lens, nk, av, al);
 	rep = redisCommandArgv(r->c, argc + 3, av, al);
 	if (rep == NULL) {
 		redis_fail(r, "EVALSHA");
@@ -399,26 +408,12 @@ ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys, int
 	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
 	size_t al[REDIS_SCRIPT_MAX_ARGS + 3];
 	char nk[16];
-	int i;
 
-	if (argc > REDIS_SCRIPT_MAX_ARGS)
-		fatalx("script %d: %d arguments, at most %d", (int)script, argc,
-		    REDIS_SCRIPT_MAX_ARGS);
 	if (r->c == NULL || !r->loaded) {
 		snprintf(r->err, sizeof r->err, "script append: not connected");
 		return -1;
 	}
-	snprintf(nk, sizeof nk, "%d", nkeys);
-	av[0] = "EVALSHA";
-	av[1] = r->sha[script];
-	av[2] = nk;
-	al[0] = 7;
-	al[1] = 40;
-	al[2] = strlen(nk);
-	for (i = 0; i < argc; i++) {
-		av[i + 3] = argv[i];
-		al[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
-	}
+	redis_evalsha_argv(r, script, nkeys, argc, argv, lens, nk, av, al);
 	if (redisAppendCommandArgv(r->c, argc + 3, av, al) != REDIS_OK) {
 		redis_fail(r, "append");
 		return -1;
