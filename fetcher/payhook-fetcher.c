@@ -398,8 +398,15 @@ fail:
 	return -1;
 }
 
-/* Check a taken job and build its keys; 0, or -1 when it was dead-lettered. */
-static int
+/* What checking a taken job did. */
+enum slot_prepared {
+	PREPARED,       /* keys built, a token drawn: it may be claimed */
+	PREPARED_DEAD,  /* a bad job: dead-lettered (SLOT_FINISH) */
+	PREPARED_LATER, /* no randomness for its token now: tried again next turn */
+};
+
+/* Check a taken job, build its keys and draw its lock token. */
+static enum slot_prepared
 slot_prepare(struct slot *s)
 {
 	struct fetcher *f = s->f;
@@ -410,19 +417,19 @@ slot_prepare(struct slot *s)
 
 	if (job_decode(s->raw, s->rawlen, &s->job, err, sizeof err) != 0) {
 		slot_dead_now(s, err);
-		return -1;
+		return PREPARED_DEAD;
 	}
 	s->decoded = 1;
 	s->provider = provider_find(s->job.provider, strlen(s->job.provider), &idx);
 	if (s->provider == NULL || provider_route(s->provider, s->job.entity_type) == NULL) {
 		slot_dead_now(s, "no_route");
-		return -1;
+		return PREPARED_DEAD;
 	}
 	s->pcfg = &f->cfg->providers[idx];
 	s->pidx = idx;
 	if (s->pcfg->key_id == NULL || s->pcfg->secret == NULL) {
 		slot_dead_now(s, "no_credentials");
-		return -1;
+		return PREPARED_DEAD;
 	}
 	if (ph_key_entity(s->lock_key, sizeof s->lock_key, prefix, PH_KEY_LOCK, s->job.provider,
 	        s->job.entity_type, s->job.entity_id) < 0 ||
@@ -431,15 +438,15 @@ slot_prepare(struct slot *s)
 	    ph_key_entity(s->entity_key, sizeof s->entity_key, prefix, PH_KEY_ENTITY,
 	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0) {
 		slot_dead_now(s, "key_too_long");
-		return -1;
+		return PREPARED_DEAD;
 	}
 	if (ph_random_bytes(rnd, sizeof rnd) != 0) {
 		/* Not unique enough to guard a lock: leave the job for later. */
-		return 1;
+		return PREPARED_LATER;
 	}
 	for (i = 0; i < sizeof rnd; i++)
 		snprintf(s->token + 2 * i, 3, "%02x", rnd[i]);
-	return 0;
+	return PREPARED;
 }
 
 /* Send the claim script of a slot: take its entity's lock (pipelined). -1 when Redis failed. */
@@ -863,7 +870,7 @@ fetcher_pipeline(struct fetcher *f, int take)
 		s->sent = SENT_NONE;
 		s->sent_penalty = 0;
 		if (s->state == SLOT_CLAIM && (!s->decoded || s->token[0] == '\0'))
-			(void)slot_prepare(s); /* 1: no token yet (no randomness): next turn */
+			(void)slot_prepare(s); /* PREPARED_LATER: next turn */
 		if (s->state == SLOT_CLAIM && s->decoded && s->token[0] != '\0' && !s->granted)
 			wanted[s->pidx]++;
 	}
@@ -1223,8 +1230,15 @@ fetcher_refresh_due(struct fetcher *f)
 	return 0;
 }
 
-/* Re-queue the processing list of one worker; its job count, -1 alive or failed. */
-static long
+/* What re-queueing a worker's processing list did. */
+enum requeue_result {
+	REQUEUE_DONE,   /* its jobs (maybe none) are back in the queue, the worker forgotten */
+	REQUEUE_ALIVE,  /* its heartbeat is recent: left alone */
+	REQUEUE_FAILED, /* Redis failed, or its key does not fit */
+};
+
+/* Re-queue the processing list of one worker (of ours at start when force is set). */
+static enum requeue_result
 fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int force)
 {
 	const char *argv[6];
@@ -1233,7 +1247,7 @@ fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int forc
 	long n;
 
 	if (ph_key(key, sizeof key, f->cfg->redis.prefix, "processing:%s", worker) < 0)
-		return -1;
+		return REQUEUE_FAILED;
 	snprintf(cut, sizeof cut, "%" PRIu64, cutoff);
 	argv[0] = key;
 	argv[1] = f->queue_key;
@@ -1244,13 +1258,15 @@ fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int forc
 	rep = ph_redis_script(&f->redis, PH_SCRIPT_REQUEUE, 3, 6, argv, NULL);
 	if (!fetcher_reply_ok(f, rep, "requeue") || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
-		return -1;
+		return REQUEUE_FAILED;
 	}
 	n = (long)rep->integer;
 	freeReplyObject(rep);
-	if (n >= 0 && (n > 0 || !force))
+	if (n < 0)
+		return REQUEUE_ALIVE;
+	if (n > 0 || !force)
 		log_info("requeued", "worker=%s jobs=%ld by=%s", worker, n, f->id);
-	return n;
+	return REQUEUE_DONE;
 }
 
 /* Heartbeat, and re-queue the jobs of workers that stopped beating; -1 when Redis failed. */
@@ -1264,7 +1280,7 @@ fetcher_beat(struct fetcher *f)
 
 	if (!f->recovered) {
 		/* Jobs a previous run under this --id held when it died. */
-		if (fetcher_requeue(f, f->id, 0, 1) < 0)
+		if (fetcher_requeue(f, f->id, 0, 1) != REQUEUE_DONE)
 			return -1;
 		f->recovered = 1;
 	}
@@ -1286,7 +1302,7 @@ fetcher_beat(struct fetcher *f)
 		if (w->type != REDIS_REPLY_STRING || !ph_id_valid(w->str, w->len) ||
 		    strcmp(w->str, f->id) == 0)
 			continue;
-		fetcher_requeue(f, w->str, cutoff, 0);
+		(void)fetcher_requeue(f, w->str, cutoff, 0);
 	}
 	freeReplyObject(rep);
 	return 0;
