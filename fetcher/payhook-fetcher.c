@@ -25,6 +25,7 @@
 
 #include <curl/curl.h>
 
+#include "call.h"
 #include "conf.h"
 #include "fetch.h"
 #include "job.h"
@@ -150,8 +151,9 @@ struct fetcher {
 	uint64_t empty_until;                  /* monotonic: the queue was empty, no LMOVE before */
 	int queue_empty;
 	int due_moved;
-	int refresh_moved; /* a full batch: more may be due */
-	int adopt;         /* Redis failed: our list may hold a job no slot has */
+	int refresh_moved;   /* a full batch: more may be due */
+	int adopt;           /* Redis failed: our list may hold a job no slot has */
+	struct ph_call call; /* the script call being built (one at a time) */
 };
 
 static volatile sig_atomic_t fetcher_stop;
@@ -454,15 +456,15 @@ static int
 slot_claim_send(struct slot *s)
 {
 	struct fetcher *f = s->f;
-	const char *argv[4];
-	char ttl[24];
+	const struct ph_claim a = {
+		.lock_key = s->lock_key,
+		.pending_key = s->pending_key,
+		.token = s->token,
+		.lock_ttl_ms = f->cfg->fetcher.lock_ttl,
+	};
 
-	snprintf(ttl, sizeof ttl, "%ld", f->cfg->fetcher.lock_ttl);
-	argv[0] = s->lock_key;
-	argv[1] = s->pending_key;
-	argv[2] = s->token;
-	argv[3] = ttl;
-	if (ph_redis_script_append(&f->redis, PH_SCRIPT_CLAIM, 2, 4, argv, NULL) != 0)
+	ph_call_claim(&f->call, &a);
+	if (ph_redis_call_append(&f->redis, &f->call) != 0)
 		return -1;
 	s->sent = SENT_CLAIM;
 	return 0;
@@ -506,25 +508,14 @@ static int
 slot_finish_send(struct slot *s)
 {
 	struct fetcher *f = s->f;
-	const char *argv[26];
-	size_t lens[26];
-	char status[16], at[24], maxlen[24], due[24], field[96];
-	char lat[96], latsum[96], ms[24], member[FETCHER_KEY_MAX], maxage[24], jitter[8];
-	char now_s[24], until_s[24];
+	char field[96], lat[96], latsum[96], member[FETCHER_KEY_MAX];
 	unsigned short rnd = 0;
-	int i;
 
 	s->sent_penalty = 0;
 	if (s->penalty_until != 0) {
-		snprintf(now_s, sizeof now_s, "%" PRIu64, ph_now_ms());
-		snprintf(until_s, sizeof until_s, "%" PRIu64, s->penalty_until);
-		argv[0] = f->rate_key[s->pidx];
-		argv[1] = f->stats_key;
-		argv[2] = now_s;
-		argv[3] = until_s;
-		argv[4] = s->job.provider;
-		if (ph_redis_script_append(&f->redis, PH_SCRIPT_RATE_PENALTY, 2, 5, argv, NULL) !=
-		    0)
+		ph_call_rate_penalty(&f->call, f->rate_key[s->pidx], f->stats_key, s->job.provider,
+		    ph_now_ms(), s->penalty_until);
+		if (ph_redis_call_append(&f->redis, &f->call) != 0)
 			return -1;
 		s->sent_penalty = 1;
 	}
@@ -532,81 +523,76 @@ slot_finish_send(struct slot *s)
 	lat[0] = '\0';
 	snprintf(latsum, sizeof latsum, "fetch_ms_sum:%s",
 	    s->decoded ? s->job.provider : "unknown");
-	snprintf(ms, sizeof ms, "%ld", s->elapsed_ms >= 0 ? s->elapsed_ms : 0);
 	if (s->elapsed_ms >= 0 && s->decoded &&
 	    metrics_latency_field(lat, sizeof lat, s->job.provider, s->elapsed_ms) != 0)
 		lat[0] = '\0';
 
 	if (s->action == ACTION_STORE) {
-		snprintf(status, sizeof status, "%ld", s->http_status);
-		snprintf(at, sizeof at, "%" PRIu64, s->fetched_at);
-		snprintf(maxlen, sizeof maxlen, "%ld", f->cfg->fetcher.events_maxlen);
 		if (refresh_member(member, sizeof member, s->job.provider, s->job.entity_type,
 		        s->job.entity_id) < 0)
 			member[0] = '\0';
-		snprintf(maxage, sizeof maxage, "%lld",
-		    (long long)f->cfg->fetcher.refresh_max_age * 1000);
 		/* Up to 10% of the step later: entities stored together come due apart. */
 		ph_random_bytes(&rnd, sizeof rnd);
-		snprintf(jitter, sizeof jitter, "%u", (unsigned)(rnd % 1000));
-		argv[0] = s->lock_key;
-		argv[1] = s->entity_key;
-		argv[2] = f->events_key;
-		argv[3] = f->processing_key;
-		argv[4] = f->stats_key;
-		argv[5] = f->refresh_key;
-		argv[6] = s->token;
-		argv[7] = s->raw;
-		argv[8] = s->body != NULL ? s->body : "";
-		argv[9] = at;
-		argv[10] = status;
-		argv[11] = s->sha;
-		argv[12] = s->job.notification_id;
-		argv[13] = s->job.provider;
-		argv[14] = s->job.entity_type;
-		argv[15] = s->job.entity_id;
-		argv[16] = maxlen;
-		argv[17] = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf";
-		argv[18] = ms;
-		argv[19] = member;
-		argv[20] =
-		    s->pcfg != NULL && s->pcfg->refresh_off ? "off" : refresh_class_name(s->cls);
-		argv[21] = f->cfg->fetcher.refresh_schedule_ms;
-		argv[22] = f->cfg->fetcher.refresh_settled_ms;
-		argv[23] = maxage;
-		argv[24] = jitter;
-		argv[25] = s->status;
-		for (i = 0; i < 26; i++)
-			lens[i] = strlen(argv[i]);
-		lens[7] = s->rawlen;
-		lens[8] = s->len; /* the body is bytes: never strlen */
-		if (ph_redis_script_append(&f->redis, PH_SCRIPT_STORE, 6, 26, argv, lens) != 0)
+		const struct ph_store st = {
+			.lock_key = s->lock_key,
+			.entity_key = s->entity_key,
+			.events_key = f->events_key,
+			.processing_key = f->processing_key,
+			.stats_key = f->stats_key,
+			.refresh_key = f->refresh_key,
+			.token = s->token,
+			.job = s->raw,
+			.job_len = s->rawlen,
+			.body = s->body != NULL ? s->body : "",
+			.body_len = s->len,
+			.fetched_at = s->fetched_at,
+			.http_status = s->http_status,
+			.sha256 = s->sha,
+			.notification_id = s->job.notification_id,
+			.provider = s->job.provider,
+			.entity_type = s->job.entity_type,
+			.entity_id = s->job.entity_id,
+			.events_maxlen = f->cfg->fetcher.events_maxlen,
+			.latency_field = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf",
+			.latency_ms = s->elapsed_ms >= 0 ? s->elapsed_ms : 0,
+			.refresh_member = member,
+			.refresh_class = s->pcfg != NULL && s->pcfg->refresh_off
+			    ? "off"
+			    : refresh_class_name(s->cls),
+			.refresh_schedule_ms = f->cfg->fetcher.refresh_schedule_ms,
+			.refresh_settled_ms = f->cfg->fetcher.refresh_settled_ms,
+			.refresh_max_age_ms = (long long)f->cfg->fetcher.refresh_max_age * 1000,
+			.jitter = (unsigned)(rnd % 1000),
+			.status = s->status,
+		};
+		ph_call_store(&f->call, &st);
+		if (ph_redis_call_append(&f->redis, &f->call) != 0)
 			return -1;
 		s->sent = SENT_STORE;
 		return 0;
 	}
 
-	snprintf(due, sizeof due, "%" PRIu64, s->due_ms);
 	snprintf(field, sizeof field, "fetch:%s:%s", s->decoded ? s->job.provider : "unknown",
 	    s->stat);
-	argv[0] = f->processing_key;
-	argv[1] = f->retry_key;
-	argv[2] = f->dead_key;
-	argv[3] = s->decoded && s->lock_key[0] != '\0' ? s->lock_key : f->retry_key;
-	argv[4] = f->stats_key;
-	argv[5] = s->raw;
-	argv[6] = s->action == ACTION_RETRY ? "retry" : "dead";
-	argv[7] = s->entry;
-	argv[8] = due;
-	argv[9] = s->token;
-	argv[10] = field;
-	argv[11] = lat;
-	argv[12] = latsum;
-	argv[13] = ms;
-	for (i = 0; i < 14; i++)
-		lens[i] = strlen(argv[i]);
-	lens[5] = s->rawlen;
-	if (ph_redis_script_append(&f->redis, PH_SCRIPT_RESCHEDULE, 5, 14, argv, lens) != 0)
+	const struct ph_reschedule rs = {
+		.processing_key = f->processing_key,
+		.retry_key = f->retry_key,
+		.dead_key = f->dead_key,
+		.lock_key = s->decoded && s->lock_key[0] != '\0' ? s->lock_key : f->retry_key,
+		.stats_key = f->stats_key,
+		.job = s->raw,
+		.job_len = s->rawlen,
+		.dead = s->action != ACTION_RETRY,
+		.entry = s->entry,
+		.due_ms = s->due_ms,
+		.token = s->token,
+		.stats_field = field,
+		.latency_field = lat,
+		.latency_sum_field = latsum,
+		.latency_ms = s->elapsed_ms >= 0 ? s->elapsed_ms : 0,
+	};
+	ph_call_reschedule(&f->call, &rs);
+	if (ph_redis_call_append(&f->redis, &f->call) != 0)
 		return -1;
 	s->sent = SENT_RESCHEDULE;
 	return 0;
@@ -794,27 +780,23 @@ slot_waits_rate(const struct slot *s, size_t pi)
 static int
 fetcher_rate_send(struct fetcher *f, size_t pi, long n)
 {
-	const char *argv[8];
-	char now_s[32], t_s[32], tau_s[32], n_s[24], held_s[24];
 	long max_rps = f->cfg->providers[pi].max_rps;
 	/* A burst of a tenth of a second's GETs, at least one. */
 	long burst = max_rps / 10 > 1 ? max_rps / 10 : 1;
 	double t = max_rps > 0 ? 1000.0 / (double)max_rps : 0;
+	const struct ph_rate a = {
+		.rate_key = f->rate_key[pi],
+		.stats_key = f->stats_key,
+		.provider = provider_at(pi)->name,
+		.now_ms = fetcher_now_ms(),
+		.interval_ms = t,
+		.tolerance_ms = t * (double)(burst - 1),
+		.wanted = n,
+		.newly_held = f->rate_held[pi],
+	};
 
-	snprintf(now_s, sizeof now_s, "%.3f", fetcher_now_ms());
-	snprintf(t_s, sizeof t_s, "%.3f", t);
-	snprintf(tau_s, sizeof tau_s, "%.3f", t * (double)(burst - 1));
-	snprintf(n_s, sizeof n_s, "%ld", n);
-	snprintf(held_s, sizeof held_s, "%ld", f->rate_held[pi]);
-	argv[0] = f->rate_key[pi];
-	argv[1] = f->stats_key;
-	argv[2] = now_s;
-	argv[3] = t_s;
-	argv[4] = tau_s;
-	argv[5] = n_s;
-	argv[6] = provider_at(pi)->name;
-	argv[7] = held_s;
-	return ph_redis_script_append(&f->redis, PH_SCRIPT_RATE, 2, 8, argv, NULL);
+	ph_call_rate(&f->call, &a);
+	return ph_redis_call_append(&f->redis, &f->call);
 }
 
 /* Grant the GETs the rate script allowed, in slot order; count the rest held back. */
@@ -1097,17 +1079,10 @@ fetcher_adopt(struct fetcher *f)
 static int
 fetcher_due(struct fetcher *f, uint64_t *next_wall)
 {
-	const char *argv[4];
-	char now[24], limit[16];
 	redisReply *rep;
 
-	snprintf(now, sizeof now, "%" PRIu64, ph_now_ms());
-	snprintf(limit, sizeof limit, "%d", FETCHER_DUE_BATCH);
-	argv[0] = f->retry_key;
-	argv[1] = f->queue_key;
-	argv[2] = now;
-	argv[3] = limit;
-	rep = ph_redis_script(&f->redis, PH_SCRIPT_DUE, 2, 4, argv, NULL);
+	ph_call_due(&f->call, f->retry_key, f->queue_key, ph_now_ms(), FETCHER_DUE_BATCH);
+	rep = ph_redis_call(&f->redis, &f->call);
 	if (!fetcher_reply_ok(f, rep, "due") || rep->type != REDIS_REPLY_ARRAY ||
 	    rep->elements != 2) {
 		freeReplyObject(rep);
@@ -1142,16 +1117,23 @@ fetcher_refresh_due(struct fetcher *f)
 	static char pending[FETCHER_REFRESH_BATCH][FETCHER_KEY_MAX];
 	static char entity[FETCHER_REFRESH_BATCH][FETCHER_KEY_MAX];
 	static char jobs[FETCHER_REFRESH_BATCH][PH_JOB_MAX];
-	static const char *keys[3 + 2 * FETCHER_REFRESH_BATCH];
-	static const char *args[4 + 2 * FETCHER_REFRESH_BATCH];
-	const char *argv[7 + 4 * FETCHER_REFRESH_BATCH];
-	char provider[PH_PROVIDER_MAX + 1], now_s[24], lease[24], ttl[24], maxage[24];
+	char provider[PH_PROVIDER_MAX + 1];
 	const struct ph_provider *p;
 	struct ph_job job;
 	redisReply *rep, *mv;
 	uint64_t now = ph_now_ms();
 	size_t i, pidx;
-	int k = 0, n;
+	int k = 0;
+	/* A moved entry waits until this lease: the store of its fetch sets the real time. */
+	const struct ph_refresh_due a = {
+		.refresh_key = f->refresh_key,
+		.queue_key = f->queue_key,
+		.stats_key = f->stats_key,
+		.now_ms = now,
+		.lease_ms = refresh_last_step_ms(f->cfg->fetcher.refresh_schedule_ms),
+		.pending_ttl = f->cfg->handler.pending_ttl,
+		.max_age_ms = (long long)f->cfg->fetcher.refresh_max_age * 1000,
+	};
 
 	f->refresh_moved = 0;
 	rep = ph_redis_cmd(&f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d",
@@ -1160,7 +1142,7 @@ fetcher_refresh_due(struct fetcher *f)
 		freeReplyObject(rep);
 		return -1;
 	}
-	snprintf(now_s, sizeof now_s, "%" PRIu64, now);
+	ph_call_refresh_due(&f->call, &a);
 	for (i = 0; i < rep->elements && k < FETCHER_REFRESH_BATCH; i++) {
 		const redisReply *m = rep->element[i];
 
@@ -1178,45 +1160,26 @@ fetcher_refresh_due(struct fetcher *f)
 			continue;
 		}
 		memcpy(job.provider, p->name, strlen(p->name) + 1);
-		snprintf(job.notification_id, sizeof job.notification_id, "refresh-%s", now_s);
+		snprintf(job.notification_id, sizeof job.notification_id, "refresh-%" PRIu64, now);
 		snprintf(job.event, sizeof job.event, "refresh");
 		job.received_at = now;
 		if (job_encode(&job, jobs[k], sizeof jobs[k]) < 0 ||
 		    ph_key_entity(pending[k], sizeof pending[k], f->cfg->redis.prefix,
 		        PH_KEY_PENDING, job.provider, job.entity_type, job.entity_id) < 0 ||
 		    ph_key_entity(entity[k], sizeof entity[k], f->cfg->redis.prefix, PH_KEY_ENTITY,
-		        job.provider, job.entity_type, job.entity_id) < 0) {
+		        job.provider, job.entity_type, job.entity_id) < 0 ||
+		    ph_call_refresh_due_add(&f->call, pending[k], entity[k], m->str, jobs[k]) !=
+		        0) {
 			fetcher_refresh_drop(f, m->str, "too_long");
 			continue;
 		}
-		keys[3 + 2 * k] = pending[k];
-		keys[4 + 2 * k] = entity[k];
-		args[4 + 2 * k] = m->str;
-		args[5 + 2 * k] = jobs[k];
 		k++;
 	}
 	if (k == 0) {
 		freeReplyObject(rep);
 		return 0;
 	}
-	/* A moved entry waits until this lease: the store of its fetch sets the real time. */
-	snprintf(lease, sizeof lease, "%lld",
-	    refresh_last_step_ms(f->cfg->fetcher.refresh_schedule_ms));
-	snprintf(ttl, sizeof ttl, "%ld", f->cfg->handler.pending_ttl);
-	snprintf(maxage, sizeof maxage, "%lld", (long long)f->cfg->fetcher.refresh_max_age * 1000);
-	keys[0] = f->refresh_key;
-	keys[1] = f->queue_key;
-	keys[2] = f->stats_key;
-	args[0] = now_s;
-	args[1] = lease;
-	args[2] = ttl;
-	args[3] = maxage;
-	n = 0;
-	for (i = 0; i < (size_t)(3 + 2 * k); i++)
-		argv[n++] = keys[i];
-	for (i = 0; i < (size_t)(4 + 2 * k); i++)
-		argv[n++] = args[i];
-	mv = ph_redis_script(&f->redis, PH_SCRIPT_REFRESH_DUE, 3 + 2 * k, n, argv, NULL);
+	mv = ph_redis_call(&f->redis, &f->call);
 	freeReplyObject(rep);
 	if (!fetcher_reply_ok(f, mv, "refresh_due") || mv->type != REDIS_REPLY_ARRAY ||
 	    mv->elements != 3) {
@@ -1241,21 +1204,14 @@ enum requeue_result {
 static enum requeue_result
 fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int force)
 {
-	const char *argv[6];
-	char key[FETCHER_KEY_MAX], cut[24];
+	char key[FETCHER_KEY_MAX];
 	redisReply *rep;
 	long n;
 
 	if (ph_key(key, sizeof key, f->cfg->redis.prefix, "processing:%s", worker) < 0)
 		return REQUEUE_FAILED;
-	snprintf(cut, sizeof cut, "%" PRIu64, cutoff);
-	argv[0] = key;
-	argv[1] = f->queue_key;
-	argv[2] = f->workers_key;
-	argv[3] = worker;
-	argv[4] = cut;
-	argv[5] = force ? "1" : "0";
-	rep = ph_redis_script(&f->redis, PH_SCRIPT_REQUEUE, 3, 6, argv, NULL);
+	ph_call_requeue(&f->call, key, f->queue_key, f->workers_key, worker, cutoff, force);
+	rep = ph_redis_call(&f->redis, &f->call);
 	if (!fetcher_reply_ok(f, rep, "requeue") || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
 		return REQUEUE_FAILED;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "accept.h"
+#include "call.h"
 #include "job.h"
 
 /* Build the keys and arguments every call shares. */
@@ -154,8 +155,8 @@ accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
 enum ph_refetch
 accept_refetch(const struct ph_accept_ctx *ctx, struct ph_redis *r, const struct ph_job *job)
 {
-	char pending[PH_ACCEPT_KEY_MAX], jobbuf[PH_JOB_MAX], now[24];
-	const char *argv[5];
+	char pending[PH_ACCEPT_KEY_MAX], jobbuf[PH_JOB_MAX];
+	struct ph_call call;
 	redisReply *rep;
 	enum ph_refetch rc = PH_REFETCH_UNAVAILABLE;
 	int was_up;
@@ -166,16 +167,12 @@ accept_refetch(const struct ph_accept_ctx *ctx, struct ph_redis *r, const struct
 		snprintf(r->err, sizeof r->err, "key or job too long (prefix?)");
 		return PH_REFETCH_UNAVAILABLE;
 	}
-	snprintf(now, sizeof now, "%" PRIu64, job->received_at);
-	argv[0] = ctx->queue;
-	argv[1] = pending;
-	argv[2] = jobbuf;
-	argv[3] = ctx->pending_ttl;
-	argv[4] = now;
+	ph_call_refetch(&call, ctx->queue, pending, jobbuf, ctx->cfg->handler.pending_ttl,
+	    job->received_at);
 	was_up = r->c != NULL;
-	rep = ph_redis_script(r, PH_SCRIPT_REFETCH, 2, 5, argv, NULL);
+	rep = ph_redis_call(r, &call);
 	if (rep == NULL && was_up && r->c == NULL)
-		rep = ph_redis_script(r, PH_SCRIPT_REFETCH, 2, 5, argv, NULL);
+		rep = ph_redis_call(r, &call);
 	if (rep == NULL)
 		return PH_REFETCH_UNAVAILABLE;
 	if (rep->type == REDIS_REPLY_INTEGER && (rep->integer == 1 || rep->integer == 2))

@@ -6,6 +6,7 @@ lib_libpayhook_a_SOURCES = \
 	lib/provider.h lib/provider.c lib/provider-oneinfinite.c lib/provider-cielo.c \
 	lib/job.h lib/job.c \
 	lib/scripts.h lib/scripts.c \
+	lib/call.h lib/call.c \
 	lib/redis.h lib/redis.c \
 	lib/accept.h lib/accept.c \
 	lib/spool.h lib/spool.c \

@@ -370,8 +370,8 @@ redis_evalsha_argv(const struct ph_redis *r, enum ph_script script, int nkeys, i
 
 /* Run a script by SHA1, falling back to its text. */
 redisReply *
-ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc, const char **argv,
-    const size_t *lens)
+ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+    const char *const *argv, const size_t *lens)
 {
 	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
 	size_t al[REDIS_SCRIPT_MAX_ARGS + 3];

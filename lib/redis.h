@@ -66,7 +66,7 @@ redisReply *ph_redis_cmd(struct ph_redis *r, const char *fmt, ...);
  * EVALSHA, then EVAL if Redis lost the script. Same return as ph_redis_argv.
  */
 redisReply *ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
-    const char **argv, const size_t *lens);
+    const char *const *argv, const size_t *lens);
 
 /*
  * Send a script call without waiting for its reply (a pipeline): EVALSHA of

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "accept.h"
+#include "call.h"
 #include "conf.h"
 #include "job.h"
 #include "log.h"
@@ -138,9 +139,9 @@ ctl_int(struct ctl *c, int argc, const char **argv)
 
 /* Run one of our scripts (EVAL: run by hand, not worth a SCRIPT LOAD). */
 static long long
-ctl_eval(struct ctl *c, enum ph_script script, int nkeys, int nargs, const char **args)
+ctl_eval(struct ctl *c, const struct ph_call *call)
 {
-	redisReply *rep = ph_redis_script(&c->redis, script, nkeys, nkeys + nargs, args, NULL);
+	redisReply *rep = ph_redis_call(&c->redis, call);
 	long long v;
 
 	if (rep == NULL) {
@@ -502,8 +503,8 @@ static int
 ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
     const struct ph_job *j, int *covered)
 {
-	char kp[CTL_KEY_MAX], jobbuf[PH_JOB_MAX + 1], ttl[24], now[24];
-	const char *args[8];
+	char kp[CTL_KEY_MAX], jobbuf[PH_JOB_MAX + 1];
+	struct ph_call call;
 	const struct ph_provider *p;
 	struct ph_job fresh = *j;
 	long long r;
@@ -519,17 +520,19 @@ ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
 		ctl_warn("key too long: %spending:...", c->cfg.redis.prefix);
 		return -1;
 	}
-	snprintf(ttl, sizeof ttl, "%ld", c->cfg.handler.pending_ttl);
-	snprintf(now, sizeof now, "%" PRIu64, ph_now_ms());
-	args[0] = kd;
-	args[1] = kq;
-	args[2] = kp;
-	args[3] = entry;
-	args[4] = jobbuf;
-	args[5] = ttl;
-	args[6] = p != NULL && provider_route(p, j->entity_type) != NULL ? "1" : "0";
-	args[7] = now;
-	r = ctl_eval(c, PH_SCRIPT_DEAD_REPLAY, 3, 5, args);
+	const struct ph_dead_replay dr = {
+		.dead_key = kd,
+		.queue_key = kq,
+		.pending_key = kp,
+		.entry = entry,
+		.job = jobbuf,
+		.pending_ttl = c->cfg.handler.pending_ttl,
+		/* An entity type with no route: the fetcher never clears a marker. */
+		.use_marker = p != NULL && provider_route(p, j->entity_type) != NULL,
+		.now_ms = ph_now_ms(),
+	};
+	ph_call_dead_replay(&call, &dr);
+	r = ctl_eval(c, &call);
 	if (r < 0)
 		return -1;
 	*covered = r == 2;
@@ -653,7 +656,7 @@ ctl_dead(struct ctl *c, struct ctl_args *a)
 {
 	char kd[CTL_KEY_MAX], kq[CTL_KEY_MAX];
 	struct ctl_args sub = { a->argc - 1, a->argv + 1 };
-	const char *args[1];
+	struct ph_call call;
 	long long n;
 
 	if (a->argc == 0) {
@@ -672,8 +675,8 @@ ctl_dead(struct ctl *c, struct ctl_args *a)
 			ctl_warn("dead purge: unexpected argument: %s", sub.argv[0]);
 			return CTL_USAGE;
 		}
-		args[0] = kd;
-		if ((n = ctl_eval(c, PH_SCRIPT_DEAD_PURGE, 1, 0, args)) < 0)
+		ph_call_dead_purge(&call, kd);
+		if ((n = ctl_eval(c, &call)) < 0)
 			return CTL_ERR;
 		printf("purged %lld\n", n);
 		return CTL_OK;

@@ -1,6 +1,6 @@
 # Unit tests: each prints TAP lines; tests/run counts them.
 check_PROGRAMS += tests/unit/test-provider tests/unit/test-conf tests/unit/test-job tests/unit/test-route \
-	tests/unit/test-spool tests/unit/test-refresh
+	tests/unit/test-spool tests/unit/test-refresh tests/unit/test-call
 UNIT_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) -I$(top_srcdir)/handler -I$(top_srcdir)/tests/unit
 tests_unit_test_provider_SOURCES = tests/unit/test-provider.c tests/unit/tap.h
 tests_unit_test_provider_CFLAGS = $(UNIT_CFLAGS)
@@ -20,3 +20,6 @@ tests_unit_test_spool_LDADD = $(LIBPAYHOOK)
 tests_unit_test_refresh_SOURCES = tests/unit/test-refresh.c tests/unit/tap.h
 tests_unit_test_refresh_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_refresh_LDADD = $(LIBPAYHOOK)
+tests_unit_test_call_SOURCES = tests/unit/test-call.c tests/unit/tap.h
+tests_unit_test_call_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_call_LDADD = $(LIBPAYHOOK)

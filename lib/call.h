@@ -1,0 +1,141 @@
+/*
+ * One typed encoder per Lua script (lib/scripts.c): the caller fills a
+ * struct with what the script needs, the encoder lays it out as the
+ * script's KEYS and ARGV, and ph_redis_call() or ph_redis_call_append()
+ * sends it by EVALSHA. No caller counts argument positions. The accept
+ * script has its own encoder, accept_prepare() in accept.h.
+ */
+#ifndef PH_CALL_H
+#define PH_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redis.h"
+#include "scripts.h"
+
+/* The most KEYS + ARGV of one call (the refresh mover's batch of 100 needs 407). */
+#define PH_CALL_ARGS 512
+/* Numbers an encoder formats itself. */
+#define PH_CALL_NUMS 8
+
+/* A script call: KEYS then ARGV. The strings are the caller's or in num. */
+struct ph_call {
+	enum ph_script script;
+	int nkeys;
+	int argc;
+	const char *argv[PH_CALL_ARGS];
+	size_t lens[PH_CALL_ARGS];
+	char num[PH_CALL_NUMS][32];
+	int nnum;
+};
+
+/* Claim: take an entity's lock, drop its pending marker. Reply 1 taken, 0 held elsewhere. */
+struct ph_claim {
+	const char *lock_key;
+	const char *pending_key;
+	const char *token;
+	long lock_ttl_ms;
+};
+void ph_call_claim(struct ph_call *c, const struct ph_claim *a);
+
+/* Store a snapshot and set the entity's next refresh (see script_store). */
+struct ph_store {
+	const char *lock_key, *entity_key, *events_key, *processing_key, *stats_key, *refresh_key;
+	const char *token;
+	const char *job; /* as taken */
+	size_t job_len;
+	const char *body;
+	size_t body_len;
+	uint64_t fetched_at;
+	long http_status;
+	const char *sha256;
+	const char *notification_id, *provider, *entity_type, *entity_id;
+	long events_maxlen;
+	const char *latency_field;
+	long latency_ms;
+	const char *refresh_member;
+	const char *refresh_class; /* progress, ongoing, settled, final, off */
+	const char *refresh_schedule_ms, *refresh_settled_ms;
+	long long refresh_max_age_ms;
+	unsigned jitter; /* 0..999 */
+	const char *status;
+};
+void ph_call_store(struct ph_call *c, const struct ph_store *a);
+
+/* Give a job back: to the retry zset or the dead list (see script_reschedule). */
+struct ph_reschedule {
+	const char *processing_key, *retry_key, *dead_key, *lock_key, *stats_key;
+	const char *job; /* as taken */
+	size_t job_len;
+	int dead;          /* 1: dead list, 0: retry */
+	const char *entry; /* the retry job or the dead entry */
+	uint64_t due_ms;
+	const char *token; /* "" when no lock is held */
+	const char *stats_field;
+	const char *latency_field; /* "" when no GET was made */
+	const char *latency_sum_field;
+	long latency_ms;
+};
+void ph_call_reschedule(struct ph_call *c, const struct ph_reschedule *a);
+
+/* Move due retries to the queue. Reply {moved, next due or -1}. */
+void ph_call_due(struct ph_call *c, const char *retry_key, const char *queue_key, uint64_t now_ms,
+    long limit);
+
+/* Re-queue a worker's processing list. Reply jobs moved, -1 alive. */
+void ph_call_requeue(struct ph_call *c, const char *processing_key, const char *queue_key,
+    const char *workers_key, const char *worker, uint64_t cutoff_ms, int force);
+
+/* Ask a provider's rate limit for n GETs. Reply {granted, ms to wait}. */
+struct ph_rate {
+	const char *rate_key, *stats_key, *provider;
+	double now_ms;
+	double interval_ms; /* 0: no rate */
+	double tolerance_ms;
+	long wanted;
+	long newly_held;
+};
+void ph_call_rate(struct ph_call *c, const struct ph_rate *a);
+
+/* A 429: hold every fetcher back until until_ms. */
+void ph_call_rate_penalty(struct ph_call *c, const char *rate_key, const char *stats_key,
+    const char *provider, uint64_t now_ms, uint64_t until_ms);
+
+/* Move due refreshes: begin, then add each member (with its keys and job). */
+struct ph_refresh_due {
+	const char *refresh_key, *queue_key, *stats_key;
+	uint64_t now_ms;
+	long long lease_ms;
+	long pending_ttl;
+	long long max_age_ms;
+};
+void ph_call_refresh_due(struct ph_call *c, const struct ph_refresh_due *a);
+/* -1 when the call is full. */
+int ph_call_refresh_due_add(struct ph_call *c, const char *pending_key, const char *entity_key,
+    const char *member, const char *job);
+
+/* Queue a fetch by hand unless one waits. Reply 1 queued, 2 pending. */
+void ph_call_refetch(struct ph_call *c, const char *queue_key, const char *pending_key,
+    const char *job, long pending_ttl, uint64_t now_ms);
+
+/* Put a dead entry back. Reply 0 gone, 1 queued, 2 covered. */
+struct ph_dead_replay {
+	const char *dead_key, *queue_key, *pending_key;
+	const char *entry, *job;
+	long pending_ttl;
+	int use_marker;
+	uint64_t now_ms;
+};
+void ph_call_dead_replay(struct ph_call *c, const struct ph_dead_replay *a);
+
+/* Empty the dead list. Reply the entries it held. */
+void ph_call_dead_purge(struct ph_call *c, const char *dead_key);
+
+/* Run a call (EVALSHA, EVAL on NOSCRIPT); as ph_redis_script. */
+redisReply *ph_redis_call(struct ph_redis *r, const struct ph_call *c);
+
+/* Send a call in a pipeline; as ph_redis_script_append. */
+int ph_redis_call_append(struct ph_redis *r, const struct ph_call *c);
+
+#endif
