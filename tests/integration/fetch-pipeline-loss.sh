@@ -20,15 +20,6 @@ fetch_conf "worker_timeout = 30" "lock_ttl = 10000" "refresh_schedule = 3600"
 ph_stack_up || { tap_ok 1 "stack up"; tap_done; exit 1; }
 
 N=3000
-NOW=$(date +%s%3N)
-# push_jobs PREFIX COUNT: COUNT OneInfinite payment order jobs, as the accept script queues them.
-push_jobs() {
-	local i
-	for i in $(seq 1 "$2"); do
-		printf "LPUSH payhook:queue '{\"v\":1,\"provider\":\"oneinfinite\",\"entity_type\":\"payment_order\",\"entity_id\":\"%s%d\",\"notification_id\":\"n-%s%d\",\"event\":\"E.X\",\"received_at\":%s,\"attempt\":0}'\n" \
-			"$1" "$i" "$1" "$i" "$NOW"
-	done | rcli >/dev/null
-}
 push_jobs pl "$N"
 is "$(rcli llen payhook:queue)" "$N" "$N jobs queued"
 

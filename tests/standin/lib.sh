@@ -149,3 +149,14 @@ si_inflight_is() {
 si_inflight_ge() {
 	[ "$(curl -sf "$SI/_control/inflight")" -ge "$1" ]
 }
+
+# push_jobs PREFIX COUNT: COUNT OneInfinite payment order jobs (ids PREFIX1..),
+# queued straight into Redis as the accept script leaves them.
+push_jobs() {
+	local i now
+	now=$(date +%s%3N)
+	for i in $(seq 1 "$2"); do
+		printf "LPUSH payhook:queue '{\"v\":1,\"provider\":\"oneinfinite\",\"entity_type\":\"payment_order\",\"entity_id\":\"%s%d\",\"notification_id\":\"n-%s%d\",\"event\":\"E.X\",\"received_at\":%s,\"attempt\":0}'\n" \
+			"$1" "$i" "$1" "$i" "$now"
+	done | rcli >/dev/null
+}
