@@ -88,29 +88,44 @@ bench_settle() {
 	echo "$len"
 }
 
-# bench_api_up DIR PORT: a fast provider API stand-in, one nginx worker
-# answering fixed JSON of about the providers' size (the entity id echoed in
-# it) for the four routes: OneInfinite /v1/payment_orders/{id} and
-# /v1/recurrent_payments/{id}, Cielo /1/sales/{id} and /1/RecurrentPayment/{id};
-# anything else 404. Keep-alive without a request limit. Sets API (its base
-# URL) and API_PID.
+# bench_api_up DIR PORT [DELAY_MS [CONNS [LOG]]]: a provider API stand-in,
+# one nginx worker answering fixed JSON of about the providers' size (the
+# entity id echoed in it) for the four routes: OneInfinite
+# /v1/payment_orders/{id} and /v1/recurrent_payments/{id}, Cielo /1/sales/{id}
+# and /1/RecurrentPayment/{id}; anything else 404. Keep-alive without a
+# request limit. DELAY_MS (0): above 0, every route answers that many
+# milliseconds late (echo_sleep of Debian's libnginx-mod-http-echo, the body
+# by echo, chunked); 0 answers at once (`return 200`). CONNS (4096): the
+# worker's connections (the caller raises ulimit -n to match). LOG (0): 1
+# writes DIR/access.log, one line per request: "$msec $request_time $uri
+# $status" (end of the request and its duration, in seconds). Sets API (its
+# base URL) and API_PID.
 bench_api_up() {
-	local dir=$1 port=$2 p got
-	local oi_po oi_rp c_sale c_rp
+	local dir=$1 port=$2 delay=${3:-0} conns=${4:-4096} log=${5:-0} p got
+	local oi_po oi_rp c_sale c_rp load="" access="access_log off;" ret="return 200" sleep=""
+	local echo_so=/usr/lib/nginx/modules/ngx_http_echo_module.so
 	oi_po='{"id":"$1","status":"CLOSED","amount":{"value":"150.00","currency":"BRL"},"payer":{"name":"Maria Silva","email":"maria@example.com","document":"12345678909"},"description":"Order 4711","created_at":"2026-11-23T10:00:00Z","updated_at":"2026-11-23T10:05:00Z","expires_at":"2026-11-30T10:00:00Z","payment_method":"PIX","version":3}'
 	oi_rp='{"id":"$1","status":"ACTIVE","amount":{"value":"49.90","currency":"BRL"},"frequency":"MONTHLY","payer":{"name":"Maria Silva","email":"maria@example.com"},"start_date":"2026-11-01","next_charge_date":"2026-12-01","charges":3,"created_at":"2026-11-01T09:00:00Z","updated_at":"2026-11-23T10:05:00Z"}'
 	c_sale='{"MerchantOrderId":"2017051002","Customer":{"Name":"Comprador Teste"},"Payment":{"ServiceTaxAmount":0,"Installments":1,"Interest":"ByMerchant","Capture":true,"Authenticate":false,"CreditCard":{"CardNumber":"455187******0183","Holder":"Teste Holder","ExpirationDate":"12/2030","SaveCard":false,"Brand":"Visa"},"ProofOfSale":"674532","Tid":"0305020554239","AuthorizationCode":"123456","PaymentId":"$1","Type":"CreditCard","Amount":15700,"Currency":"BRL","Country":"BRA","Status":2,"ReturnCode":"6","ReturnMessage":"Operation Successful"}}'
 	c_rp='{"Customer":{"Name":"Fulano da Silva"},"RecurrentPayment":{"RecurrentPaymentId":"$1","NextRecurrency":"2026-12-23","StartDate":"2026-11-23","EndDate":"2027-11-23","Interval":"Monthly","Amount":15000,"Country":"BRA","CreateDate":"2026-11-23T00:00:00","Currency":"BRL","CurrentRecurrencyTry":1,"OrderNumber":"2017051101","Status":1,"RecurrencyDay":23,"SuccessfulRecurrences":1}}'
+	if [ "$delay" -gt 0 ]; then
+		[ -f "$echo_so" ] || { echo "bench: $echo_so missing (libnginx-mod-http-echo)" >&2; return 1; }
+		load="load_module $echo_so;"
+		sleep=$(printf 'echo_sleep %d.%03d; ' $((delay / 1000)) $((delay % 1000)))
+		ret="echo -n"
+	fi
+	[ "$log" = 1 ] && access="log_format bench '\$msec \$request_time \$uri \$status'; access_log $dir/access.log bench;"
 	mkdir -p "$dir"
 	cat >"$dir/nginx.conf" <<CONF
+$load
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
 worker_processes 1;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections $conns; multi_accept on; }
 http {
-    access_log off;
+    $access
     client_body_temp_path $dir/body;
     proxy_temp_path $dir/proxy;
     fastcgi_temp_path $dir/fastcgi;
@@ -121,10 +136,10 @@ http {
     default_type application/json;
     server {
         listen 127.0.0.1:$port backlog=4096;
-        location ~ ^/v1/payment_orders/([A-Za-z0-9_-]+)\$ { return 200 '$oi_po'; }
-        location ~ ^/v1/recurrent_payments/([A-Za-z0-9_-]+)\$ { return 200 '$oi_rp'; }
-        location ~ ^/1/sales/([A-Za-z0-9-]+)\$ { return 200 '$c_sale'; }
-        location ~ ^/1/RecurrentPayment/([A-Za-z0-9-]+)\$ { return 200 '$c_rp'; }
+        location ~ ^/v1/payment_orders/([A-Za-z0-9_-]+)\$ { $sleep$ret '$oi_po'; }
+        location ~ ^/v1/recurrent_payments/([A-Za-z0-9_-]+)\$ { $sleep$ret '$oi_rp'; }
+        location ~ ^/1/sales/([A-Za-z0-9-]+)\$ { $sleep$ret '$c_sale'; }
+        location ~ ^/1/RecurrentPayment/([A-Za-z0-9-]+)\$ { $sleep$ret '$c_rp'; }
         location / { return 404 '{"error":"not_found"}'; }
     }
 }
