@@ -50,15 +50,24 @@ def main(path):
     for key in sorted(by, key=lambda k: (order(k[0]), border(k[1]))):
         c, b = key
         rs = by[key]
-        jps = [int(r["jobs"]) * 1e9 / int(r["ns"]) for r in rs]
+        # Jobs stored over the leg's time: a leg killed at PH_BENCH_LEG_SECS
+        # counts what it stored by then (and is marked).
+        jps = [int(r["stored"]) * 1e9 / int(r["ns"]) for r in rs]
+        short = [r for r in rs if int(r["stored"]) != int(r["jobs"])]
         rss = [int(r["rss_kb"]) / 1024 for r in rs]
-        rd = [int(r["reads"]) / int(r["jobs"]) for r in rs]
-        rq = [int(r["roundtrips"]) / int(r["jobs"]) for r in rs]
-        parts = [[int(r[k]) / int(r["jobs"]) for r in rs]
+        # Per job stored (a killed leg's fetcher CPU and RSS are lost: GNU
+        # time reports its timeout's).
+        rd = [int(r["reads"]) / max(int(r["stored"]), 1) for r in rs]
+        rq = [int(r["roundtrips"]) / max(int(r["stored"]), 1) for r in rs]
+        parts = [[int(r[k]) / max(int(r["stored"]), 1) for r in rs]
                  for k in ("cpu_fetcher_us", "cpu_redis_us", "cpu_api_us")]
         cpu = [a + b_ + c_ for a, b_, c_ in zip(*parts)]
         med[key] = statistics.median(jps)
         name = c if "x" not in c else "%s fetchers x %s" % tuple(c.split("x"))
+        if short:
+            name += " (%d of %d legs did not store every job: %s)" % (
+                len(short), len(rs), ", ".join("%s of %s stored in %.0f s" % (
+                    r["stored"], r["jobs"], int(r["ns"]) / 1e9) for r in short))
         lit = ""
         if delay > 0:
             p, cc = order(c)
