@@ -45,6 +45,8 @@
 #define FETCHER_POLL_MS 50
 /* At most this many due retries are moved per script call. */
 #define FETCHER_DUE_BATCH 100
+/* libcurl's receive buffer of each transfer (its default is 16 KiB). */
+#define FETCHER_RECV_BUFFER 4096L
 /* How long every fetcher holds a provider back after its 429 without Retry-After. */
 #define FETCHER_429_HOLD_MS 1000
 /* At most this many jobs are taken in one pipelined turn. */
@@ -376,6 +378,8 @@ slot_start(struct slot *s, const char **why)
 	curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
 	curl_easy_setopt(s->easy, CURLOPT_SHARE, f->share);
 	curl_easy_setopt(s->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cfg->fetcher.max_body);
+	/* Entity bodies are small JSON: a 4 KiB receive buffer, not 16, for each GET in flight. */
+	curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, FETCHER_RECV_BUFFER);
 	/* An API answers where it is asked: no redirects, no other scheme. */
 	curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -843,6 +847,7 @@ fetcher_pipeline(struct fetcher *f, int take)
 	int asked[PH_MAX_PROVIDERS] = { 0 }, failed = 0, more = 0, noscript = 0;
 	size_t pi, np = provider_count() < PH_MAX_PROVIDERS ? provider_count() : PH_MAX_PROVIDERS;
 	uint64_t mono = ph_mono_ms();
+	int busy_before = f->busy;
 	redisReply *rep;
 	struct slot *s;
 
@@ -950,6 +955,9 @@ fetcher_pipeline(struct fetcher *f, int take)
 		if (f->queue_empty)
 			f->empty_until = mono + FETCHER_POLL_MS;
 	}
+	/* A slot freed in this turn can take the next job at once (no wait at --concurrency 1). */
+	if (f->busy < busy_before && !f->queue_empty)
+		more = 1;
 	if (noscript)
 		ph_redis_drop(&f->redis); /* SCRIPT FLUSH or a failover: reconnect and load them */
 	if (failed)

@@ -91,7 +91,8 @@ static const char script_store[] =
     "    'body', ARGV[3])\n"
     "  changed = 1\n"
     "end\n"
-    "redis.call('LREM', KEYS[4], 1, ARGV[2])\n"
+    /* From the tail: jobs are taken to the head, so an older (finishing) one is nearer it. */
+    "redis.call('LREM', KEYS[4], -1, ARGV[2])\n"
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('HINCRBY', KEYS[5], 'fetch:' .. ARGV[8] ..\n"
     "  (changed == 1 and ':stored' or ':unchanged'), 1)\n"
@@ -143,7 +144,7 @@ static const char script_store[] =
  * Returns 1 when the entry was added, 0 when the job was gone.
  */
 static const char script_reschedule[] =
-    "local held = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
+    "local held = redis.call('LREM', KEYS[1], -1, ARGV[1])\n"
     "if held > 0 then\n"
     "  if ARGV[2] == 'retry' then\n"
     "    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
