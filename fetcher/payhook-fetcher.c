@@ -977,11 +977,15 @@ lost:
 	return -1;
 }
 
-/* Run the Redis steps slots wait for, turn after turn while one makes work; -1 when Redis failed. */
+/*
+ * Run the Redis steps slots wait for, turn after turn while one makes work.
+ * 1 when work for another turn is still left (the caller goes on at once),
+ * 0 when none, -1 when Redis failed.
+ */
 static int
 fetcher_slots(struct fetcher *f, int take)
 {
-	int round, rc;
+	int round, rc = 0;
 
 	for (round = 0; round < FETCHER_ROUNDS; round++) {
 		rc = fetcher_pipeline(f,
@@ -990,7 +994,7 @@ fetcher_slots(struct fetcher *f, int take)
 		if (rc <= 0)
 			return rc;
 	}
-	return 0;
+	return rc;
 }
 
 /* Take one job into a free slot, blocking up to block_ms; 1 taken, 0 none, -1 failed. */
@@ -1318,7 +1322,7 @@ fetcher_run(struct fetcher *f)
 {
 	uint64_t now, beat_every, stop_deadline = 0, next_wall = 0;
 	long block;
-	int redis_ok;
+	int redis_ok, more, rc;
 
 	beat_every = (uint64_t)f->cfg->fetcher.worker_timeout * 1000 / 3;
 	if (beat_every > 1000)
@@ -1333,8 +1337,13 @@ fetcher_run(struct fetcher *f)
 				redis_ok = 0;
 		}
 		/* One pipelined round trip for every slot's step, plus takes for free slots. */
-		if (redis_ok && fetcher_slots(f, f->busy > 0 || f->once) != 0)
-			redis_ok = 0;
+		more = 0;
+		if (redis_ok) {
+			rc = fetcher_slots(f, f->busy > 0 || f->once);
+			if (rc < 0)
+				redis_ok = 0;
+			more = rc > 0;
+		}
 
 		if (fetcher_stop) {
 			if (stop_deadline == 0) {
@@ -1384,7 +1393,11 @@ fetcher_run(struct fetcher *f)
 			f->next_due = 0;
 			continue;
 		}
-		fetcher_transfers(f, f->busy > 0 ? FETCHER_POLL_MS : (redis_ok ? 10 : 100));
+		/* Steps still waiting for Redis: only look at the transfers, no wait. */
+		fetcher_transfers(f,
+		    more              ? 0
+		        : f->busy > 0 ? FETCHER_POLL_MS
+		                      : (redis_ok ? 10 : 100));
 	}
 	if (f->busy == 0)
 		fetcher_leave(f);
