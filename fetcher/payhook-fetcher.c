@@ -98,7 +98,8 @@ struct slot {
 	char pending_key[FETCHER_KEY_MAX];
 	char entity_key[FETCHER_KEY_MAX];
 
-	CURL *easy;
+	CURL *easy;   /* kept from GET to GET (curl_easy_reset) */
+	int in_multi; /* easy is added to the multi handle: a GET in flight */
 	struct curl_slist *headers;
 	char curl_err[CURL_ERROR_SIZE];
 	char *body;
@@ -204,13 +205,13 @@ fetcher_reply_ok(struct fetcher *f, redisReply *rep, const char *what)
 	return 1;
 }
 
-/* Free what a slot holds and make it free. */
+/* Free what a slot holds and make it free; its curl handle is kept for its next GET. */
 static void
 slot_clear(struct slot *s)
 {
-	if (s->easy != NULL) {
+	if (s->in_multi) {
 		curl_multi_remove_handle(s->f->multi, s->easy);
-		curl_easy_cleanup(s->easy);
+		s->in_multi = 0;
 	}
 	curl_slist_free_all(s->headers);
 	free(s->raw);
@@ -218,7 +219,6 @@ slot_clear(struct slot *s)
 	if (s->state != SLOT_FREE)
 		s->f->busy--;
 	memset(&s->job, 0, sizeof s->job);
-	s->easy = NULL;
 	s->headers = NULL;
 	s->raw = NULL;
 	s->body = NULL;
@@ -362,7 +362,11 @@ slot_start(struct slot *s, const char **why)
 		goto fail;
 	s->headers = l;
 
-	s->easy = curl_easy_init();
+	/* A slot's handle serves GET after GET: reset, not made anew. */
+	if (s->easy != NULL)
+		curl_easy_reset(s->easy);
+	else
+		s->easy = curl_easy_init();
 	if (s->easy == NULL)
 		goto fail;
 	s->curl_err[0] = '\0';
@@ -389,6 +393,7 @@ slot_start(struct slot *s, const char **why)
 #endif
 	if (curl_multi_add_handle(f->multi, s->easy) != CURLM_OK)
 		goto fail;
+	s->in_multi = 1;
 	log_debug("fetch_start", "provider=%s type=%s id=%s attempt=%ld", s->job.provider,
 	    s->job.entity_type, s->job.entity_id, s->job.attempt + 1);
 	s->state = SLOT_FETCH;
@@ -660,8 +665,7 @@ slot_done(struct slot *s, CURLcode cc)
 	curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &ra);
 #endif
 	curl_multi_remove_handle(f->multi, s->easy);
-	curl_easy_cleanup(s->easy);
-	s->easy = NULL;
+	s->in_multi = 0;
 	curl_slist_free_all(s->headers);
 	s->headers = NULL;
 
@@ -1578,6 +1582,10 @@ main(int argc, char **argv)
 
 	for (i = 0; i < f.concurrency; i++)
 		slot_clear(&f.slots[i]);
+	for (i = 0; i < f.concurrency; i++) {
+		if (f.slots[i].easy != NULL)
+			curl_easy_cleanup(f.slots[i].easy);
+	}
 	free(f.slots);
 	curl_multi_cleanup(f.multi);
 	curl_share_cleanup(f.share);
