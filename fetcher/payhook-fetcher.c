@@ -36,7 +36,6 @@
 #include "redis.h"
 #include "refresh.h"
 
-#define FETCHER_KEY_MAX PH_KEY_MAX
 #define FETCHER_ENTRY_MAX (PH_JOB_MAX + 1024)
 #define FETCHER_ERROR_MAX 256
 /* Longest a BLMOVE blocks: bounds how late a heartbeat or SIGTERM is seen. */
@@ -94,9 +93,9 @@ struct slot {
 	const struct ph_provider *provider;
 	const struct ph_provider_cfg *pcfg;
 	char token[33];
-	char lock_key[FETCHER_KEY_MAX];
-	char pending_key[FETCHER_KEY_MAX];
-	char entity_key[FETCHER_KEY_MAX];
+	char lock_key[PH_KEY_MAX];
+	char pending_key[PH_KEY_MAX];
+	char entity_key[PH_KEY_MAX];
 
 	CURL *easy;   /* kept from GET to GET (curl_easy_reset) */
 	int in_multi; /* easy is added to the multi handle: a GET in flight */
@@ -136,15 +135,15 @@ struct fetcher {
 	CURLM *multi;
 	CURLSH *share;
 	struct fetch_policy policy;
-	char queue_key[FETCHER_KEY_MAX];
-	char processing_key[FETCHER_KEY_MAX];
-	char workers_key[FETCHER_KEY_MAX];
-	char retry_key[FETCHER_KEY_MAX];
-	char dead_key[FETCHER_KEY_MAX];
-	char events_key[FETCHER_KEY_MAX];
-	char stats_key[FETCHER_KEY_MAX];
-	char refresh_key[FETCHER_KEY_MAX];
-	char rate_key[PH_MAX_PROVIDERS][FETCHER_KEY_MAX];
+	char queue_key[PH_KEY_MAX];
+	char processing_key[PH_KEY_MAX];
+	char workers_key[PH_KEY_MAX];
+	char retry_key[PH_KEY_MAX];
+	char dead_key[PH_KEY_MAX];
+	char events_key[PH_KEY_MAX];
+	char stats_key[PH_KEY_MAX];
+	char refresh_key[PH_KEY_MAX];
+	char rate_key[PH_MAX_PROVIDERS][PH_KEY_MAX];
 	uint64_t rate_until[PH_MAX_PROVIDERS]; /* monotonic ms: no grant asked before */
 	long rate_held[PH_MAX_PROVIDERS];      /* newly held back, not yet counted in Redis */
 	int recovered;                         /* our own processing list re-queued at start */
@@ -517,7 +516,7 @@ static int
 slot_finish_send(struct slot *s)
 {
 	struct fetcher *f = s->f;
-	char field[96], lat[96], latsum[96], member[FETCHER_KEY_MAX];
+	char field[96], lat[96], latsum[96], member[PH_KEY_MAX];
 	unsigned short rnd = 0;
 
 	s->sent_penalty = 0;
@@ -763,15 +762,13 @@ slot_load(struct slot *s, const char *raw, size_t len)
 	s->f->busy++;
 }
 
-/* The first free slot, or NULL. */
+/* The first free slot from *from on, or NULL; *from moves past it (a turn's takes scan once). */
 static struct slot *
-fetcher_free_slot(struct fetcher *f)
+fetcher_free_slot(struct fetcher *f, long *from)
 {
-	long i;
-
-	for (i = 0; i < f->concurrency; i++) {
-		if (f->slots[i].state == SLOT_FREE)
-			return &f->slots[i];
+	for (; *from < f->concurrency; (*from)++) {
+		if (f->slots[*from].state == SLOT_FREE)
+			return &f->slots[(*from)++];
 	}
 	return NULL;
 }
@@ -847,7 +844,7 @@ fetcher_rate_reply(struct fetcher *f, size_t pi, long wanted, const redisReply *
 static int
 fetcher_pipeline(struct fetcher *f, int take)
 {
-	long wanted[PH_MAX_PROVIDERS] = { 0 }, i, ntake = 0, taken = 0;
+	long wanted[PH_MAX_PROVIDERS] = { 0 }, i, ntake = 0, taken = 0, next_free = 0;
 	int asked[PH_MAX_PROVIDERS] = { 0 }, failed = 0, more = 0, noscript = 0;
 	size_t pi, np = provider_count() < PH_MAX_PROVIDERS ? provider_count() : PH_MAX_PROVIDERS;
 	uint64_t mono = ph_mono_ms();
@@ -945,7 +942,8 @@ fetcher_pipeline(struct fetcher *f, int take)
 			goto lost;
 		if (!fetcher_reply_ok(f, rep, "take"))
 			failed = 1;
-		else if (rep->type == REDIS_REPLY_STRING && (s = fetcher_free_slot(f)) != NULL) {
+		else if (rep->type == REDIS_REPLY_STRING &&
+		    (s = fetcher_free_slot(f, &next_free)) != NULL) {
 			slot_load(s, rep->str, rep->len);
 			taken++;
 		} else if (rep->type == REDIS_REPLY_STRING) {
@@ -1005,7 +1003,8 @@ fetcher_slots(struct fetcher *f, int take)
 static int
 fetcher_take(struct fetcher *f, long block_ms)
 {
-	struct slot *s = fetcher_free_slot(f);
+	long from = 0;
+	struct slot *s = fetcher_free_slot(f, &from);
 	redisReply *rep;
 	char secs[32];
 
@@ -1130,8 +1129,8 @@ fetcher_refresh_drop(struct fetcher *f, const char *m, const char *why)
 static int
 fetcher_refresh_due(struct fetcher *f)
 {
-	static char pending[FETCHER_REFRESH_BATCH][FETCHER_KEY_MAX];
-	static char entity[FETCHER_REFRESH_BATCH][FETCHER_KEY_MAX];
+	static char pending[FETCHER_REFRESH_BATCH][PH_KEY_MAX];
+	static char entity[FETCHER_REFRESH_BATCH][PH_KEY_MAX];
 	static char jobs[FETCHER_REFRESH_BATCH][PH_JOB_MAX];
 	char provider[PH_PROVIDER_MAX + 1];
 	const struct ph_provider *p;
@@ -1220,7 +1219,7 @@ enum requeue_result {
 static enum requeue_result
 fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int force)
 {
-	char key[FETCHER_KEY_MAX];
+	char key[PH_KEY_MAX];
 	redisReply *rep;
 	long n;
 
@@ -1439,7 +1438,7 @@ fetcher_rate_keys(struct fetcher *f)
 	size_t i;
 
 	for (i = 0; i < provider_count() && i < PH_MAX_PROVIDERS; i++) {
-		if (ph_key(f->rate_key[i], FETCHER_KEY_MAX, f->cfg->redis.prefix, "rate:%s",
+		if (ph_key(f->rate_key[i], PH_KEY_MAX, f->cfg->redis.prefix, "rate:%s",
 		        provider_at(i)->name) < 0)
 			return -1;
 	}
@@ -1451,14 +1450,14 @@ fetcher_keys(struct fetcher *f)
 {
 	const char *p = f->cfg->redis.prefix;
 
-	return ph_key(f->queue_key, FETCHER_KEY_MAX, p, "queue") < 0 ||
-	        ph_key(f->processing_key, FETCHER_KEY_MAX, p, "processing:%s", f->id) < 0 ||
-	        ph_key(f->workers_key, FETCHER_KEY_MAX, p, "workers") < 0 ||
-	        ph_key(f->retry_key, FETCHER_KEY_MAX, p, "retry") < 0 ||
-	        ph_key(f->dead_key, FETCHER_KEY_MAX, p, "dead") < 0 ||
-	        ph_key(f->events_key, FETCHER_KEY_MAX, p, "events") < 0 ||
-	        ph_key(f->stats_key, FETCHER_KEY_MAX, p, "stats") < 0 ||
-	        ph_key(f->refresh_key, FETCHER_KEY_MAX, p, "refresh") < 0
+	return ph_key(f->queue_key, PH_KEY_MAX, p, "queue") < 0 ||
+	        ph_key(f->processing_key, PH_KEY_MAX, p, "processing:%s", f->id) < 0 ||
+	        ph_key(f->workers_key, PH_KEY_MAX, p, "workers") < 0 ||
+	        ph_key(f->retry_key, PH_KEY_MAX, p, "retry") < 0 ||
+	        ph_key(f->dead_key, PH_KEY_MAX, p, "dead") < 0 ||
+	        ph_key(f->events_key, PH_KEY_MAX, p, "events") < 0 ||
+	        ph_key(f->stats_key, PH_KEY_MAX, p, "stats") < 0 ||
+	        ph_key(f->refresh_key, PH_KEY_MAX, p, "refresh") < 0
 	    ? -1
 	    : fetcher_rate_keys(f);
 }

@@ -330,29 +330,6 @@ handler_count(size_t pidx, int status)
 	atomic_fetch_add(&handler_counts[pidx][c], 1);
 }
 
-/* The replay counters of the spool, as {p}stats fields spool:{name}. */
-#define SPOOL_NCOUNTS 5
-static const char *const handler_spool_fields[SPOOL_NCOUNTS] = {
-	"replayed",
-	"duplicate",
-	"dead",
-	"dropped_torn",
-	"dropped_corrupt",
-};
-
-/* The spool's replay counters in the order of handler_spool_fields. */
-static void
-handler_spool_counters(atomic_long *c[SPOOL_NCOUNTS])
-{
-	struct ph_spool_counts *sc = spool_counts(handler_spool);
-
-	c[0] = &sc->replayed;
-	c[1] = &sc->duplicate;
-	c[2] = &sc->dead;
-	c[3] = &sc->torn;
-	c[4] = &sc->corrupt;
-}
-
 /*
  * Add the counts kept here to {p}stats in one pipeline. A count Redis
  * refused (an error reply, as under -OOM) is put back; one whose reply was
@@ -361,9 +338,8 @@ handler_spool_counters(atomic_long *c[SPOOL_NCOUNTS])
 static void
 handler_flush(struct ph_redis *r, const struct ph_config *cfg)
 {
-	atomic_long *from[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + SPOOL_NCOUNTS];
-	long taken[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + SPOOL_NCOUNTS];
-	atomic_long *sc[SPOOL_NCOUNTS];
+	atomic_long *from[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + PH_SPOOL_NSTATS];
+	long taken[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + PH_SPOOL_NSTATS];
 	char key[PH_KEY_MAX], field[128];
 	size_t p;
 	int c, n = 0, i, refused = 0;
@@ -377,9 +353,8 @@ handler_flush(struct ph_redis *r, const struct ph_config *cfg)
 		}
 	}
 	if (handler_spool != NULL) {
-		handler_spool_counters(sc);
-		for (c = 0; c < SPOOL_NCOUNTS; c++) {
-			from[n] = sc[c];
+		for (c = 0; c < PH_SPOOL_NSTATS; c++) {
+			from[n] = spool_stat(spool_counts(handler_spool), (size_t)c);
 			taken[n] = atomic_exchange(from[n], 0);
 			n++;
 		}
@@ -400,7 +375,7 @@ handler_flush(struct ph_redis *r, const struct ph_config *cfg)
 			    handler_count_fields[i % COUNT_MAX]);
 		} else {
 			snprintf(field, sizeof field, "spool:%s",
-			    handler_spool_fields[i - (PH_MAX_PROVIDERS + 1) * COUNT_MAX]);
+			    ph_spool_stats[i - (PH_MAX_PROVIDERS + 1) * COUNT_MAX].name);
 		}
 		redisAppendCommand(r->c, "HINCRBY %s %s %ld", key, field, taken[i]);
 	}

@@ -155,7 +155,7 @@ accept_notification(const struct ph_accept_ctx *ctx, struct ph_redis *r,
 enum ph_refetch
 accept_refetch(const struct ph_accept_ctx *ctx, struct ph_redis *r, const struct ph_job *job)
 {
-	char pending[PH_ACCEPT_KEY_MAX], jobbuf[PH_JOB_MAX];
+	char pending[PH_KEY_MAX], jobbuf[PH_JOB_MAX];
 	struct ph_call call;
 	redisReply *rep;
 	enum ph_refetch rc = PH_REFETCH_UNAVAILABLE;

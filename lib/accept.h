@@ -16,15 +16,13 @@ enum ph_accept {
 	PH_ACCEPT_UNAVAILABLE, /* Redis unreachable or erroring: answer 503 */
 };
 
-#define PH_ACCEPT_KEY_MAX PH_KEY_MAX
-
 /* What every notification's script call shares: built once, at start-up. */
 struct ph_accept_ctx {
 	const struct ph_config *cfg;
-	char queue[PH_ACCEPT_KEY_MAX];
-	char dead[PH_ACCEPT_KEY_MAX];
-	char notifications[PH_ACCEPT_KEY_MAX];
-	char stats[PH_ACCEPT_KEY_MAX];
+	char queue[PH_KEY_MAX];
+	char dead[PH_KEY_MAX];
+	char notifications[PH_KEY_MAX];
+	char stats[PH_KEY_MAX];
 	char dedup_ttl[24];
 	char pending_ttl[24];
 	char maxlen[24];
@@ -35,8 +33,8 @@ int accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg);
 
 /* The arguments of one accept script call, built by accept_prepare (they point into it). */
 struct ph_accept_call {
-	char seen[PH_ACCEPT_KEY_MAX];
-	char pending[PH_MAX_ENTITIES][PH_ACCEPT_KEY_MAX];
+	char seen[PH_KEY_MAX];
+	char pending[PH_MAX_ENTITIES][PH_KEY_MAX];
 	char jobs[PH_MAX_ENTITIES][PH_JOB_MAX];
 	char dead[PH_MAX_ENTITIES][PH_JOB_MAX];
 	char now[24];

@@ -29,7 +29,6 @@ const long ph_fetch_buckets_ms[PH_FETCH_BUCKETS] = {
 /* The most workers whose processing lists are counted in one scrape. */
 #define METRICS_MAX_WORKERS 1024
 #define METRICS_MAX_PROVIDERS 16
-#define METRICS_KEY_MAX PH_KEY_MAX
 
 struct mbuf {
 	char *buf;
@@ -317,7 +316,7 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 {
 	static const char *const names[] = { "stats", "queue", "retry", "dead", "workers", "events",
 		"notifications", "refresh" };
-	char keys[8][METRICS_KEY_MAX], key[METRICS_KEY_MAX];
+	char keys[8][PH_KEY_MAX], key[PH_KEY_MAX];
 	redisReply *rep[10] = { 0 }, *len, *w;
 	uint64_t now = ph_now_ms(), cutoff = now - (uint64_t)cfg->fetcher.worker_timeout * 1000;
 	struct ph_job job;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,21 @@ spool_open(const char *dir, long long max_bytes)
 	if (spool_status(dir, &st) == 0)
 		s->used = st.bytes;
 	return s;
+}
+
+const struct ph_spool_stat ph_spool_stats[PH_SPOOL_NSTATS] = {
+	{ "replayed", offsetof(struct ph_spool_counts, replayed) },
+	{ "duplicate", offsetof(struct ph_spool_counts, duplicate) },
+	{ "dead", offsetof(struct ph_spool_counts, dead) },
+	{ "dropped_torn", offsetof(struct ph_spool_counts, torn) },
+	{ "dropped_corrupt", offsetof(struct ph_spool_counts, corrupt) },
+};
+
+/* A replay counter by its row. */
+atomic_long *
+spool_stat(struct ph_spool_counts *c, size_t i)
+{
+	return (atomic_long *)((char *)c + ph_spool_stats[i].offset);
 }
 
 /* The spool's counters. */

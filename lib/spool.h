@@ -62,6 +62,17 @@ struct ph_spool_counts {
 	atomic_long corrupt;   /* records failing their checksum, skipped */
 };
 
+/* The replay counters as {p}stats fields spool:{name}: one table for every flusher. */
+#define PH_SPOOL_NSTATS 5
+struct ph_spool_stat {
+	const char *name;
+	size_t offset; /* of its counter in struct ph_spool_counts */
+};
+extern const struct ph_spool_stat ph_spool_stats[PH_SPOOL_NSTATS];
+
+/* The counter of row i of ph_spool_stats in c. */
+atomic_long *spool_stat(struct ph_spool_counts *c, size_t i);
+
 /* What a spool directory holds now (a scan of its segments). */
 struct ph_spool_status {
 	long segments;

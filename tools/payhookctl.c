@@ -39,7 +39,6 @@
 #define CTL_USAGE 2
 #define CTL_NOTFOUND 3
 
-#define CTL_KEY_MAX PH_KEY_MAX
 #define CTL_LIMIT_DEFAULT 20
 #define CTL_LIMIT_MAX 10000
 #define CTL_BATCH 100          /* entries read per round trip */
@@ -84,7 +83,7 @@ ctl_signal(int sig)
 static int __attribute__((format(printf, 3, 4)))
 ctl_key(struct ctl *c, char *buf, const char *fmt, ...)
 {
-	char name[CTL_KEY_MAX];
+	char name[PH_KEY_MAX];
 	va_list ap;
 	int n;
 
@@ -92,7 +91,7 @@ ctl_key(struct ctl *c, char *buf, const char *fmt, ...)
 	n = vsnprintf(name, sizeof name, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof name ||
-	    ph_key(buf, CTL_KEY_MAX, c->cfg.redis.prefix, "%s", name) < 0) {
+	    ph_key(buf, PH_KEY_MAX, c->cfg.redis.prefix, "%s", name) < 0) {
 		ctl_warn("key too long: %s%s", c->cfg.redis.prefix, name);
 		return -1;
 	}
@@ -503,7 +502,7 @@ static int
 ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
     const struct ph_job *j, int *covered)
 {
-	char kp[CTL_KEY_MAX], jobbuf[PH_JOB_MAX + 1];
+	char kp[PH_KEY_MAX], jobbuf[PH_JOB_MAX + 1];
 	struct ph_call call;
 	const struct ph_provider *p;
 	struct ph_job fresh = *j;
@@ -654,7 +653,7 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 static int
 ctl_dead(struct ctl *c, struct ctl_args *a)
 {
-	char kd[CTL_KEY_MAX], kq[CTL_KEY_MAX];
+	char kd[PH_KEY_MAX], kq[PH_KEY_MAX];
 	struct ctl_args sub = { a->argc - 1, a->argv + 1 };
 	struct ph_call call;
 	long long n;
@@ -703,7 +702,7 @@ ctl_entity(struct ctl *c, struct ctl_args *a)
 		"body" };
 	const struct ph_provider *p;
 	struct json_object *o;
-	char key[CTL_KEY_MAX], t[40];
+	char key[PH_KEY_MAX], t[40];
 	const char *argv[7], *pos[3];
 	redisReply *rep, *f;
 	int i, npos = 0;
@@ -840,7 +839,7 @@ ctl_event_print(struct ctl *c, redisReply *e)
 static int
 ctl_events(struct ctl *c, struct ctl_args *a)
 {
-	char key[CTL_KEY_MAX], count[24], last[64] = "0-0", block[24];
+	char key[PH_KEY_MAX], count[24], last[64] = "0-0", block[24];
 	const char *argv[8];
 	long n = 10, i;
 	int follow = 0, tail = 0;
@@ -1010,7 +1009,7 @@ static int
 ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, long *final)
 {
 	char provider[PH_PROVIDER_MAX + 1], type[PH_TYPE_MAX + 1], id[PH_ID_MAX + 1];
-	char member[CTL_KEY_MAX], status[64];
+	char member[PH_KEY_MAX], status[64];
 	const struct ph_provider *p;
 	enum ph_status_class cls;
 	redisReply *rep;
@@ -1066,7 +1065,7 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 static int
 ctl_refresh(struct ctl *c, struct ctl_args *a)
 {
-	char kr[CTL_KEY_MAX], pattern[CTL_KEY_MAX], cursor[32] = "0", t[40];
+	char kr[PH_KEY_MAX], pattern[PH_KEY_MAX], cursor[32] = "0", t[40];
 	struct json_object *arr = NULL, *o;
 	long limit = CTL_LIMIT_DEFAULT, scheduled = 0, final = 0, seen = 0;
 	const char *sub = a->argc > 0 ? a->argv[0] : "";
@@ -1164,7 +1163,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 static void
 ctl_spool_count(struct ctl *c, const char *name, long n)
 {
-	char key[CTL_KEY_MAX];
+	char key[PH_KEY_MAX];
 	redisReply *rep;
 
 	if (n == 0 || ctl_key(c, key, "stats") != 0)
@@ -1239,11 +1238,9 @@ ctl_spool(struct ctl *c, struct ctl_args *a)
 	memset(&counts, 0, sizeof counts);
 	rc = spool_replay(dir, &ctx, &c->redis, &counts, err, sizeof err);
 	/* What payhook-fcgi would have counted, in the same stats fields. */
-	ctl_spool_count(c, "replayed", atomic_load(&counts.replayed));
-	ctl_spool_count(c, "duplicate", atomic_load(&counts.duplicate));
-	ctl_spool_count(c, "dead", atomic_load(&counts.dead));
-	ctl_spool_count(c, "dropped_torn", atomic_load(&counts.torn));
-	ctl_spool_count(c, "dropped_corrupt", atomic_load(&counts.corrupt));
+	for (i = 0; i < PH_SPOOL_NSTATS; i++)
+		ctl_spool_count(c, ph_spool_stats[i].name,
+		    atomic_load(spool_stat(&counts, (size_t)i)));
 	printf(
 	    "replayed %ld (new %ld, duplicate %ld), dead %ld, dropped %ld torn and %ld "
 	    "corrupt\n",
