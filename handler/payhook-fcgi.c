@@ -22,8 +22,10 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
+#include <json-c/json_tokener.h>
 
 #include "accept.h"
+#include "commit.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -43,12 +45,15 @@ struct worker {
 	const struct ph_config *cfg;
 	struct ph_redis redis;
 	struct ph_accept_ctx accept;
-	char *body; /* max_body + 1 bytes, reused for every request */
+	char *body;                 /* max_body + 1 bytes, reused for every request */
+	struct json_tokener *tok;   /* reused for every body */
+	struct ph_commit_call call; /* this thread's accept call, reused */
 };
 
 static atomic_int handler_busy; /* requests being handled now */
 static atomic_int handler_stopping;
-static struct ph_spool *handler_spool; /* NULL when spool_dir is empty */
+static struct ph_spool *handler_spool;  /* NULL when spool_dir is empty */
+static struct ph_commit handler_commit; /* every thread's accepts, in batches */
 #define HANDLER_REPLAY_MS 250
 
 /*
@@ -187,14 +192,15 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 {
 	const struct ph_provider *p = provider_at(pidx);
 	struct ph_notification n;
+	struct ph_accept_call call;
 	enum ph_accept a;
 	enum ph_spool_put sp;
-	const char *body = w->body;
+	const char *body = w->body, *reason;
 	long len;
 	size_t bom;
 	uint64_t now = ph_now_ms();
 	char why[256];
-	int queued;
+	int queued = 0;
 
 	len = handler_read_body(w, req);
 	if (len < 0) {
@@ -203,7 +209,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		    w->cfg->handler.max_body);
 		return;
 	}
-	if (route_decode(p, body, (size_t)len, &n, resp) != 0) {
+	if (route_decode(p, w->tok, body, (size_t)len, &n, resp) != 0) {
 		log_info("rejected", "provider=%s status=400 reason=\"%s\"", p->name,
 		    resp->message);
 		return;
@@ -212,7 +218,15 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	bom = provider_bom_len(body, (size_t)len);
 	body += bom;
 	len -= (long)bom;
-	a = accept_notification(&w->accept, &w->redis, p, &n, body, (size_t)len, now, &queued);
+	/* Recorded in Redis with the calls of other threads at this moment (lib/commit.h). */
+	if (accept_prepare(&w->accept, p, &n, body, (size_t)len, now, &call) != 0) {
+		a = PH_ACCEPT_UNAVAILABLE;
+		reason = "key or job too long (prefix?)";
+	} else {
+		a = ph_commit_accept(&handler_commit, &w->call, &call);
+		queued = w->call.queued;
+		reason = w->call.err;
+	}
 	switch (a) {
 	case PH_ACCEPT_NEW:
 		route_answer(resp, 200);
@@ -235,7 +249,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		if (handler_spool == NULL) {
 			route_answer(resp, 503);
 			log_warn("unavailable", "provider=%s status=503 reason=\"%s\"", p->name,
-			    w->redis.err);
+			    reason);
 			break;
 		}
 		/* Kept on this host's disk, flushed, and only then answered 200. */
@@ -246,12 +260,12 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 			/* Debug: an outage at full load spools thousands a second; each new
 			 * segment is logged at info, and /metrics counts them. */
 			log_debug("spooled", "provider=%s id=%s event=%s redis=\"%s\"", p->name,
-			    n.id, n.event, w->redis.err);
+			    n.id, n.event, reason);
 			break;
 		}
 		route_answer(resp, 503);
 		log_warn("unavailable", "provider=%s status=503 reason=\"%s\" spool=\"%s\"",
-		    p->name, w->redis.err, why);
+		    p->name, reason, why);
 		break;
 	}
 }
@@ -478,7 +492,7 @@ handler_metrics(struct worker *w, FCGX_Request *req)
 {
 	struct route_response resp;
 	struct ph_spool_status st;
-	char *text = NULL, head[256], local[1024];
+	char *text = NULL, head[256], local[2048];
 	size_t len = 0;
 	int n, m, up;
 
@@ -492,8 +506,14 @@ handler_metrics(struct worker *w, FCGX_Request *req)
 	/* This host's own: whether Redis answered, and the spool (also while Redis is down). */
 	m = snprintf(local, sizeof local,
 	    "# HELP payhook_redis_up Whether payhook-fcgi reached Redis for this scrape.\n"
-	    "# TYPE payhook_redis_up gauge\npayhook_redis_up %d\n",
-	    up);
+	    "# TYPE payhook_redis_up gauge\npayhook_redis_up %d\n"
+	    "# HELP payhook_accept_batches_total Batches of accept calls this payhook-fcgi "
+	    "sent to Redis, each in one write (group commit).\n"
+	    "# TYPE payhook_accept_batches_total counter\npayhook_accept_batches_total %ld\n"
+	    "# HELP payhook_accept_calls_total Accept calls in those batches (a call sent "
+	    "again after a lost connection counts again).\n"
+	    "# TYPE payhook_accept_calls_total counter\npayhook_accept_calls_total %ld\n",
+	    up, atomic_load(&handler_commit.batches), atomic_load(&handler_commit.calls));
 	if (handler_spool != NULL) {
 		if (spool_status(w->cfg->handler.spool_dir, &st) != 0)
 			memset(&st, 0, sizeof st);
@@ -745,6 +765,8 @@ main(int argc, char **argv)
 	workers = calloc((size_t)threads, sizeof *workers);
 	if (workers == NULL)
 		fatalx("out of memory");
+	if (ph_commit_init(&handler_commit, &cfg, err0, sizeof err0) != 0)
+		fatalx("config: [redis] url: %s", err0);
 	for (i = 0; i < threads; i++) {
 		char err[256];
 
@@ -758,6 +780,11 @@ main(int argc, char **argv)
 			fatalx("config: [redis] url: %s", err);
 		if (accept_init(&workers[i].accept, &cfg) != 0)
 			fatalx("config: [redis] prefix: too long");
+		workers[i].tok = provider_tokener_new();
+		if (workers[i].tok == NULL ||
+		    ph_commit_call_init(&workers[i].call,
+		        ph_commit_call_cap(cfg.handler.max_body)) != 0)
+			fatalx("out of memory");
 		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
 			fatalx("cannot start thread %ld", i);
 	}
