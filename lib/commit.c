@@ -1,12 +1,18 @@
 /* Group commit of accept script calls (commit.h). */
 #include "config.h"
 
+#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "commit.h"
 #include "payhook.h"
+
+/* A call's state: its thread sleeps (futex) while it is queued. */
+enum { COMMIT_QUEUED, COMMIT_DONE, COMMIT_LEAD };
 
 /* Where the SHA1 goes in a formatted call: the leader writes its connection's in. */
 #define COMMIT_NO_SHA "0000000000000000000000000000000000000000"
@@ -16,10 +22,6 @@ int
 ph_commit_init(struct ph_commit *g, const struct ph_config *cfg, char *err, size_t errlen)
 {
 	memset(g, 0, sizeof *g);
-	if (pthread_mutex_init(&g->mu, NULL) != 0) {
-		snprintf(err, errlen, "mutex");
-		return -1;
-	}
 	return ph_redis_init(&g->redis, cfg, err, errlen);
 }
 
@@ -28,8 +30,6 @@ int
 ph_commit_call_init(struct ph_commit_call *c, size_t cap)
 {
 	memset(c, 0, sizeof *c);
-	if (pthread_cond_init(&c->cond, NULL) != 0)
-		return -1;
 	c->cmd = malloc(cap);
 	c->cap = cap;
 	return c->cmd != NULL ? 0 : -1;
@@ -123,8 +123,8 @@ commit_fail(struct ph_redis *r, const char *what)
 }
 
 /*
- * Send a batch in one write (the calls' verdicts are set here; done, under
- * the group's lock, by the caller) and read each reply. A connection that served
+ * Send a batch in one write (the calls' verdicts are set here; the caller
+ * wakes their threads) and read each reply. A connection that served
  * earlier batches may have died since (Redis restarted), and a script
  * flushed from Redis answers NOSCRIPT: the calls without a verdict are sent
  * once more on a new connection, which loads the scripts. Safe: a call
@@ -191,12 +191,81 @@ commit_batch(struct ph_commit *g, struct ph_commit_call **batch, int n)
 	}
 }
 
+/* Set a call's state and wake its thread. */
+static void
+commit_wake(struct ph_commit_call *c, int state)
+{
+	atomic_store(&c->state, state);
+	syscall(SYS_futex, &c->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Move what waits to the end of g->rest, oldest first (the leader only). */
+static void
+commit_take(struct ph_commit *g)
+{
+	struct ph_commit_call *l = atomic_exchange(&g->head, NULL), *rev = NULL, *next, **tail;
+
+	while (l != NULL) {
+		next = l->next;
+		l->next = rev;
+		rev = l;
+		l = next;
+	}
+	for (tail = &g->rest; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = rev;
+}
+
+/*
+ * The leader's batch is done: the oldest waiting call's thread leads the
+ * next, or, when none waits, no one leads. A call queued just as the
+ * leading flag drops is seen here, or its thread sees the flag down and
+ * leads (both sides store, then load, sequentially consistent).
+ */
+static void
+commit_pass(struct ph_commit *g)
+{
+	int expected;
+
+	for (;;) {
+		commit_take(g);
+		if (g->rest != NULL) {
+			commit_wake(g->rest, COMMIT_LEAD);
+			return;
+		}
+		atomic_store(&g->leading, 0);
+		if (atomic_load(&g->head) == NULL)
+			return;
+		expected = 0;
+		if (!atomic_compare_exchange_strong(&g->leading, &expected, 1))
+			return; /* another thread leads */
+	}
+}
+
+/* Lead: send the oldest waiting calls (up to a batch), answer them, pass on. */
+static void
+commit_lead(struct ph_commit *g)
+{
+	struct ph_commit_call *batch[PH_COMMIT_BATCH];
+	int n = 0, i;
+
+	commit_take(g);
+	while (n < PH_COMMIT_BATCH && g->rest != NULL) {
+		batch[n++] = g->rest;
+		g->rest = g->rest->next;
+	}
+	commit_batch(g, batch, n);
+	for (i = 0; i < n; i++)
+		commit_wake(batch[i], COMMIT_DONE);
+	commit_pass(g);
+}
+
 /* Run an accept call in the next batch. */
 enum ph_accept
 ph_commit_accept(struct ph_commit *g, struct ph_commit_call *c, const struct ph_accept_call *call)
 {
-	struct ph_commit_call *batch[PH_COMMIT_BATCH];
-	int n, i;
+	struct ph_commit_call *head;
+	int expected = 0, state;
 
 	c->len = ph_resp_script(c->cmd, c->cap, COMMIT_NO_SHA, call->nkeys, call->argc, call->argv,
 	    call->lens);
@@ -206,40 +275,24 @@ ph_commit_accept(struct ph_commit *g, struct ph_commit_call *c, const struct ph_
 		c->verdict = PH_ACCEPT_UNAVAILABLE;
 		return c->verdict;
 	}
-	c->done = 0;
-	c->next = NULL;
-	pthread_mutex_lock(&g->mu);
-	if (g->tail != NULL)
-		g->tail->next = c;
-	else
-		g->head = c;
-	g->tail = c;
-	while (!c->done) {
-		if (g->leading) {
-			pthread_cond_wait(&c->cond, &g->mu);
+	atomic_store(&c->state, COMMIT_QUEUED);
+	head = atomic_load(&g->head);
+	do
+		c->next = head;
+	while (!atomic_compare_exchange_weak(&g->head, &head, c));
+	/* No batch with Redis: lead one at once. */
+	if (atomic_compare_exchange_strong(&g->leading, &expected, 1))
+		commit_lead(g);
+	for (;;) {
+		state = atomic_load(&c->state);
+		if (state == COMMIT_DONE)
+			break;
+		if (state == COMMIT_LEAD) {
+			atomic_store(&c->state, COMMIT_QUEUED);
+			commit_lead(g);
 			continue;
 		}
-		/* No batch running: lead one, of everything waiting (this call among them). */
-		g->leading = 1;
-		for (n = 0; n < PH_COMMIT_BATCH && g->head != NULL; n++) {
-			batch[n] = g->head;
-			g->head = g->head->next;
-		}
-		if (g->head == NULL)
-			g->tail = NULL;
-		pthread_mutex_unlock(&g->mu);
-		commit_batch(g, batch, n);
-		pthread_mutex_lock(&g->mu);
-		for (i = 0; i < n; i++) {
-			batch[i]->done = 1;
-			if (batch[i] != c)
-				pthread_cond_signal(&batch[i]->cond);
-		}
-		g->leading = 0;
-		/* The next waiting call's thread leads the next batch. */
-		if (g->head != NULL)
-			pthread_cond_signal(&g->head->cond);
+		syscall(SYS_futex, &c->state, FUTEX_WAIT_PRIVATE, COMMIT_QUEUED, NULL, NULL, 0);
 	}
-	pthread_mutex_unlock(&g->mu);
 	return c->verdict;
 }
