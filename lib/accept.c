@@ -8,6 +8,7 @@
 #include "accept.h"
 #include "call.h"
 #include "job.h"
+#include "payhook.h"
 
 /* Build the keys and arguments every call shares. */
 int
@@ -37,11 +38,19 @@ accept_prepare(const struct ph_accept_ctx *ctx, const struct ph_provider *p,
 {
 	const char *prefix = ctx->cfg->redis.prefix;
 	struct ph_job job;
+	const char *end;
+	char *k;
 	int i, nk, na, body_at;
 
-	if (ph_key(call->seen, sizeof call->seen, prefix, "seen:%s:%s", p->name,
-	        n->id[0] != '\0' ? n->id : "-") < 0)
+	end = call->seen + sizeof call->seen - 1;
+	k = ph_puts(call->seen, end, prefix);
+	k = ph_puts(k, end, "seen:");
+	k = ph_puts(k, end, p->name);
+	k = ph_put(k, end, ":", 1);
+	k = ph_puts(k, end, n->id[0] != '\0' ? n->id : "-");
+	if (k == NULL)
 		return -1;
+	*k = '\0';
 
 	memset(&job, 0, sizeof job);
 	memcpy(job.provider, p->name, strlen(p->name) + 1);
