@@ -10,6 +10,8 @@
 #include "job.h"
 #include "payhook.h"
 
+_Static_assert(PH_MAX_ENTITIES < 10, "accept_prepare writes the entity count as one digit");
+
 /* Build the keys and arguments every call shares. */
 int
 accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg)
@@ -73,8 +75,9 @@ accept_prepare(const struct ph_accept_ctx *ctx, const struct ph_provider *p,
 			return -1;
 		call->argv[nk++] = call->pending[i];
 	}
-	snprintf(call->now, sizeof call->now, "%" PRIu64, now_ms);
-	snprintf(call->count, sizeof call->count, "%d", n->nentities);
+	*ph_put_u64(call->now, call->now + sizeof call->now - 1, now_ms) = '\0'; /* 20 digits fit */
+	call->count[0] = (char)('0' + n->nentities); /* 0..PH_MAX_ENTITIES */
+	call->count[1] = '\0';
 	na = nk;
 	call->argv[na++] = call->now;
 	call->argv[na++] = ctx->dedup_ttl;

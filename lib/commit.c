@@ -92,10 +92,10 @@ ph_resp_script(char *buf, size_t cap, const char *sha, int nkeys, int argc, cons
 		need += lens[i] + 32;
 	if (need > cap)
 		return 0;
-	snprintf(nk, sizeof nk, "%d", nkeys);
 	p = resp_len(p, '*', (size_t)argc + 3);
 	p = resp_bulk(p, "EVALSHA", 7);
 	p = resp_bulk(p, sha, 40);
+	*ph_put_u64(nk, nk + sizeof nk - 1, (uint64_t)nkeys) = '\0';
 	p = resp_bulk(p, nk, strlen(nk));
 	for (i = 0; i < argc; i++)
 		p = resp_bulk(p, argv[i], lens[i]);
