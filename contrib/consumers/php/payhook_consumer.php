@@ -142,7 +142,16 @@ final class Consumer
                 // event: nothing to handle, but it must leave the pending list.
                 $this->log("event=skipped id=$id");
             } else {
-                $this->handle($id, $f, $claimed);
+                try {
+                    $this->handle($id, $f, $claimed);
+                } catch (RedisException $e) {
+                    throw $e;
+                } catch (Throwable $e) {
+                    // Left unacknowledged: claimed again (by this consumer
+                    // or another) once idle for min-idle-ms.
+                    $this->log("event=handler_error id=$id error=\"" . $e->getMessage() . '"');
+                    continue;
+                }
                 $this->handled++;
                 $this->claimed += $claimed ? 1 : 0;
             }

@@ -119,7 +119,15 @@ class Consumer:
                 # event: nothing to handle, but it must leave the pending list.
                 self.log("event=skipped id=%s" % entry_id)
             else:
-                self.handle(entry_id, fields, claimed)
+                try:
+                    self.handle(entry_id, fields, claimed)
+                except (redis.ConnectionError, redis.TimeoutError, Stop):
+                    raise
+                except Exception as e:
+                    # Left unacknowledged: claimed again (by this consumer
+                    # or another) once idle for min-idle-ms.
+                    self.log("event=handler_error id=%s error=%r" % (entry_id, str(e)))
+                    continue
                 self.handled += 1
                 self.claimed += 1 if claimed else 0
             self.r.xack(self.stream, self.args.group, entry_id)
