@@ -19,10 +19,10 @@ skip_all() {
 }
 
 [ -z "${PH_CONFIGURE:-}" ] || skip_all "built once, in the plain pass, not again with PH_CONFIGURE=$PH_CONFIGURE"
+[ "$(id -u)" -eq 0 ] || skip_all "not root: cannot install the package"
 top=$(cd "$PH_TOP" && pwd -P)
 [ "$(git -C "$top" rev-parse --show-toplevel 2>/dev/null)" = "$top" ] ||
 	skip_all "not a git checkout (distcheck's tarball): nothing committed to package"
-[ "$(id -u)" -eq 0 ] || skip_all "not root: cannot install the package"
 command -v apt-get >/dev/null || skip_all "no apt-get"
 
 # One run at a time on this machine: two would install and purge the same package.
