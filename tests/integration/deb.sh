@@ -139,7 +139,7 @@ left=$(ls -d /usr/bin/payhook-fcgi /usr/bin/payhook-fetcher /usr/bin/payhookctl 
 	/var/spool/payhook $u/payhook-fcgi.service $u/payhook-fetcher@.service /usr/lib/sysusers.d/payhook.conf \
 	/usr/lib/tmpfiles.d/payhook.conf /usr/share/doc/payhook /usr/share/man/man5/payhook.conf.5.gz \
 	/etc/systemd/system/multi-user.target.wants/payhook-fcgi.service 2>/dev/null)
-is "$(echo $left)" "" "purge leaves none of its files, the changed config, the spool or the enable link"
+is "$left" "" "purge leaves none of its files, the changed config, the spool or the enable link"
 dpkg-statoverride --list /etc/payhook/payhook.conf >/dev/null
 tap_ok $((!$?)) "purge drops the config's statoverride"
 getent passwd payhook >/dev/null
