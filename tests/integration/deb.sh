@@ -26,7 +26,7 @@ top=$(cd "$PH_TOP" && pwd -P)
 command -v apt-get >/dev/null || skip_all "no apt-get"
 
 # One run at a time on this machine: two would install and purge the same package.
-exec 9>"${PH_TEST_TMP:-/tmp}/payhook-deb-test.lock"
+exec 9>/run/lock/payhook-deb-test.lock
 flock -w 600 9 || skip_all "another deb.sh held the lock for 10 minutes"
 dpkg-query -W -f='${Status}' payhook 2>/dev/null | grep -q 'install ok installed' &&
 	skip_all "a payhook package is installed here already: not touching it"
