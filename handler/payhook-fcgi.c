@@ -786,27 +786,7 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if (ph_commit_init(&handler_commit, &cfg, err0, sizeof err0) != 0)
 		fatalx("config: [redis] url: %s", err0);
-	for (i = 0; i < threads; i++) {
-		char err[256];
-
-		workers[i].index = (int)i;
-		workers[i].listen_fd = listen_fd;
-		workers[i].cfg = &cfg;
-		workers[i].body = malloc((size_t)cfg.handler.max_body + 1);
-		if (workers[i].body == NULL)
-			fatalx("out of memory");
-		if (ph_redis_init(&workers[i].redis, &cfg, err, sizeof err) != 0)
-			fatalx("config: [redis] url: %s", err);
-		if (accept_init(&workers[i].accept, &cfg) != 0)
-			fatalx("config: [redis] prefix: too long");
-		workers[i].tok = provider_tokener_new();
-		if (workers[i].tok == NULL ||
-		    ph_commit_call_init(&workers[i].call,
-		        ph_commit_call_cap(cfg.handler.max_body)) != 0)
-			fatalx("out of memory");
-		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
-			fatalx("cannot start thread %ld", i);
-	}
+	/* The spool is there before the first request can be taken. */
 	if (cfg.handler.spool_dir != NULL) {
 		struct ph_spool_status st;
 
@@ -831,6 +811,27 @@ main(int argc, char **argv)
 		    accept_init(&replayer.accept, &cfg) != 0 ||
 		    pthread_create(&replayer.thread, NULL, handler_replayer, &replayer) != 0)
 			fatalx("cannot start the spool replayer");
+	}
+	for (i = 0; i < threads; i++) {
+		char err[256];
+
+		workers[i].index = (int)i;
+		workers[i].listen_fd = listen_fd;
+		workers[i].cfg = &cfg;
+		workers[i].body = malloc((size_t)cfg.handler.max_body + 1);
+		if (workers[i].body == NULL)
+			fatalx("out of memory");
+		if (ph_redis_init(&workers[i].redis, &cfg, err, sizeof err) != 0)
+			fatalx("config: [redis] url: %s", err);
+		if (accept_init(&workers[i].accept, &cfg) != 0)
+			fatalx("config: [redis] prefix: too long");
+		workers[i].tok = provider_tokener_new();
+		if (workers[i].tok == NULL ||
+		    ph_commit_call_init(&workers[i].call,
+		        ph_commit_call_cap(cfg.handler.max_body)) != 0)
+			fatalx("out of memory");
+		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
+			fatalx("cannot start thread %ld", i);
 	}
 	memset(&flusher, 0, sizeof flusher);
 	flusher.cfg = &cfg;
