@@ -53,7 +53,7 @@ query_is() {
 	[ "$(query "$2")" = "$1" ]
 }
 ACC='payhook_notifications_total{job="payhook",provider="oneinfinite",outcome="accepted"}'
-PH_WAIT=15 ph_wait_for query_is 1 'up{job="payhook"}'
+PH_WAIT=20 ph_wait_for query_is 1 'up{job="payhook"}'
 tap_ok $? "the payhook target is up"
 PH_WAIT=15 ph_wait_for query_is 3 "$ACC"
 tap_ok $? "accepted count scraped"
