@@ -118,6 +118,14 @@ for f in "$DESIGN" "$PROVIDERS"; do
 done
 is "${m# }" "" "every relative link of DESIGN.md and PROVIDERS.md resolves"
 
+# The code cites sections as "DESIGN.md: Section": each names a heading.
+m=""
+while read -r sec; do
+	grep -qE "^#+ $sec" "$DESIGN" || m="$m [$sec]"
+done < <(grep -rhoE 'DESIGN\.md: [A-Z][a-z]+( [a-z]+)*' "$PH_TOP"/lib "$PH_TOP"/handler "$PH_TOP"/fetcher \
+	"$PH_TOP"/tools | sed 's/^DESIGN\.md: //' | sort -u)
+is "${m# }" "" "every section the code cites as DESIGN.md: X is a heading of DESIGN.md"
+
 # The man pages and the README point to it.
 m=""
 for f in "$PH_TOP"/man/*.[58] "$PH_TOP/README.md"; do
