@@ -432,7 +432,24 @@ ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_entity_key kind
 		[PH_KEY_ENTITY] = "entity",
 	};
 
-	return ph_key(buf, len, prefix, "%s:%s:%s:%s", names[kind], provider, type, id);
+	const char *end = buf + len - 1; /* room for the NUL */
+	char *p;
+
+	/* ph_key's "%s:%s:%s:%s" without printf: this runs for every notification. */
+	if (len == 0)
+		return -1;
+	p = ph_puts(buf, end, prefix);
+	p = ph_puts(p, end, names[kind]);
+	p = ph_put(p, end, ":", 1);
+	p = ph_puts(p, end, provider);
+	p = ph_put(p, end, ":", 1);
+	p = ph_puts(p, end, type);
+	p = ph_put(p, end, ":", 1);
+	p = ph_puts(p, end, id);
+	if (p == NULL)
+		return -1;
+	*p = '\0';
+	return (int)(p - buf);
 }
 
 /* Build a key from the prefix and a formatted name. */
