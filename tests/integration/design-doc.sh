@@ -34,6 +34,8 @@ names() { sort -u | tr '\n' ' ' | sed 's/ $//'; }
 # a format), the per-entity names of lib/redis.c and the keys /metrics reads.
 keys=$({
 	perl -0777 -ne 'while (/\b(?:ph_key|ctl_key)\s*\([^;"]*"([a-z_]+)(?=[:"*])/g) { print "$1\n" }' "${SRC[@]}"
+	# Keys put together without printf on the request path: ph_puts(k, end, "seen:").
+	perl -0777 -ne 'while (/\bph_puts\s*\(\w+,\s*\w+,\s*"([a-z_]+):"\)/g) { print "$1\n" }' "${SRC[@]}"
 	perl -0777 -ne 'while (/\[PH_KEY_[A-Z]+\]\s*=\s*"([a-z_]+)"/g) { print "$1\n" }' "$PH_TOP/lib/redis.c"
 	# The keys metrics_collect reads, by name.
 	perl -0777 -ne 'if (/names\[\]\s*=\s*\{([^}]*)\}/) { my $l = $1; print "$1\n" while $l =~ /"([a-z_]+)"/g }' "$PH_TOP/lib/metrics.c"
@@ -104,6 +106,13 @@ tap_ok $? "answer bodies found in the handler ($n)"
 is "$(missing '%s' $bodies $errors)" "" "every answer body is in DESIGN.md"
 codes=$(sed -n 's/^[[:space:]]*{ \([0-9][0-9][0-9]\), ".*/\1/p' "$PH_TOP/handler/route.c" | names)
 is "$(missing '| %s' $codes)" "" "every status of route_answers[] is in DESIGN.md's tables"
+
+# The job and dead-letter formats: every member lib/job.c writes.
+members=$(grep -ohE '\\"[a-z_]+\\":' "$PH_TOP/lib/job.c" | sed 's/\\//g' | names)
+n=$(wc -w <<<"$members")
+[ "$n" -ge 10 ]
+tap_ok $? "job and dead-letter members found in lib/job.c ($members)"
+is "$(missing '%s' $members)" "" "every member of a job or dead letter is in DESIGN.md's formats"
 
 # The provider table's names.
 provs=$(sed -n 's/^[[:space:]]*\.name = "\(.*\)",$/\1/p' "$PH_TOP"/lib/provider-*.c | names)
