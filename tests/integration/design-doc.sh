@@ -4,8 +4,9 @@
 # every Redis key the code builds, every stats field family, every script,
 # every config key, every metric (from the sources and from a running
 # /metrics), every HTTP route and answer body the handler has is named in
-# it; its links resolve; the man pages and the README point to it; and the
-# file:function references of docs/PROVIDERS.md exist. The names come from
+# it; its links resolve; the man pages and the README point to it; every
+# provider of the table is documented; and the file:function references of
+# docs/PROVIDERS.md exist. The names come from
 # the code, not from a list kept here: a key added without a line in
 # DESIGN.md fails this test.
 . "$(dirname "$0")/lib.sh"
@@ -117,6 +118,15 @@ is "$(missing '%s' $members)" "" "every member of a job or dead letter is in DES
 # The provider table's names.
 provs=$(sed -n 's/^[[:space:]]*\.name = "\(.*\)",$/\1/p' "$PH_TOP"/lib/provider-*.c | names)
 is "$(missing '`lib/provider-%s.c`' $provs)" "" "every provider's adapter file is in DESIGN.md"
+# ... and each is documented where docs/PROVIDERS.md says.
+m=""
+for pv in $provs; do
+	for f in man/payhookctl.8 man/payhook-fcgi.8 man/payhook.conf.5 README.md docs/REFRESH.md; do
+		grep -q "$pv" "$PH_TOP/$f" || m="$m $pv:$f"
+	done
+	grep -q "^\[$pv\]" "$PH_TOP/payhook.conf.sample" || m="$m $pv:payhook.conf.sample"
+done
+is "${m# }" "" "every provider is in the man pages, README, REFRESH.md and the sample config"
 
 # Links of DESIGN.md and PROVIDERS.md resolve.
 m=""
