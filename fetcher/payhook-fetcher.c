@@ -198,6 +198,8 @@ fetcher_reply_ok(struct fetcher *f, redisReply *rep, const char *what)
 	}
 	fetcher_redis_ok(f);
 	if (rep->type == REDIS_REPLY_ERROR) {
+		/* -READONLY: a demoted master; the next turn resolves it again. */
+		ph_redis_check_reply(&f->redis, rep);
 		log_error("redis_error", "during=%s error=\"%s\"", what, rep->str);
 		return 0;
 	}

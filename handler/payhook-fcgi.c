@@ -213,6 +213,9 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	body += bom;
 	len -= (long)bom;
 	a = accept_notification(&w->accept, &w->redis, p, &n, body, (size_t)len, now, &queued);
+	/* [redis] min_replicas: no 200 before replicas hold it (one WAIT per batch with group commit). */
+	if (a != PH_ACCEPT_UNAVAILABLE && ph_redis_wait_replicas(&w->redis) != 0)
+		a = PH_ACCEPT_UNAVAILABLE;
 	switch (a) {
 	case PH_ACCEPT_NEW:
 		route_answer(resp, 200);

@@ -8,6 +8,7 @@ lib_libpayhook_a_SOURCES = \
 	lib/scripts.h lib/scripts.c \
 	lib/call.h lib/call.c \
 	lib/redis.h lib/redis.c \
+	lib/sentinel.h lib/sentinel.c \
 	lib/accept.h lib/accept.c \
 	lib/spool.h lib/spool.c \
 	lib/refresh.h lib/refresh.c \
