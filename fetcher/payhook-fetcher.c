@@ -1577,8 +1577,12 @@ main(int argc, char **argv)
 
 	log_info("started", "version=%s worker=%s concurrency=%ld once=%d redis=%s%s",
 	    PACKAGE_VERSION, f.id, f.concurrency, f.once,
-	    f.redis.addr.path[0] != '\0' ? "unix:" : "",
-	    f.redis.addr.path[0] != '\0' ? f.redis.addr.path : f.redis.addr.host);
+	    f.redis.sentinels.n > 0            ? "sentinel:"
+	        : f.redis.addr.path[0] != '\0' ? "unix:"
+	                                       : "",
+	    f.redis.sentinels.n > 0            ? f.redis.sentinels.master_name
+	        : f.redis.addr.path[0] != '\0' ? f.redis.addr.path
+	                                       : f.redis.addr.host);
 	fetcher_run(&f);
 
 	for (i = 0; i < f.concurrency; i++)

@@ -285,7 +285,7 @@ redis_resolve(struct ph_redis *r)
 		break;
 	}
 	ph_sentinel_list(&r->sentinels, list, sizeof list);
-	snprintf(r->err, sizeof r->err, "no sentinel answered ([redis] sentinels = %.140s): %.70s",
+	snprintf(r->err, sizeof r->err, "no sentinel answered ([redis] sentinels = %.90s): %.115s",
 	    list, why);
 	return -1;
 }
