@@ -1,0 +1,98 @@
+# -READONLY makes every program resolve the master again: a primary, a
+# replica, three sentinels; payhook-fcgi (spool on) and a fetcher connected
+# through the sentinels. A switch-over by hand: the replica becomes the
+# master, the sentinels are told, the old primary becomes its replica. The
+# old primary keeps its clients' connections and answers their writes with
+# -READONLY; the handler and the fetcher resolve again, find the new master
+# (ROLE checked) and go on there; what was spooled meanwhile is replayed.
+# payhookctl, started afresh, asks the sentinels too.
+. "$(dirname "$0")/lib.sh"
+. "$PH_TOP/tests/standin/lib.sh"
+
+SPOOL=$T/spool
+mkdir -p "$SPOOL"
+standin_up || { tap_ok 1 "stand-in up"; tap_done; exit 1; }
+ph_pick_sentinels 3
+fetch_conf
+cat >>"$PH_CONF_EXTRA" <<CONF
+[handler]
+spool_dir = $SPOOL
+threads = 2
+[redis]
+url = redis://127.0.0.1:1/0
+sentinels = $SENTINELS
+master_name = payhook
+[log]
+level = debug
+CONF
+ph_stack_up || { tap_ok 1 "stack up"; tap_done; exit 1; }
+OLD=$REDIS_PORT
+NEW=$(ph_free_port)
+ph_start_redis "$T/replica" "$NEW" "replicaof 127.0.0.1 $OLD" || tap_ok 1 "replica up"
+link_up() { redis-cli -p "$1" info replication | grep -q 'master_link_status:up'; }
+ph_wait_for link_up "$NEW"
+ph_start_sentinels payhook "$OLD" || tap_ok 1 "sentinels up"
+PH_WAIT=15 ph_wait_for ph_sentinels_ready payhook 1
+tap_ok $? "primary, replica and three sentinels up"
+fetcher_start a --concurrency 4
+
+spooled_headers() { curl -s -D - -o /dev/null -X POST --data-binary "$2" "$BASE/webhooks/oneinfinite" | tr -d '\r'; }
+# notify: post notification ro$n (n counts them), its answer's headers in $T/h.$n.
+n=0
+notify() {
+	n=$((n + 1))
+	spooled_headers x "{\"id\":\"ro$n\",\"event_type\":\"PAYMENT_ORDER.CLOSED\",\"entity_type\":\"PAYMENT_ORDER\",\"entity_id\":\"ero$n\"}" >"$T/h.$n"
+}
+# Both handler threads serve notifications on the old primary first.
+for i in 1 2 3 4; do notify; done
+is "$(grep -l '^HTTP/1.1 200' "$T"/h.* | wc -l)/$(grep -l '^X-Payhook-Spooled' "$T"/h.* | wc -l)" "4/0" "before: 4 answered 200, none spooled"
+PH_WAIT=15 ph_wait_for stored oneinfinite payment_order ero4
+tap_ok $? "before: fetched"
+
+# The switch-over.
+redis-cli -p "$NEW" replicaof no one >/dev/null
+for p in "${SENTINEL_PORTS[@]}"; do
+	redis-cli -p "$p" sentinel remove payhook >/dev/null
+	redis-cli -p "$p" sentinel monitor payhook 127.0.0.1 "$NEW" 2 >/dev/null
+done
+redis-cli -p "$OLD" replicaof 127.0.0.1 "$NEW" >/dev/null
+ph_wait_for link_up "$OLD"
+tap_ok $? "the old primary is the new one's replica, the sentinels name the new one"
+is "$(redis-cli -p "$OLD" set x 1)" "READONLY You can't write against a read only replica." "the old primary answers writes with -READONLY"
+
+# The handler: a request on a connection to the old primary is answered from
+# the spool (-READONLY); the next on that thread resolves again.
+REDIS_PORT=$NEW
+notify
+first=$n
+for i in $(seq 1 20); do
+	notify
+	last=$n
+	grep -q '^X-Payhook-Spooled' "$T/h.$last" || break
+done
+grep -q 'event=spooled.*READONLY' "$T/handler.log"
+tap_ok $? "a notification after the switch met -READONLY on the old primary: answered 200 from the spool"
+grep -q '^HTTP/1.1 200' "$T/h.$last" && ! grep -q '^X-Payhook-Spooled' "$T/h.$last" &&
+	[ "$(rcli exists "payhook:seen:oneinfinite:ro$last")" = 1 ]
+tap_ok $? "the handler resolved again: notification $((last - first + 1)) after the switch is accepted by the new master"
+is "$(grep -L '^HTTP/1.1 200' "$T"/h.* | wc -l)" 0 "every answer 200"
+
+# The fetcher: its connection to the old primary met -READONLY; it resolves again.
+PH_WAIT=15 ph_wait_for stored oneinfinite payment_order "ero$last"
+tap_ok $? "the fetcher fetches from the new master"
+# Idle, it waits in BLMOVE: the old primary answers that -UNBLOCKED and closes.
+grep -Eq 'READONLY|UNBLOCKED' "$T/fetcher-a.log"
+tap_ok $? "the fetcher's connection to the old primary failed (-READONLY, or -UNBLOCKED for its BLMOVE)"
+replayed() {
+	local i
+	[ "$(ph_segments "$SPOOL")" = 0 ] || return 1
+	for i in $(seq 1 "$last"); do [ "$(rcli exists "payhook:seen:oneinfinite:ro$i")" = 1 ] || return 1; done
+}
+PH_WAIT=15 ph_wait_for replayed
+tap_ok $? "the spooled ones are replayed into the new master: all $last there"
+out=$("$PH_BUILD/tools/payhookctl" -c "$CONF" stats 2>&1)
+tap_ok $? "payhookctl stats through the sentinels"
+like "$out" 'oneinfinite' "payhookctl reads the new master's counters"
+kill -0 "$(cat "$T/fetcher-a.pid")"
+tap_ok $? "the fetcher runs on"
+tap_done
