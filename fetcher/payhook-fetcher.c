@@ -1481,7 +1481,7 @@ main(int argc, char **argv)
 	struct ph_config cfg;
 	struct fetcher f;
 	struct sigaction sa;
-	char *end, id[128], err[256];
+	char *end, id[128], err[256], where[300];
 	int ch, check = 0;
 	long i;
 
@@ -1575,14 +1575,9 @@ main(int argc, char **argv)
 	for (i = 0; i < f.concurrency; i++)
 		f.slots[i].f = &f;
 
-	log_info("started", "version=%s worker=%s concurrency=%ld once=%d redis=%s%s",
+	log_info("started", "version=%s worker=%s concurrency=%ld once=%d redis=%s",
 	    PACKAGE_VERSION, f.id, f.concurrency, f.once,
-	    f.redis.sentinels.n > 0            ? "sentinel:"
-	        : f.redis.addr.path[0] != '\0' ? "unix:"
-	                                       : "",
-	    f.redis.sentinels.n > 0            ? f.redis.sentinels.master_name
-	        : f.redis.addr.path[0] != '\0' ? f.redis.addr.path
-	                                       : f.redis.addr.host);
+	    ph_redis_where(&f.redis, where, sizeof where));
 	fetcher_run(&f);
 
 	for (i = 0; i < f.concurrency; i++)

@@ -398,6 +398,19 @@ ph_redis_close(struct ph_redis *r)
 	ph_sentinel_wipe(&r->sentinels);
 }
 
+/* Say where this connects. */
+const char *
+ph_redis_where(const struct ph_redis *r, char *buf, size_t len)
+{
+	if (r->sentinels.n > 0)
+		snprintf(buf, len, "sentinel:%s", r->sentinels.master_name);
+	else if (r->addr.path[0] != '\0')
+		snprintf(buf, len, "unix:%s", r->addr.path);
+	else
+		snprintf(buf, len, "%s", r->addr.host);
+	return buf;
+}
+
 /* Mark the connection stale on a reply that says this is no longer the master. */
 int
 ph_redis_check_reply(struct ph_redis *r, const redisReply *rep)
