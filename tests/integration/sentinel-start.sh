@@ -43,7 +43,8 @@ like "$err" "no sentinel answered \\(\\[redis\\] sentinels = 127.0.0.1:$P1,127.0
 "$PH_BUILD/fetcher/payhook-fetcher" -c "$T/empty.conf" --id s 2>"$T/fetcher.log" &
 FPID=$!
 PH_PIDS+=($FPID)
-grep -q "event=started.*redis=sentinel:payhook" "$T/fetcher.log" && ph_wait_for grep -q "event=redis_down.*no sentinel answered (\\[redis\\] sentinels = 127.0.0.1:$P1,127.0.0.1:$P2)" "$T/fetcher.log"
+ph_wait_for grep -q "event=redis_down.*no sentinel answered (\\[redis\\] sentinels = 127.0.0.1:$P1,127.0.0.1:$P2)" "$T/fetcher.log" &&
+	grep -q "event=started.*redis=sentinel:payhook" "$T/fetcher.log"
 tap_ok $? "payhook-fetcher starts asking for master payhook, and logs the sentinels it could not reach"
 kill -0 "$FPID"
 tap_ok $? "and keeps trying (a sentinel may come up)"
