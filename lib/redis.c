@@ -458,18 +458,41 @@ ph_redis_wait_replicas(struct ph_redis *r)
 	return got >= r->min_replicas ? 0 : -1;
 }
 
+/*
+ * After a reply saying this server is no longer the master: reconnect (the
+ * sentinels are asked again) so the caller can send the command once more.
+ * Safe: a replica refuses a write before running it, and a script's first
+ * write, so nothing of it was done. 1 to send again (rep freed), 0 to return
+ * rep as it is; rep is then NULL if the reconnect failed (reason in r->err).
+ */
+static int
+redis_again(struct ph_redis *r, redisReply **rep, int tries)
+{
+	if (tries > 0 || !ph_redis_check_reply(r, *rep))
+		return 0;
+	log_info("redis_stale", "error=\"%.80s\" action=reconnect%s", (*rep)->str,
+	    r->sentinels.n > 0 ? " sentinels=ask" : "");
+	freeReplyObject(*rep);
+	*rep = NULL;
+	return ph_redis_connect(r) == 0;
+}
+
 /* Run a command given as argv. */
 redisReply *
 ph_redis_argv(struct ph_redis *r, int argc, const char **argv, const size_t *lens)
 {
 	redisReply *rep;
+	int tries = 0;
 
-	if (ph_redis_connect(r) != 0)
-		return NULL;
-	rep = redisCommandArgv(r->c, argc, argv, lens);
-	if (rep == NULL)
-		redis_fail(r, argv[0]);
-	ph_redis_check_reply(r, rep);
+	do {
+		if (ph_redis_connect(r) != 0)
+			return NULL;
+		rep = redisCommandArgv(r->c, argc, argv, lens);
+		if (rep == NULL) {
+			redis_fail(r, argv[0]);
+			return NULL;
+		}
+	} while (redis_again(r, &rep, tries++));
 	return rep;
 }
 
@@ -479,15 +502,19 @@ ph_redis_cmd(struct ph_redis *r, const char *fmt, ...)
 {
 	redisReply *rep;
 	va_list ap;
+	int tries = 0;
 
-	if (ph_redis_connect(r) != 0)
-		return NULL;
-	va_start(ap, fmt);
-	rep = redisvCommand(r->c, fmt, ap);
-	va_end(ap);
-	if (rep == NULL)
-		redis_fail(r, "command");
-	ph_redis_check_reply(r, rep);
+	do {
+		if (ph_redis_connect(r) != 0)
+			return NULL;
+		va_start(ap, fmt);
+		rep = redisvCommand(r->c, fmt, ap);
+		va_end(ap);
+		if (rep == NULL) {
+			redis_fail(r, "command");
+			return NULL;
+		}
+	} while (redis_again(r, &rep, tries++));
 	return rep;
 }
 
@@ -517,9 +544,9 @@ redis_evalsha_argv(const struct ph_redis *r, enum ph_script script, int nkeys, i
 	}
 }
 
-/* Run a script by SHA1, falling back to its text. */
-redisReply *
-ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+/* Run a script by SHA1 once, falling back to its text. */
+static redisReply *
+redis_script_once(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
     const char *const *argv, const size_t *lens)
 {
 	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
@@ -546,7 +573,22 @@ ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
 		if (rep == NULL)
 			redis_fail(r, "EVAL");
 	}
-	ph_redis_check_reply(r, rep);
+	return rep;
+}
+
+/* Run a script, once more on the master found again after -READONLY. */
+redisReply *
+ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+    const char *const *argv, const size_t *lens)
+{
+	redisReply *rep;
+	int tries = 0;
+
+	do {
+		rep = redis_script_once(r, script, nkeys, argc, argv, lens);
+		if (rep == NULL)
+			return NULL;
+	} while (redis_again(r, &rep, tries++));
 	return rep;
 }
 

@@ -60,6 +60,8 @@ void ph_redis_close(struct ph_redis *r);
 /*
  * Run a command. NULL when the connection failed (it is dropped, reason in
  * r->err); an error reply is returned as it is. Caller frees the reply.
+ * A -READONLY or -MASTERDOWN reply (a demoted master: the command did not
+ * run) is logged, the master found again, and the command sent once more.
  */
 redisReply *ph_redis_argv(struct ph_redis *r, int argc, const char **argv, const size_t *lens);
 
