@@ -17,3 +17,5 @@ lib_libpayhook_a_SOURCES = \
 lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS) $(CRYPTO_CFLAGS)
 
 LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS)
+# The Sentinel client (lib/sentinel.c) and the cluster design it leads to.
+EXTRA_DIST += docs/SENTINEL.md docs/CLUSTER.md
