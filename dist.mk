@@ -21,6 +21,11 @@ EXTRA_DIST += $(PH_UNITS) systemd/payhook.sysusers systemd/payhook.tmpfiles $(PH
 	payhook.conf.sample dist.mk
 tmpfilesdir = $(prefix)/lib/tmpfiles.d
 
+# debian/: dpkg-buildpackage -b builds the .deb from the tarball too. Listed
+# file by file: a build in the tree leaves debian/build and debian/payhook.
+EXTRA_DIST += debian/changelog debian/control debian/copyright debian/rules debian/source/format \
+	debian/payhook.postinst debian/payhook.postrm
+
 # Copy a file naming the default paths with the configured ones instead.
 PH_SUBST = sed -e 's|/usr/bin/payhook-|$(bindir)/payhook-|g' \
 	-e 's|/etc/payhook/|$(sysconfdir)/payhook/|g' \

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,8 +23,10 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
+#include <json-c/json_tokener.h>
 
 #include "accept.h"
+#include "commit.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -43,12 +46,15 @@ struct worker {
 	const struct ph_config *cfg;
 	struct ph_redis redis;
 	struct ph_accept_ctx accept;
-	char *body; /* max_body + 1 bytes, reused for every request */
+	char *body;                 /* max_body + 1 bytes, reused for every request */
+	struct json_tokener *tok;   /* reused for every body */
+	struct ph_commit_call call; /* this thread's accept call, reused */
 };
 
 static atomic_int handler_busy; /* requests being handled now */
 static atomic_int handler_stopping;
-static struct ph_spool *handler_spool; /* NULL when spool_dir is empty */
+static struct ph_spool *handler_spool;  /* NULL when spool_dir is empty */
+static struct ph_commit handler_commit; /* every thread's accepts, in batches */
 #define HANDLER_REPLAY_MS 250
 
 /*
@@ -87,27 +93,35 @@ handler_param(const char *name, void *arg)
 	return FCGX_GetParam(name, req->envp);
 }
 
-/* Write a response (formatted here: libfcgi's own printf lacks %zu). */
+/* Write a response (formatted here, without printf: it runs for every request). */
 static void
 handler_respond(FCGX_Request *req, const struct route_response *resp)
 {
-	char buf[512], extra[64] = "", out[1024];
-	const char *body = route_body(resp, buf, sizeof buf);
-	const char *type = "application/json";
-	int n;
+	char buf[512], out[1024];
+	const char *body = route_body(resp, buf, sizeof buf), *end = out + sizeof out;
+	size_t blen = strlen(body);
+	char *p;
 
-	if (resp->allow_post)
-		snprintf(extra, sizeof extra, "Allow: POST\r\n");
-	else if (resp->spooled)
-		snprintf(extra, sizeof extra, "X-Payhook-Spooled: 1\r\n");
-	else if (resp->retry_after > 0)
-		snprintf(extra, sizeof extra, "Retry-After: %d\r\n", resp->retry_after);
-	n = snprintf(out, sizeof out,
-	    "Status: %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n%s",
-	    resp->status, route_reason(resp->status), type, strlen(body), extra, body);
-	if (n > 0 && (size_t)n < sizeof out)
-		FCGX_PutStr(out, n, req->out);
+	p = ph_puts(out, end, "Status: ");
+	p = ph_put_u64(p, end, (uint64_t)resp->status);
+	p = ph_put(p, end, " ", 1);
+	p = ph_puts(p, end, route_reason(resp->status));
+	p = ph_puts(p, end, "\r\nContent-Type: application/json\r\nContent-Length: ");
+	p = ph_put_u64(p, end, blen);
+	p = ph_puts(p, end, "\r\nCache-Control: no-store\r\n");
+	if (resp->allow_post) {
+		p = ph_puts(p, end, "Allow: POST\r\n");
+	} else if (resp->spooled) {
+		p = ph_puts(p, end, "X-Payhook-Spooled: 1\r\n");
+	} else if (resp->retry_after > 0) {
+		p = ph_puts(p, end, "Retry-After: ");
+		p = ph_put_u64(p, end, (uint64_t)resp->retry_after);
+		p = ph_puts(p, end, "\r\n");
+	}
+	p = ph_puts(p, end, "\r\n");
+	p = ph_put(p, end, body, blen);
+	if (p != NULL)
+		FCGX_PutStr(out, (int)(p - out), req->out);
 }
 
 /* Read and discard what is left of the body. */
@@ -187,14 +201,15 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 {
 	const struct ph_provider *p = provider_at(pidx);
 	struct ph_notification n;
+	struct ph_accept_call call;
 	enum ph_accept a;
 	enum ph_spool_put sp;
-	const char *body = w->body;
+	const char *body = w->body, *reason;
 	long len;
 	size_t bom;
 	uint64_t now = ph_now_ms();
 	char why[256];
-	int queued;
+	int queued = 0;
 
 	len = handler_read_body(w, req);
 	if (len < 0) {
@@ -203,7 +218,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		    w->cfg->handler.max_body);
 		return;
 	}
-	if (route_decode(p, body, (size_t)len, &n, resp) != 0) {
+	if (route_decode(p, w->tok, body, (size_t)len, &n, resp) != 0) {
 		log_info("rejected", "provider=%s status=400 reason=\"%s\"", p->name,
 		    resp->message);
 		return;
@@ -212,10 +227,15 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	bom = provider_bom_len(body, (size_t)len);
 	body += bom;
 	len -= (long)bom;
-	a = accept_notification(&w->accept, &w->redis, p, &n, body, (size_t)len, now, &queued);
-	/* [redis] min_replicas: no 200 before replicas hold it (one WAIT per batch with group commit). */
-	if (a != PH_ACCEPT_UNAVAILABLE && ph_redis_wait_replicas(&w->redis) != 0)
+	/* Recorded in Redis with the calls of other threads at this moment (lib/commit.h). */
+	if (accept_prepare(&w->accept, p, &n, body, (size_t)len, now, &call) != 0) {
 		a = PH_ACCEPT_UNAVAILABLE;
+		reason = "key or job too long (prefix?)";
+	} else {
+		a = ph_commit_accept(&handler_commit, &w->call, &call);
+		queued = w->call.queued;
+		reason = w->call.err;
+	}
 	switch (a) {
 	case PH_ACCEPT_NEW:
 		route_answer(resp, 200);
@@ -238,7 +258,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		if (handler_spool == NULL) {
 			route_answer(resp, 503);
 			log_warn("unavailable", "provider=%s status=503 reason=\"%s\"", p->name,
-			    w->redis.err);
+			    reason);
 			break;
 		}
 		/* Kept on this host's disk, flushed, and only then answered 200. */
@@ -249,12 +269,12 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 			/* Debug: an outage at full load spools thousands a second; each new
 			 * segment is logged at info, and /metrics counts them. */
 			log_debug("spooled", "provider=%s id=%s event=%s redis=\"%s\"", p->name,
-			    n.id, n.event, w->redis.err);
+			    n.id, n.event, reason);
 			break;
 		}
 		route_answer(resp, 503);
 		log_warn("unavailable", "provider=%s status=503 reason=\"%s\" spool=\"%s\"",
-		    p->name, w->redis.err, why);
+		    p->name, reason, why);
 		break;
 	}
 }
@@ -481,7 +501,7 @@ handler_metrics(struct worker *w, FCGX_Request *req)
 {
 	struct route_response resp;
 	struct ph_spool_status st;
-	char *text = NULL, head[256], local[1024];
+	char *text = NULL, head[256], local[2048];
 	size_t len = 0;
 	int n, m, up;
 
@@ -495,8 +515,14 @@ handler_metrics(struct worker *w, FCGX_Request *req)
 	/* This host's own: whether Redis answered, and the spool (also while Redis is down). */
 	m = snprintf(local, sizeof local,
 	    "# HELP payhook_redis_up Whether payhook-fcgi reached Redis for this scrape.\n"
-	    "# TYPE payhook_redis_up gauge\npayhook_redis_up %d\n",
-	    up);
+	    "# TYPE payhook_redis_up gauge\npayhook_redis_up %d\n"
+	    "# HELP payhook_accept_batches_total Batches of accept calls this payhook-fcgi "
+	    "sent to Redis, each in one write (group commit).\n"
+	    "# TYPE payhook_accept_batches_total counter\npayhook_accept_batches_total %ld\n"
+	    "# HELP payhook_accept_calls_total Accept calls in those batches (a call sent "
+	    "again after a lost connection counts again).\n"
+	    "# TYPE payhook_accept_calls_total counter\npayhook_accept_calls_total %ld\n",
+	    up, atomic_load(&handler_commit.batches), atomic_load(&handler_commit.calls));
 	if (handler_spool != NULL) {
 		if (spool_status(w->cfg->handler.spool_dir, &st) != 0)
 			memset(&st, 0, sizeof st);
@@ -745,25 +771,22 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+#ifdef M_ARENA_MAX
+	/*
+	 * glibc gives up to 8 malloc arenas per core to a process's threads;
+	 * 64 threads that malloc a little (libfcgi, json-c) do not need them:
+	 * 2 saved 1.2 MB of RSS at the same CPU per request (docs/BENCHMARKS.md).
+	 * MALLOC_ARENA_MAX in the environment still wins.
+	 */
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		mallopt(M_ARENA_MAX, 2);
+#endif
 	workers = calloc((size_t)threads, sizeof *workers);
 	if (workers == NULL)
 		fatalx("out of memory");
-	for (i = 0; i < threads; i++) {
-		char err[256];
-
-		workers[i].index = (int)i;
-		workers[i].listen_fd = listen_fd;
-		workers[i].cfg = &cfg;
-		workers[i].body = malloc((size_t)cfg.handler.max_body + 1);
-		if (workers[i].body == NULL)
-			fatalx("out of memory");
-		if (ph_redis_init(&workers[i].redis, &cfg, err, sizeof err) != 0)
-			fatalx("config: [redis] url: %s", err);
-		if (accept_init(&workers[i].accept, &cfg) != 0)
-			fatalx("config: [redis] prefix: too long");
-		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
-			fatalx("cannot start thread %ld", i);
-	}
+	if (ph_commit_init(&handler_commit, &cfg, err0, sizeof err0) != 0)
+		fatalx("config: [redis] url: %s", err0);
+	/* The spool is there before the first request can be taken. */
 	if (cfg.handler.spool_dir != NULL) {
 		struct ph_spool_status st;
 
@@ -788,6 +811,27 @@ main(int argc, char **argv)
 		    accept_init(&replayer.accept, &cfg) != 0 ||
 		    pthread_create(&replayer.thread, NULL, handler_replayer, &replayer) != 0)
 			fatalx("cannot start the spool replayer");
+	}
+	for (i = 0; i < threads; i++) {
+		char err[256];
+
+		workers[i].index = (int)i;
+		workers[i].listen_fd = listen_fd;
+		workers[i].cfg = &cfg;
+		workers[i].body = malloc((size_t)cfg.handler.max_body + 1);
+		if (workers[i].body == NULL)
+			fatalx("out of memory");
+		if (ph_redis_init(&workers[i].redis, &cfg, err, sizeof err) != 0)
+			fatalx("config: [redis] url: %s", err);
+		if (accept_init(&workers[i].accept, &cfg) != 0)
+			fatalx("config: [redis] prefix: too long");
+		workers[i].tok = provider_tokener_new();
+		if (workers[i].tok == NULL ||
+		    ph_commit_call_init(&workers[i].call,
+		        ph_commit_call_cap(cfg.handler.max_body)) != 0)
+			fatalx("out of memory");
+		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
+			fatalx("cannot start thread %ld", i);
 	}
 	memset(&flusher, 0, sizeof flusher);
 	flusher.cfg = &cfg;

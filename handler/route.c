@@ -210,12 +210,13 @@ route_request(const struct ph_config *cfg, const char *method, const char *uri,
 
 /* Decode a body into a notification or a 400. */
 int
-route_decode(const struct ph_provider *p, const char *body, size_t len, struct ph_notification *n,
-    struct route_response *resp)
+route_decode(const struct ph_provider *p, struct json_tokener *tok, const char *body, size_t len,
+    struct ph_notification *n, struct route_response *resp)
 {
 	char err[160];
 
-	if (provider_decode(p, body, len, n, err, sizeof err) == 0)
+	if ((tok != NULL ? provider_decode_tok(p, tok, body, len, n, err, sizeof err)
+	                 : provider_decode(p, body, len, n, err, sizeof err)) == 0)
 		return 0;
 	route_answer(resp, 400);
 	snprintf(resp->message, sizeof resp->message, "%s", err);

@@ -43,9 +43,12 @@ enum route_kind route_request(const struct ph_config *cfg, const char *method, c
     route_param_fn param, void *arg, long content_length, size_t *provider,
     struct route_response *resp);
 
-/* Decode a webhook body; -1 with a 400 response filled in. */
-int route_decode(const struct ph_provider *p, const char *body, size_t len,
-    struct ph_notification *n, struct route_response *resp);
+/*
+ * Decode a webhook body with the thread's tokener (NULL: a new one); -1
+ * with a 400 response filled in.
+ */
+int route_decode(const struct ph_provider *p, struct json_tokener *tok, const char *body,
+    size_t len, struct ph_notification *n, struct route_response *resp);
 
 /* Fill resp with one of the fixed answers. */
 void route_answer(struct route_response *resp, int status);

@@ -8,6 +8,9 @@
 #include "accept.h"
 #include "call.h"
 #include "job.h"
+#include "payhook.h"
+
+_Static_assert(PH_MAX_ENTITIES < 10, "accept_prepare writes the entity count as one digit");
 
 /* Build the keys and arguments every call shares. */
 int
@@ -37,11 +40,19 @@ accept_prepare(const struct ph_accept_ctx *ctx, const struct ph_provider *p,
 {
 	const char *prefix = ctx->cfg->redis.prefix;
 	struct ph_job job;
+	const char *end;
+	char *k;
 	int i, nk, na, body_at;
 
-	if (ph_key(call->seen, sizeof call->seen, prefix, "seen:%s:%s", p->name,
-	        n->id[0] != '\0' ? n->id : "-") < 0)
+	end = call->seen + sizeof call->seen - 1;
+	k = ph_puts(call->seen, end, prefix);
+	k = ph_puts(k, end, "seen:");
+	k = ph_puts(k, end, p->name);
+	k = ph_put(k, end, ":", 1);
+	k = ph_puts(k, end, n->id[0] != '\0' ? n->id : "-");
+	if (k == NULL)
 		return -1;
+	*k = '\0';
 
 	memset(&job, 0, sizeof job);
 	memcpy(job.provider, p->name, strlen(p->name) + 1);
@@ -64,8 +75,9 @@ accept_prepare(const struct ph_accept_ctx *ctx, const struct ph_provider *p,
 			return -1;
 		call->argv[nk++] = call->pending[i];
 	}
-	snprintf(call->now, sizeof call->now, "%" PRIu64, now_ms);
-	snprintf(call->count, sizeof call->count, "%d", n->nentities);
+	*ph_put_u64(call->now, call->now + sizeof call->now - 1, now_ms) = '\0'; /* 20 digits fit */
+	call->count[0] = (char)('0' + n->nentities); /* 0..PH_MAX_ENTITIES */
+	call->count[1] = '\0';
 	na = nk;
 	call->argv[na++] = call->now;
 	call->argv[na++] = ctx->dedup_ttl;

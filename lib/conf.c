@@ -104,7 +104,7 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 	    &c->handler.dedup_ttl);
 	conf_add(ctx, "handler", "pending_ttl", CONF_LONG, "3600", 1, 31536000,
 	    &c->handler.pending_ttl);
-	conf_add(ctx, "handler", "threads", CONF_LONG, "4", 1, 256, &c->handler.threads);
+	conf_add(ctx, "handler", "threads", CONF_LONG, "64", 1, 256, &c->handler.threads);
 	conf_add(ctx, "handler", "notifications_maxlen", CONF_LONG, "1000000", 1, 1000000000,
 	    &c->handler.notifications_maxlen);
 	conf_add(ctx, "handler", "socket_mode", CONF_LONG, "0660", 0, 0777,

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "job.h"
+#include "payhook.h"
 #include "provider.h"
 
 /* Check every field before it is written: encoded jobs need no escaping. */
@@ -23,23 +24,34 @@ job_valid(const struct ph_job *j)
 	    j->attempt >= 0 && j->attempt <= PH_JOB_ATTEMPT_MAX;
 }
 
-/* Write the members of a job without the closing brace. */
+/* Write the members of a job without the closing brace (and NUL-terminated). */
 static int
 job_encode_open(const struct ph_job *j, char *buf, size_t len)
 {
-	int n;
+	const char *end = buf + len - 1; /* room for the NUL */
+	char *p;
 
-	if (!job_valid(j))
+	if (!job_valid(j) || len == 0)
 		return -1;
-	n = snprintf(buf, len,
-	    "{\"v\":1,\"provider\":\"%s\",\"entity_type\":\"%s\","
-	    "\"entity_id\":\"%s\",\"notification_id\":\"%s\",\"event\":\"%s\","
-	    "\"received_at\":%" PRIu64 ",\"attempt\":%ld",
-	    j->provider, j->entity_type, j->entity_id, j->notification_id, j->event, j->received_at,
-	    j->attempt);
-	if (n < 0 || (size_t)n >= len)
+	/* No printf: this runs for every notification. */
+	p = ph_puts(buf, end, "{\"v\":1,\"provider\":\"");
+	p = ph_puts(p, end, j->provider);
+	p = ph_puts(p, end, "\",\"entity_type\":\"");
+	p = ph_puts(p, end, j->entity_type);
+	p = ph_puts(p, end, "\",\"entity_id\":\"");
+	p = ph_puts(p, end, j->entity_id);
+	p = ph_puts(p, end, "\",\"notification_id\":\"");
+	p = ph_puts(p, end, j->notification_id);
+	p = ph_puts(p, end, "\",\"event\":\"");
+	p = ph_puts(p, end, j->event);
+	p = ph_puts(p, end, "\",\"received_at\":");
+	p = ph_put_u64(p, end, j->received_at);
+	p = ph_puts(p, end, ",\"attempt\":");
+	p = ph_put_u64(p, end, (uint64_t)j->attempt); /* 0..PH_JOB_ATTEMPT_MAX: checked */
+	if (p == NULL)
 		return -1;
-	return n;
+	*p = '\0';
+	return (int)(p - buf);
 }
 
 /* Encode a job. */

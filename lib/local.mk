@@ -10,6 +10,7 @@ lib_libpayhook_a_SOURCES = \
 	lib/redis.h lib/redis.c \
 	lib/sentinel.h lib/sentinel.c \
 	lib/accept.h lib/accept.c \
+	lib/commit.h lib/commit.c \
 	lib/spool.h lib/spool.c \
 	lib/refresh.h lib/refresh.c \
 	lib/fetch.h lib/fetch.c \

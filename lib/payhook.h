@@ -24,6 +24,15 @@ int ph_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
 /* Copy a string into a fixed buffer, always terminated; returns -1 if it did not fit. */
 int ph_strlcpy(char *dst, const char *src, size_t size);
 
+/*
+ * Append to a bounded buffer without printf, on the request path: each
+ * returns the new end, or NULL when it would pass end (and passes a NULL
+ * on, so a chain of them is checked once, at its end).
+ */
+char *ph_put(char *p, const char *end, const char *s, size_t n);
+char *ph_puts(char *p, const char *end, const char *s);
+char *ph_put_u64(char *p, const char *end, uint64_t v);
+
 /* Fill buf with len random bytes from the kernel; -1 on failure. */
 int ph_random_bytes(void *buf, size_t len);
 

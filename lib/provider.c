@@ -168,7 +168,35 @@ int
 provider_decode(const struct ph_provider *p, const char *body, size_t len,
     struct ph_notification *n, char *err, size_t errlen)
 {
-	struct json_tokener *tok;
+	struct json_tokener *tok = provider_tokener_new();
+	int rc;
+
+	if (tok == NULL) {
+		memset(n, 0, sizeof *n);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = provider_decode_tok(p, tok, body, len, n, err, errlen);
+	json_tokener_free(tok);
+	return rc;
+}
+
+/* A tokener for provider_decode_tok: bounded depth, strict JSON. */
+struct json_tokener *
+provider_tokener_new(void)
+{
+	struct json_tokener *tok = json_tokener_new_ex(PROVIDER_JSON_DEPTH);
+
+	if (tok != NULL)
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	return tok;
+}
+
+/* Decode a body with a tokener kept by the caller (reset here). */
+int
+provider_decode_tok(const struct ph_provider *p, struct json_tokener *tok, const char *body,
+    size_t len, struct ph_notification *n, char *err, size_t errlen)
+{
 	struct json_object *root = NULL;
 	size_t end, bom;
 	int rc = -1;
@@ -185,12 +213,7 @@ provider_decode(const struct ph_provider *p, const char *body, size_t len,
 		snprintf(err, errlen, "body contains a NUL byte");
 		return -1;
 	}
-	tok = json_tokener_new_ex(PROVIDER_JSON_DEPTH);
-	if (tok == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_reset(tok);
 	root = json_tokener_parse_ex(tok, body, (int)len);
 	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success) {
 		snprintf(err, errlen, "body is not JSON");
@@ -210,7 +233,6 @@ provider_decode(const struct ph_provider *p, const char *body, size_t len,
 	rc = p->decode(root, n, err, errlen);
 out:
 	json_object_put(root);
-	json_tokener_free(tok);
 	return rc;
 }
 

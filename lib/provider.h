@@ -88,6 +88,13 @@ size_t provider_bom_len(const char *body, size_t len);
 int provider_decode(const struct ph_provider *p, const char *body, size_t len,
     struct ph_notification *n, char *err, size_t errlen);
 
+struct json_tokener;
+/* A tokener for provider_decode_tok (json_tokener_free it); NULL when out of memory. */
+struct json_tokener *provider_tokener_new(void);
+/* provider_decode with a tokener the caller keeps from body to body. */
+int provider_decode_tok(const struct ph_provider *p, struct json_tokener *tok, const char *body,
+    size_t len, struct ph_notification *n, char *err, size_t errlen);
+
 /* The route of an entity type, NULL when there is none (job dead-lettered as no_route). */
 const struct ph_route *provider_route(const struct ph_provider *p, const char *type);
 

@@ -420,6 +420,9 @@ ph_redis_check_reply(struct ph_redis *r, const redisReply *rep)
 	/* A script's error carries the command's ("... READONLY You can't write ..."). */
 	if (strncmp(rep->str, "MASTERDOWN", 10) != 0 && strstr(rep->str, "READONLY") == NULL)
 		return 0;
+	if (!r->stale)
+		log_info("redis_stale", "error=\"%.80s\" action=reconnect%s", rep->str,
+		    r->sentinels.n > 0 ? " sentinels=ask" : "");
 	r->stale = 1;
 	return 1;
 }
@@ -470,8 +473,6 @@ redis_again(struct ph_redis *r, redisReply **rep, int tries)
 {
 	if (tries > 0 || !ph_redis_check_reply(r, *rep))
 		return 0;
-	log_info("redis_stale", "error=\"%.80s\" action=reconnect%s", (*rep)->str,
-	    r->sentinels.n > 0 ? " sentinels=ask" : "");
 	freeReplyObject(*rep);
 	*rep = NULL;
 	return ph_redis_connect(r) == 0;
@@ -624,7 +625,24 @@ ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_entity_key kind
 		[PH_KEY_ENTITY] = "entity",
 	};
 
-	return ph_key(buf, len, prefix, "%s:%s:%s:%s", names[kind], provider, type, id);
+	const char *end = buf + len - 1; /* room for the NUL */
+	char *p;
+
+	/* ph_key's "%s:%s:%s:%s" without printf: this runs for every notification. */
+	if (len == 0)
+		return -1;
+	p = ph_puts(buf, end, prefix);
+	p = ph_puts(p, end, names[kind]);
+	p = ph_put(p, end, ":", 1);
+	p = ph_puts(p, end, provider);
+	p = ph_put(p, end, ":", 1);
+	p = ph_puts(p, end, type);
+	p = ph_put(p, end, ":", 1);
+	p = ph_puts(p, end, id);
+	if (p == NULL)
+		return -1;
+	*p = '\0';
+	return (int)(p - buf);
 }
 
 /* Build a key from the prefix and a formatted name. */

@@ -87,9 +87,9 @@ int ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys,
 /*
  * Look at a reply: an error saying this server is no longer the writable
  * master (-READONLY: a demoted primary; -MASTERDOWN) marks the connection
- * stale, and the next ph_redis_connect drops it and resolves the master
- * again. Safe in the middle of a pipeline: nothing is dropped here. 1 when
- * it was such a reply.
+ * stale (logged once, event=redis_stale), and the next ph_redis_connect
+ * drops it and resolves the master again. Safe in the middle of a pipeline:
+ * nothing is dropped here. 1 when it was such a reply.
  */
 int ph_redis_check_reply(struct ph_redis *r, const redisReply *rep);
 

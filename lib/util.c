@@ -62,6 +62,37 @@ ph_strlcpy(char *dst, const char *src, size_t size)
 	return 0;
 }
 
+/* Append n bytes. */
+char *
+ph_put(char *p, const char *end, const char *s, size_t n)
+{
+	if (p == NULL || (size_t)(end - p) < n)
+		return NULL;
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Append a string. */
+char *
+ph_puts(char *p, const char *end, const char *s)
+{
+	return ph_put(p, end, s, strlen(s));
+}
+
+/* Append a number in decimal. */
+char *
+ph_put_u64(char *p, const char *end, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof tmp;
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return ph_put(p, end, tmp + i, sizeof tmp - i);
+}
+
 /* Read len random bytes from getrandom(2). */
 int
 ph_random_bytes(void *buf, size_t len)

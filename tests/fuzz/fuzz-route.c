@@ -137,7 +137,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        strncmp(uri, "/webhooks/cielo/", plen) != 0 ||
 		        strcmp(header, FUZZ_HEADER) != 0))
 			abort();
-		if (route_decode(p, (const char *)data, size, &n, &resp) == 0)
+		if (route_decode(p, NULL, (const char *)data, size, &n, &resp) == 0)
 			break;
 		if (resp.status != 400)
 			abort();

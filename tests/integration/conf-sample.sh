@@ -49,7 +49,7 @@ done
 # A value that differs from the default shows through; a bad one is refused.
 sed 's/^max_body = 16384$/max_body = 2048/' "$SAMPLE" >"$T/changed.conf"
 like "$("$FCGI" -c "$T/changed.conf" --check-config)" $'\nmax_body = 2048\n' "an edited copy loads with its value"
-sed 's/^threads = 4$/threads = many/' "$SAMPLE" >"$T/bad.conf"
+sed 's/^threads = 64$/threads = many/' "$SAMPLE" >"$T/bad.conf"
 err=$("$FCGI" -c "$T/bad.conf" --check-config 2>&1)
 rc=$?
 [ $rc -ne 0 ]

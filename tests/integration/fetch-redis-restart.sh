@@ -20,7 +20,7 @@ some_stored() {
 }
 ph_wait_for some_stored
 tap_ok $? "fetching has started"
-ph_wait_for si_inflight_ge 5
+ph_wait_for si_inflight_ge 2
 tap_ok $? "GETs in flight when Redis goes away"
 
 # A job in a's processing list that a does not know of, as a BLMOVE whose

@@ -4,8 +4,8 @@
 
 ph_stack_up || { tap_ok 1 "stack up"; tap_done; exit 1; }
 N=${PH_BURST:-600}
-P=16
-seq 1 "$N" | xargs -P "$P" -I{} curl -s -m 10 -o /dev/null -w '%{http_code}\n' -X POST \
+P=64
+seq 1 "$N" | xargs -P "$P" -I{} curl -s -m 30 -o /dev/null -w '%{http_code}\n' -X POST \
 	--data-binary '{"id":"burst{}","event_type":"PAYMENT_ORDER.CLOSED","entity_type":"PAYMENT_ORDER","entity_id":"po{}"}' \
 	"$BASE/webhooks/oneinfinite" >"$T/codes"
 ok200=$(grep -c '^200$' "$T/codes")

@@ -49,7 +49,7 @@ test_defaults(void)
 	is_int(c.handler.max_body, 16384, "defaults: max_body");
 	is_int(c.handler.dedup_ttl, 604800, "defaults: dedup_ttl");
 	is_int(c.handler.pending_ttl, 3600, "defaults: pending_ttl");
-	is_int(c.handler.threads, 4, "defaults: threads");
+	is_int(c.handler.threads, 64, "defaults: threads");
 	is_int(c.handler.notifications_maxlen, 1000000, "defaults: notifications_maxlen");
 	is_int(c.fetcher.concurrency, 32, "defaults: concurrency");
 	is_int(c.fetcher.timeout_ms, 10000, "defaults: timeout_ms");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "job.h"
+#include "payhook.h"
 #include "tap.h"
 
 /* A valid job to start from. */
@@ -44,6 +45,19 @@ main(void)
 	    "encode: the format of DESIGN.md");
 	ok(dec(buf, &k, err) == 0 && memcmp(&j, &k, sizeof j) == 0, "decode: round trip");
 	ok(job_encode(&j, buf, 20) < 0, "encode: too small a buffer is an error");
+	ok(job_encode(&j, buf, (size_t)n + 1) == n, "encode: a buffer of exactly length + 1 fits");
+	ok(job_encode(&j, buf, (size_t)n) < 0, "encode: one byte less does not");
+	{
+		char small[8], *p;
+		const char *end = small + sizeof small;
+
+		p = ph_put_u64(ph_puts(small, end, "ab"), end, 18446744073709551615ULL);
+		ok(p == NULL, "ph_put: a number past the end is refused");
+		p = ph_put_u64(ph_puts(small, end, "ab"), end, 90210);
+		ok(p == small + 7 && memcmp(small, "ab90210", 7) == 0, "ph_put: string and number");
+		ok(ph_put(NULL, end, "x", 1) == NULL, "ph_put: a NULL is passed on");
+		ok(ph_put_u64(small, end, 0) == small + 1 && small[0] == '0', "ph_put_u64: zero");
+	}
 
 	strcpy(j.entity_id, "a\"b");
 	ok(job_encode(&j, buf, sizeof buf) < 0, "encode: an invalid id is refused");

@@ -121,7 +121,7 @@ main(void)
 	    "refetch: an empty id: 400");
 	is_int(route("POST", "/entities/", 0), 404, "/entities/ alone: 404");
 
-	ok(route_decode(oi, "{}", 2, &n, &resp) != 0 && resp.status == 400, "bad body: 400");
+	ok(route_decode(oi, NULL, "{}", 2, &n, &resp) != 0 && resp.status == 400, "bad body: 400");
 	route_body(&resp, buf, sizeof buf);
 	ok(strcmp(buf,
 	       "{\"error\":\"invalid_notification\",\"message\":"
