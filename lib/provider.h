@@ -27,7 +27,7 @@ struct ph_notification {
 	struct ph_entity entities[PH_MAX_ENTITIES];
 };
 
-/* A provider's settings from the config file (DESIGN.md: Programs and configuration). */
+/* A provider's settings from the config file (DESIGN.md: Configuration). */
 struct ph_provider_cfg {
 	char *base;            /* API base URL, no trailing slash */
 	char *key_id;          /* api_key / merchant_id */

@@ -203,6 +203,92 @@ ctl_is_help(const char *a)
 	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
 }
 
+/* The providers of the provider table, "a, b", into buf (static: messages only). */
+static const char *
+ctl_provider_names(void)
+{
+	static char buf[256];
+	size_t i, o = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < provider_count(); i++) {
+		n = snprintf(buf + o, sizeof buf - o, "%s%s", i > 0 ? ", " : "",
+		    provider_at(i)->name);
+		if (n < 0 || (size_t)n >= sizeof buf - o)
+			break;
+		o += (size_t)n;
+	}
+	return buf;
+}
+
+/* Report an unknown provider, naming the known ones. */
+static void
+ctl_unknown_provider(const char *name)
+{
+	ctl_warn("%s: unknown provider (%s)", name, ctl_provider_names());
+}
+
+/*
+ * Progress of a long operation on a terminal: a count and a rate on stderr,
+ * rewritten with \r at most every CTL_PROGRESS_MS, then a final line. Nothing
+ * when stderr is not a terminal (logs, pipes, tests).
+ */
+#define CTL_PROGRESS_MS 250
+
+struct ctl_progress {
+	int on;
+	const char *what;
+	uint64_t start_ms, last_ms;
+};
+
+/* Start showing progress of what, if stderr is a terminal. */
+static void
+ctl_progress_start(struct ctl_progress *pg, const char *what)
+{
+	pg->on = isatty(STDERR_FILENO);
+	pg->what = what;
+	pg->start_ms = pg->last_ms = ph_now_ms();
+}
+
+/* Print the count (of total, when total >= 0) and the rate. */
+static void
+ctl_progress_print(struct ctl_progress *pg, long n, long long total, uint64_t now)
+{
+	double s = (double)(now - pg->start_ms) / 1000.0;
+
+	if (total >= 0)
+		fprintf(stderr, "\r%s: %ld of %lld (%.0f/s)", pg->what, n, total,
+		    s > 0 ? (double)n / s : 0.0);
+	else
+		fprintf(stderr, "\r%s: %ld (%.0f/s)", pg->what, n, s > 0 ? (double)n / s : 0.0);
+	fflush(stderr);
+	pg->last_ms = now;
+}
+
+/* Show progress: n done so far, of total (-1 unknown); at most every CTL_PROGRESS_MS. */
+static void
+ctl_progress(struct ctl_progress *pg, long n, long long total)
+{
+	uint64_t now;
+
+	if (!pg->on)
+		return;
+	now = ph_now_ms();
+	if (now - pg->last_ms >= CTL_PROGRESS_MS)
+		ctl_progress_print(pg, n, total, now);
+}
+
+/* End the progress line: the final count, then a newline. */
+static void
+ctl_progress_end(struct ctl_progress *pg, long n, long long total)
+{
+	if (!pg->on)
+		return;
+	ctl_progress_print(pg, n, total, ph_now_ms());
+	fputc('\n', stderr);
+}
+
 /* Check provider, type and id of an entity given on the command line; -1 (reported) if bad. */
 static int
 ctl_entity_args(char **argv, const struct ph_provider **p)
@@ -211,7 +297,7 @@ ctl_entity_args(char **argv, const struct ph_provider **p)
 
 	*p = provider_find(argv[0], strlen(argv[0]), &idx);
 	if (*p == NULL) {
-		ctl_warn("%s: unknown provider (oneinfinite, cielo)", argv[0]);
+		ctl_unknown_provider(argv[0]);
 		return -1;
 	}
 	if (!ph_type_valid(argv[1], strlen(argv[1]))) {
@@ -547,6 +633,7 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 	long index = -1, done = 0, covered_n = 0, skipped = 0, i;
 	long long total;
 	redisReply *rep;
+	struct ctl_progress pg;
 	struct ph_job job;
 	int all = 0, covered, r;
 
@@ -570,7 +657,7 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 		return CTL_USAGE;
 	}
 	if (provider != NULL && provider_find(provider, strlen(provider), NULL) == NULL) {
-		ctl_warn("%s: unknown provider (oneinfinite, cielo)", provider);
+		ctl_unknown_provider(provider);
 		return CTL_USAGE;
 	}
 
@@ -613,7 +700,9 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 	argv[1] = kd;
 	if ((total = ctl_int(c, 2, argv)) < 0)
 		return CTL_ERR;
+	ctl_progress_start(&pg, "dead replay");
 	for (i = 0; i < total && !ctl_stop; i++) {
+		ctl_progress(&pg, i, total);
 		snprintf(idx, sizeof idx, "%ld", -1 - skipped);
 		argv[0] = "LINDEX";
 		argv[1] = kd;
@@ -644,6 +733,7 @@ ctl_dead_replay(struct ctl *c, const char *kd, const char *kq, struct ctl_args *
 			covered_n += covered;
 		}
 	}
+	ctl_progress_end(&pg, i, total);
 	printf("replayed %ld (%ld covered by a job already waiting), %ld kept\n", done, covered_n,
 	    skipped);
 	return CTL_OK;
@@ -1067,6 +1157,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 {
 	char kr[PH_KEY_MAX], pattern[PH_KEY_MAX], cursor[32] = "0", t[40];
 	struct json_object *arr = NULL, *o;
+	struct ctl_progress pg;
 	long limit = CTL_LIMIT_DEFAULT, scheduled = 0, final = 0, seen = 0;
 	const char *sub = a->argc > 0 ? a->argv[0] : "";
 	redisReply *rep;
@@ -1135,6 +1226,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 	/* rebuild: every entity:* key, a page at a time. */
 	if (ctl_key(c, pattern, "entity:*") != 0)
 		return CTL_ERR;
+	ctl_progress_start(&pg, "refresh rebuild, entities seen");
 	do {
 		rep = ph_redis_cmd(&c->redis, "SCAN %s MATCH %s COUNT 500", cursor, pattern);
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
@@ -1149,9 +1241,11 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 			seen++;
 			scheduled += ctl_refresh_one(c, kr, rep->element[1]->element[i]->str,
 			    strlen(c->cfg.redis.prefix), &final);
+			ctl_progress(&pg, seen, -1);
 		}
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0") != 0 && !ctl_stop);
+	ctl_progress_end(&pg, seen, -1);
 	printf(
 	    "%ld entities: %ld scheduled, %ld final, %ld already scheduled or not "
 	    "refreshed\n",
@@ -1291,13 +1385,15 @@ usage(FILE *f)
 	    "  refresh list [--due] | rebuild the entities refreshed until final\n"
 	    "  spool status|replay [--dir D]  payhook-fcgi's spool on this host\n"
 	    "\n"
+	    "  PROVIDER is one of: %s\n"
+	    "\n"
 	    "  -c, --config FILE   config file (default %s)\n"
 	    "      --json          machine-readable output (stats, dead list, entity, events)\n"
 	    "      --version       print the version and exit\n"
 	    "  -h, --help          print this help (VERB --help: the verb's) and exit\n"
 	    "\n"
 	    "Exit status: 0 done, 1 Redis or data error, 2 usage, 3 not found.\n",
-	    PH_DEFAULT_CONFIG);
+	    ctl_provider_names(), PH_DEFAULT_CONFIG);
 }
 
 int

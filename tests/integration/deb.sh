@@ -121,7 +121,9 @@ is "$(find /etc/systemd/system -name 'payhook-fetcher@*' | tr '\n' ' ')" "" \
 ex=/usr/share/doc/payhook/examples
 cmp -s "$ex/nginx/payhook.conf" "$PH_TOP/nginx/payhook.conf"
 tap_ok $? "$ex/nginx/payhook.conf is nginx/payhook.conf"
-for f in apache/payhook-proxy-fcgi.conf apache/payhook-fcgid.conf payhook.conf.sample; do
+for f in apache/payhook-proxy-fcgi.conf apache/payhook-fcgid.conf payhook.conf.sample \
+	prometheus/payhook-rules.yml grafana/payhook.json consumers/python/payhook_consumer.py \
+	consumers/php/payhook_consumer.php; do
 	[ -f "$ex/$f" ]
 	tap_ok $? "$ex/$f installed"
 done

@@ -145,12 +145,21 @@ ctl dead replay all 1
 is "$RC" 2 "dead replay all and N: exit 2"
 ctl dead replay --provider nosuch
 is "$RC" 2 "dead replay --provider of an unknown provider: exit 2"
+# The providers of the table in lib/provider.c, in its order, by their .name.
+providers=$(sed -n 's/^[[:space:]]*&provider_\([a-z0-9_]*\),$/\1/p' "$PH_TOP/lib/provider.c" |
+	while read -r v; do sed -n 's/^[[:space:]]*\.name = "\(.*\)",$/\1/p' "$PH_TOP/lib/provider-$v.c"; done |
+	paste -sd, - | sed 's/,/, /g')
+like "$providers" '^oneinfinite, cielo' "the provider table read from lib/provider.c ($providers)"
+like "$ERR" "nosuch: unknown provider \\($providers\\)\$" "the message lists the providers of the table"
+ctl --help
+like "$OUT" "PROVIDER is one of: $providers" "--help lists the providers of the table"
 
 # dead replay --provider cielo: the two cielo entries; the sale is covered.
 rcli SET "payhook:pending:cielo:sale:$SALE" 1 EX 900 >/dev/null
 ctl dead replay --provider cielo
 is "$RC" 0 "dead replay --provider cielo"
 is "$OUT" "replayed 2 (1 covered by a job already waiting), 1 kept" "replay counts"
+is "$ERR" "" "no progress on stderr when it is not a terminal"
 is "$(rcli LLEN payhook:queue)" 4 "one new job: the covered entity got none"
 like "$(rcli LINDEX payhook:queue 0)" "\"entity_type\":\"recurrent_payment\",\"entity_id\":\"$REC\"" \
 	"the recurrence is queued"
@@ -173,6 +182,18 @@ is "$OUT" "purged 1" "dead purge says how many"
 is "$(rcli EXISTS payhook:dead)" 0 "the dead list is gone"
 ctl dead purge now
 is "$RC" 2 "dead purge with an argument: exit 2"
+
+# On a terminal (script(1) gives it one), dead replay shows a count and a
+# rate on stderr, rewritten with \r, and ends the line.
+entries=()
+for i in $(seq 1 200); do entries+=("$(dead oneinfinite payment_order "tty-$i" http_503)"); done
+rcli LPUSH payhook:dead "${entries[@]}" >/dev/null
+script -qec "$CTL_BIN -c $CONF dead replay all" /dev/null >"$T/tty" </dev/null
+is "$?" 0 "dead replay all on a terminal"
+like "$(tr '\r' '\n' <"$T/tty")" $'\ndead replay: 200 of 200 \\([0-9]+/s\\)\n' \
+	"on a terminal: the count of the total and a rate"
+like "$(cat "$T/tty")" 'replayed 200 \(0 covered' "and the result as without a terminal"
+is "$(rcli LLEN payhook:dead)" 0 "all 200 replayed"
 
 # entity.
 rcli HSET payhook:entity:oneinfinite:payment_order:rcAaNfKdKJRmrnj4l5 \
@@ -246,6 +267,17 @@ like "$ERR" 'no route' "and says so"
 ctl refetch cielo sale '../../etc'
 is "$RC" 2 "refetch with a bad id: exit 2"
 is "$(rcli LLEN payhook:queue)" $((before + 1)) "bad refetches queue nothing"
+
+# refresh rebuild: nothing extra on stderr without a terminal; on one, the
+# entities seen and a rate.
+ctl refresh rebuild
+is "$RC" 0 "refresh rebuild"
+is "$ERR" "" "refresh rebuild: no progress on stderr when it is not a terminal"
+nent=$(rcli --scan --pattern 'payhook:entity:*' | wc -l)
+script -qec "$CTL_BIN -c $CONF refresh rebuild" /dev/null >"$T/tty" </dev/null
+is "$?" 0 "refresh rebuild on a terminal"
+like "$(tr '\r' '\n' <"$T/tty")" $'\nrefresh rebuild, entities seen: '"$nent"$' \\([0-9]+/s\\)\n' \
+	"on a terminal: the count ($nent) and a rate"
 
 # Another prefix: payhookctl reads the keys the config names.
 printf '[redis]\nurl = redis://127.0.0.1:%s/0\nprefix = {ph}:\n' "$REDIS_PORT" >"$T/prefix.conf"
