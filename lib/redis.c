@@ -400,15 +400,15 @@ ph_redis_close(struct ph_redis *r)
 
 /* Say where this connects. */
 const char *
-ph_redis_where(const struct ph_redis *r, char *buf, size_t len)
+ph_redis_where(const struct ph_redis *r, char *out, size_t len)
 {
 	if (r->sentinels.n > 0)
-		snprintf(buf, len, "sentinel:%s", r->sentinels.master_name);
+		snprintf(out, len, "sentinel:%s", r->sentinels.master_name);
 	else if (r->addr.path[0] != '\0')
-		snprintf(buf, len, "unix:%s", r->addr.path);
+		snprintf(out, len, "unix:%s", r->addr.path);
 	else
-		snprintf(buf, len, "%s", r->addr.host);
-	return buf;
+		snprintf(out, len, "%s", r->addr.host);
+	return out;
 }
 
 /* Mark the connection stale on a reply that says this is no longer the master. */

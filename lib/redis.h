@@ -102,7 +102,7 @@ int ph_redis_check_reply(struct ph_redis *r, const redisReply *rep);
 int ph_redis_wait_replicas(struct ph_redis *r);
 
 /* Where this connects, for a start-up log line: sentinel:NAME, unix:/path or host. */
-const char *ph_redis_where(const struct ph_redis *r, char *buf, size_t len);
+const char *ph_redis_where(const struct ph_redis *r, char *out, size_t len);
 
 /* Set the timeout of commands on the current connection (blocking reads). */
 int ph_redis_set_timeout(struct ph_redis *r, long ms);
