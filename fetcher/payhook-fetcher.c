@@ -198,6 +198,8 @@ fetcher_reply_ok(struct fetcher *f, redisReply *rep, const char *what)
 	}
 	fetcher_redis_ok(f);
 	if (rep->type == REDIS_REPLY_ERROR) {
+		/* -READONLY: a demoted master; the next turn resolves it again. */
+		ph_redis_check_reply(&f->redis, rep);
 		log_error("redis_error", "during=%s error=\"%s\"", what, rep->str);
 		return 0;
 	}
@@ -1479,7 +1481,7 @@ main(int argc, char **argv)
 	struct ph_config cfg;
 	struct fetcher f;
 	struct sigaction sa;
-	char *end, id[128], err[256];
+	char *end, id[128], err[256], where[300];
 	int ch, check = 0;
 	long i;
 
@@ -1573,10 +1575,9 @@ main(int argc, char **argv)
 	for (i = 0; i < f.concurrency; i++)
 		f.slots[i].f = &f;
 
-	log_info("started", "version=%s worker=%s concurrency=%ld once=%d redis=%s%s",
+	log_info("started", "version=%s worker=%s concurrency=%ld once=%d redis=%s",
 	    PACKAGE_VERSION, f.id, f.concurrency, f.once,
-	    f.redis.addr.path[0] != '\0' ? "unix:" : "",
-	    f.redis.addr.path[0] != '\0' ? f.redis.addr.path : f.redis.addr.host);
+	    ph_redis_where(&f.redis, where, sizeof where));
 	fetcher_run(&f);
 
 	for (i = 0; i < f.concurrency; i++)

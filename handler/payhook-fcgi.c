@@ -700,7 +700,7 @@ main(int argc, char **argv)
 	const char *config_path = NULL, *listen_addr = NULL, *threads_arg = NULL;
 	struct ph_config cfg;
 	struct worker *workers, flusher, replayer;
-	char *end, err0[256];
+	char *end, err0[256], where[300];
 	sigset_t set;
 	int ch, check = 0, listen_fd, sig, type;
 	long threads, i;
@@ -839,12 +839,10 @@ main(int argc, char **argv)
 	if (ph_redis_init(&flusher.redis, &cfg, err0, sizeof err0) != 0 ||
 	    pthread_create(&flusher.thread, NULL, handler_flusher, &flusher) != 0)
 		fatalx("cannot start the counter flusher");
-	log_info("started", "version=%s listen=%s threads=%ld redis=%s%s max_body=%ld spool=%s",
+	log_info("started", "version=%s listen=%s threads=%ld redis=%s max_body=%ld spool=%s",
 	    PACKAGE_VERSION, listen_addr != NULL ? listen_addr : "fd0", threads,
-	    workers[0].redis.addr.path[0] != '\0' ? "unix:" : "",
-	    workers[0].redis.addr.path[0] != '\0' ? workers[0].redis.addr.path
-	                                          : workers[0].redis.addr.host,
-	    cfg.handler.max_body, cfg.handler.spool_dir != NULL ? cfg.handler.spool_dir : "off");
+	    ph_redis_where(&workers[0].redis, where, sizeof where), cfg.handler.max_body,
+	    cfg.handler.spool_dir != NULL ? cfg.handler.spool_dir : "off");
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)

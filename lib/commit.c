@@ -167,7 +167,10 @@ commit_batch(struct ph_commit *g, struct ph_commit_call **batch, int n)
 				break;
 			}
 			if (rep->type == REDIS_REPLY_ERROR &&
-			    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+			    (strncmp(rep->str, "NOSCRIPT", 8) == 0 ||
+			        ph_redis_check_reply(r, rep))) {
+				/* Not run: no script, or a demoted master (-READONLY), whose
+				 * new connection asks the sentinels again. */
 				snprintf(r->err, sizeof r->err, "accept script: %s", rep->str);
 				left[k++] = left[i];
 				again = 1;
@@ -188,6 +191,16 @@ commit_batch(struct ph_commit *g, struct ph_commit_call **batch, int n)
 		left[i]->verdict = PH_ACCEPT_UNAVAILABLE;
 		left[i]->queued = 0;
 		snprintf(left[i]->err, sizeof left[i]->err, "%s", r->err);
+	}
+	/* [redis] min_replicas: one WAIT covers the batch; unacknowledged, none is answered 200. */
+	if (nleft < n && ph_redis_wait_replicas(r) != 0) {
+		for (i = 0; i < n; i++) {
+			if (batch[i]->verdict == PH_ACCEPT_UNAVAILABLE)
+				continue;
+			batch[i]->verdict = PH_ACCEPT_UNAVAILABLE;
+			batch[i]->queued = 0;
+			snprintf(batch[i]->err, sizeof batch[i]->err, "%s", r->err);
+		}
 	}
 }
 

@@ -15,6 +15,7 @@
 #include "refresh.h"
 #include "log.h"
 #include "redis.h"
+#include "sentinel.h"
 
 enum conf_type {
 	CONF_STRING,
@@ -90,6 +91,13 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 	    &c->redis.connect_timeout_ms);
 	conf_add(ctx, "redis", "command_timeout_ms", CONF_LONG, "2000", 1, 60000,
 	    &c->redis.command_timeout_ms);
+	conf_add(ctx, "redis", "sentinels", CONF_STRING, NULL, 0, 0, &c->redis.sentinels);
+	conf_add(ctx, "redis", "master_name", CONF_STRING, NULL, 0, 0, &c->redis.master_name);
+	conf_add(ctx, "redis", "sentinel_password", CONF_SECRET, NULL, 0, 0,
+	    &c->redis.sentinel_password);
+	conf_add(ctx, "redis", "min_replicas", CONF_LONG, "0", 0, 16, &c->redis.min_replicas);
+	conf_add(ctx, "redis", "replica_timeout_ms", CONF_LONG, "100", 1, 60000,
+	    &c->redis.replica_timeout_ms);
 
 	conf_add(ctx, "handler", "max_body", CONF_LONG, "16384", 64, 1048576, &c->handler.max_body);
 	conf_add(ctx, "handler", "dedup_ttl", CONF_LONG, "604800", 1, 31536000,
@@ -327,11 +335,39 @@ static int
 conf_validate(struct ph_config *c, char **cause)
 {
 	struct ph_redis_addr addr;
+	struct ph_sentinels sentinels;
 	char err[256];
 	size_t i, len;
 
 	if (ph_redis_parse_url(c->redis.url, &addr, err, sizeof err) != 0) {
 		conf_cause(cause, "[redis] url: %s", err);
+		return -1;
+	}
+	if (c->redis.sentinels != NULL &&
+	    ph_sentinel_parse(c->redis.sentinels, &sentinels, err, sizeof err) != 0) {
+		conf_cause(cause, "[redis] sentinels: %s", err);
+		return -1;
+	}
+	if (c->redis.sentinels != NULL &&
+	    (c->redis.master_name == NULL || strlen(c->redis.master_name) >= 128 ||
+	        strpbrk(c->redis.master_name, " \t\r\n") != NULL)) {
+		conf_cause(cause,
+		    "[redis] master_name: the sentinels' name of the master "
+		    "(1..127 characters, no space) is needed with [redis] sentinels");
+		return -1;
+	}
+	if (c->redis.sentinels == NULL && c->redis.master_name != NULL) {
+		conf_cause(cause, "[redis] master_name: set, but [redis] sentinels is not");
+		return -1;
+	}
+	if (c->redis.sentinels != NULL && addr.path[0] != '\0') {
+		conf_cause(cause,
+		    "[redis] url: with [redis] sentinels it gives only the db, user and "
+		    "password: use redis://[user:pass@]host/db");
+		return -1;
+	}
+	if (c->redis.sentinel_password != NULL && strlen(c->redis.sentinel_password) >= 256) {
+		conf_cause(cause, "[redis] sentinel_password: at most 255 bytes");
 		return -1;
 	}
 	if (c->redis.prefix == NULL || strlen(c->redis.prefix) > 64 ||

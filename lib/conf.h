@@ -21,6 +21,12 @@ struct ph_config {
 		char *prefix;
 		long connect_timeout_ms;
 		long command_timeout_ms;
+		char *
+		    sentinels; /* "host:port,...": discovery (lib/sentinel.c); NULL: the URL's host */
+		char *master_name;
+		char *sentinel_password;
+		long min_replicas; /* WAIT for this many replicas after an accept; 0: none */
+		long replica_timeout_ms;
 	} redis;
 	struct {
 		long max_body;

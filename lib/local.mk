@@ -8,6 +8,7 @@ lib_libpayhook_a_SOURCES = \
 	lib/scripts.h lib/scripts.c \
 	lib/call.h lib/call.c \
 	lib/redis.h lib/redis.c \
+	lib/sentinel.h lib/sentinel.c \
 	lib/accept.h lib/accept.c \
 	lib/commit.h lib/commit.c \
 	lib/spool.h lib/spool.c \
@@ -17,3 +18,5 @@ lib_libpayhook_a_SOURCES = \
 lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS) $(CRYPTO_CFLAGS)
 
 LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS)
+# The Sentinel client (lib/sentinel.c) and the cluster design it leads to.
+EXTRA_DIST += docs/SENTINEL.md docs/CLUSTER.md

@@ -303,6 +303,7 @@ metrics_reply(struct ph_redis *r)
 		return NULL;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
+		ph_redis_check_reply(r, rep);
 		snprintf(r->err, sizeof r->err, "metrics: %s", rep->str);
 		freeReplyObject(rep);
 		return NULL;

@@ -155,6 +155,30 @@ ph_redis_init(struct ph_redis *r, const struct ph_config *cfg, char *err, size_t
 	}
 	r->connect_timeout_ms = cfg->redis.connect_timeout_ms;
 	r->command_timeout_ms = cfg->redis.command_timeout_ms;
+	r->min_replicas = cfg->redis.min_replicas;
+	r->replica_timeout_ms = cfg->redis.replica_timeout_ms;
+	if (cfg->redis.sentinels == NULL)
+		return 0;
+	if (ph_sentinel_parse(cfg->redis.sentinels, &r->sentinels, err, errlen) != 0)
+		return -1;
+	if (cfg->redis.master_name == NULL ||
+	    ph_strlcpy(r->sentinels.master_name, cfg->redis.master_name,
+	        sizeof r->sentinels.master_name) != 0) {
+		snprintf(err, errlen, "[redis] master_name: needed with [redis] sentinels");
+		return -1;
+	}
+	if (cfg->redis.sentinel_password != NULL &&
+	    ph_strlcpy(r->sentinels.password, cfg->redis.sentinel_password,
+	        sizeof r->sentinels.password) != 0) {
+		snprintf(err, errlen, "[redis] sentinel_password: too long");
+		return -1;
+	}
+	r->sentinels.timeout_ms = r->connect_timeout_ms < PH_SENTINEL_TIMEOUT_MS
+	    ? r->connect_timeout_ms
+	    : PH_SENTINEL_TIMEOUT_MS;
+	/* The URL's host is replaced by what the sentinels say. */
+	r->addr.host[0] = '\0';
+	r->addr.port = 0;
 	return 0;
 }
 
@@ -167,6 +191,7 @@ ph_redis_drop(struct ph_redis *r)
 		r->c = NULL;
 	}
 	r->loaded = 0;
+	r->stale = 0;
 }
 
 /* Note why the connection failed and drop it. */
@@ -240,6 +265,59 @@ redis_load_scripts(struct ph_redis *r)
 	return 0;
 }
 
+/* Ask the sentinels where the master is and aim the next connect there. */
+static int
+redis_resolve(struct ph_redis *r)
+{
+	char list[512], why[sizeof r->err];
+	int port;
+
+	switch (ph_sentinel_resolve(&r->sentinels, r->addr.host, sizeof r->addr.host, &port, why,
+	    sizeof why)) {
+	case PH_SENTINEL_OK:
+		r->addr.port = port;
+		return 0;
+	case PH_SENTINEL_UNKNOWN:
+		snprintf(r->err, sizeof r->err, "sentinels know no master \"%.100s\": %.120s",
+		    r->sentinels.master_name, why);
+		return -1;
+	case PH_SENTINEL_DOWN:
+		break;
+	}
+	ph_sentinel_list(&r->sentinels, list, sizeof list);
+	snprintf(r->err, sizeof r->err, "no sentinel answered ([redis] sentinels = %.90s): %.115s",
+	    list, why);
+	return -1;
+}
+
+/* Check that the server is the master (a failover may have demoted it since the sentinel spoke). */
+static int
+redis_check_role(struct ph_redis *r)
+{
+	redisReply *rep;
+	int ok;
+
+	rep = redisCommand(r->c, "ROLE");
+	if (rep == NULL) {
+		redis_fail(r, "ROLE");
+		return -1;
+	}
+	ok = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+	    rep->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(rep->element[0]->str, "master") == 0;
+	if (!ok)
+		snprintf(r->err, sizeof r->err, "ROLE: %.100s:%d is %.20s, not the master",
+		    r->addr.host, r->addr.port,
+		    rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+		            rep->element[0]->type == REDIS_REPLY_STRING
+		        ? rep->element[0]->str
+		        : "unknown");
+	freeReplyObject(rep);
+	if (!ok)
+		ph_redis_drop(r);
+	return ok ? 0 : -1;
+}
+
 /* Connect, authenticate, select the database and load scripts. */
 int
 ph_redis_connect(struct ph_redis *r)
@@ -248,15 +326,20 @@ ph_redis_connect(struct ph_redis *r)
 	const char *argv[3];
 	char db[16];
 	uint64_t now;
+	uint32_t rnd;
 
-	if (r->c != NULL)
+	if (r->c != NULL && !r->stale)
 		return 0;
+	if (r->c != NULL)
+		ph_redis_drop(r); /* a demoted master: find the new one */
 	now = ph_mono_ms();
 	if (now < r->next_connect_ms) {
 		if (r->err[0] == '\0')
 			snprintf(r->err, sizeof r->err, "backing off after a failed connect");
 		return -1;
 	}
+	if (r->sentinels.n > 0 && redis_resolve(r) != 0)
+		goto fail;
 	tv.tv_sec = r->connect_timeout_ms / 1000;
 	tv.tv_usec = (r->connect_timeout_ms % 1000) * 1000;
 	if (r->addr.path[0] != '\0')
@@ -289,6 +372,8 @@ ph_redis_connect(struct ph_redis *r)
 		if (redis_setup(r, "SELECT", 2, argv) != 0)
 			goto fail;
 	}
+	if (r->sentinels.n > 0 && redis_check_role(r) != 0)
+		goto fail;
 	if (redis_load_scripts(r) != 0)
 		goto fail;
 	r->backoff_ms = 0;
@@ -296,10 +381,11 @@ ph_redis_connect(struct ph_redis *r)
 	r->err[0] = '\0';
 	return 0;
 fail:
-	r->backoff_ms = r->backoff_ms == 0 ? REDIS_BACKOFF_MIN_MS : r->backoff_ms * 2;
-	if (r->backoff_ms > REDIS_BACKOFF_MAX_MS)
-		r->backoff_ms = REDIS_BACKOFF_MAX_MS;
-	r->next_connect_ms = now + (uint64_t)r->backoff_ms;
+	/* Every process lost Redis at once in a failover: spread their retries. */
+	r->backoff_ms = ph_backoff_next(r->backoff_ms, REDIS_BACKOFF_MIN_MS, REDIS_BACKOFF_MAX_MS);
+	if (ph_random_bytes(&rnd, sizeof rnd) != 0)
+		rnd = (uint32_t)now;
+	r->next_connect_ms = now + (uint64_t)ph_backoff_jitter(r->backoff_ms, rnd);
 	return -1;
 }
 
@@ -309,6 +395,87 @@ ph_redis_close(struct ph_redis *r)
 {
 	ph_redis_drop(r);
 	explicit_bzero(r->addr.password, sizeof r->addr.password);
+	ph_sentinel_wipe(&r->sentinels);
+}
+
+/* Say where this connects. */
+const char *
+ph_redis_where(const struct ph_redis *r, char *out, size_t len)
+{
+	if (r->sentinels.n > 0)
+		snprintf(out, len, "sentinel:%s", r->sentinels.master_name);
+	else if (r->addr.path[0] != '\0')
+		snprintf(out, len, "unix:%s", r->addr.path);
+	else
+		snprintf(out, len, "%s", r->addr.host);
+	return out;
+}
+
+/* Mark the connection stale on a reply that says this is no longer the master. */
+int
+ph_redis_check_reply(struct ph_redis *r, const redisReply *rep)
+{
+	if (rep == NULL || rep->type != REDIS_REPLY_ERROR || rep->str == NULL)
+		return 0;
+	/* A script's error carries the command's ("... READONLY You can't write ..."). */
+	if (strncmp(rep->str, "MASTERDOWN", 10) != 0 && strstr(rep->str, "READONLY") == NULL)
+		return 0;
+	if (!r->stale)
+		log_info("redis_stale", "error=\"%.80s\" action=reconnect%s", rep->str,
+		    r->sentinels.n > 0 ? " sentinels=ask" : "");
+	r->stale = 1;
+	return 1;
+}
+
+/* WAIT for the replicas after a write. */
+int
+ph_redis_wait_replicas(struct ph_redis *r)
+{
+	redisReply *rep;
+	char n[24], ms[24];
+	const char *argv[3] = { "WAIT", n, ms };
+	long long got;
+
+	if (r->min_replicas <= 0)
+		return 0;
+	if (r->c == NULL) {
+		snprintf(r->err, sizeof r->err, "WAIT: not connected");
+		return -1;
+	}
+	snprintf(n, sizeof n, "%ld", r->min_replicas);
+	snprintf(ms, sizeof ms, "%ld", r->replica_timeout_ms);
+	rep = redisCommandArgv(r->c, 3, argv, NULL);
+	if (rep == NULL) {
+		redis_fail(r, "WAIT");
+		return -1;
+	}
+	got = rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		ph_redis_check_reply(r, rep);
+		snprintf(r->err, sizeof r->err, "WAIT: %s", rep->str);
+	} else if (got < r->min_replicas)
+		snprintf(r->err, sizeof r->err,
+		    "WAIT: %lld of [redis] min_replicas = %ld replicas acknowledged within %ld ms",
+		    got < 0 ? 0 : got, r->min_replicas, r->replica_timeout_ms);
+	freeReplyObject(rep);
+	return got >= r->min_replicas ? 0 : -1;
+}
+
+/*
+ * After a reply saying this server is no longer the master: reconnect (the
+ * sentinels are asked again) so the caller can send the command once more.
+ * Safe: a replica refuses a write before running it, and a script's first
+ * write, so nothing of it was done. 1 to send again (rep freed), 0 to return
+ * rep as it is; rep is then NULL if the reconnect failed (reason in r->err).
+ */
+static int
+redis_again(struct ph_redis *r, redisReply **rep, int tries)
+{
+	if (tries > 0 || !ph_redis_check_reply(r, *rep))
+		return 0;
+	freeReplyObject(*rep);
+	*rep = NULL;
+	return ph_redis_connect(r) == 0;
 }
 
 /* Run a command given as argv. */
@@ -316,12 +483,17 @@ redisReply *
 ph_redis_argv(struct ph_redis *r, int argc, const char **argv, const size_t *lens)
 {
 	redisReply *rep;
+	int tries = 0;
 
-	if (ph_redis_connect(r) != 0)
-		return NULL;
-	rep = redisCommandArgv(r->c, argc, argv, lens);
-	if (rep == NULL)
-		redis_fail(r, argv[0]);
+	do {
+		if (ph_redis_connect(r) != 0)
+			return NULL;
+		rep = redisCommandArgv(r->c, argc, argv, lens);
+		if (rep == NULL) {
+			redis_fail(r, argv[0]);
+			return NULL;
+		}
+	} while (redis_again(r, &rep, tries++));
 	return rep;
 }
 
@@ -331,14 +503,19 @@ ph_redis_cmd(struct ph_redis *r, const char *fmt, ...)
 {
 	redisReply *rep;
 	va_list ap;
+	int tries = 0;
 
-	if (ph_redis_connect(r) != 0)
-		return NULL;
-	va_start(ap, fmt);
-	rep = redisvCommand(r->c, fmt, ap);
-	va_end(ap);
-	if (rep == NULL)
-		redis_fail(r, "command");
+	do {
+		if (ph_redis_connect(r) != 0)
+			return NULL;
+		va_start(ap, fmt);
+		rep = redisvCommand(r->c, fmt, ap);
+		va_end(ap);
+		if (rep == NULL) {
+			redis_fail(r, "command");
+			return NULL;
+		}
+	} while (redis_again(r, &rep, tries++));
 	return rep;
 }
 
@@ -368,9 +545,9 @@ redis_evalsha_argv(const struct ph_redis *r, enum ph_script script, int nkeys, i
 	}
 }
 
-/* Run a script by SHA1, falling back to its text. */
-redisReply *
-ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+/* Run a script by SHA1 once, falling back to its text. */
+static redisReply *
+redis_script_once(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
     const char *const *argv, const size_t *lens)
 {
 	const char *av[REDIS_SCRIPT_MAX_ARGS + 3];
@@ -397,6 +574,22 @@ ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
 		if (rep == NULL)
 			redis_fail(r, "EVAL");
 	}
+	return rep;
+}
+
+/* Run a script, once more on the master found again after -READONLY. */
+redisReply *
+ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
+    const char *const *argv, const size_t *lens)
+{
+	redisReply *rep;
+	int tries = 0;
+
+	do {
+		rep = redis_script_once(r, script, nkeys, argc, argv, lens);
+		if (rep == NULL)
+			return NULL;
+	} while (redis_again(r, &rep, tries++));
 	return rep;
 }
 

@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "scripts.h"
+#include "sentinel.h"
 
 struct ph_config;
 
@@ -33,6 +34,10 @@ struct ph_redis {
 	uint64_t next_connect_ms; /* monotonic; no connect attempt before this */
 	long backoff_ms;
 	int loaded; /* scripts loaded on this connection */
+	int stale; /* a -READONLY or -MASTERDOWN reply: reconnect (and resolve) before the next call */
+	struct ph_sentinels sentinels; /* n = 0: connect to addr as configured */
+	long min_replicas;             /* [redis] min_replicas, for ph_redis_wait_replicas */
+	long replica_timeout_ms;
 	char sha[PH_NSCRIPTS][41];
 	char err[256]; /* why the last call failed */
 };
@@ -55,6 +60,8 @@ void ph_redis_close(struct ph_redis *r);
 /*
  * Run a command. NULL when the connection failed (it is dropped, reason in
  * r->err); an error reply is returned as it is. Caller frees the reply.
+ * A -READONLY or -MASTERDOWN reply (a demoted master: the command did not
+ * run) is logged, the master found again, and the command sent once more.
  */
 redisReply *ph_redis_argv(struct ph_redis *r, int argc, const char **argv, const size_t *lens);
 
@@ -76,6 +83,26 @@ redisReply *ph_redis_script(struct ph_redis *r, enum ph_script script, int nkeys
  */
 int ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys, int argc,
     const char *const *argv, const size_t *lens);
+
+/*
+ * Look at a reply: an error saying this server is no longer the writable
+ * master (-READONLY: a demoted primary; -MASTERDOWN) marks the connection
+ * stale (logged once, event=redis_stale), and the next ph_redis_connect
+ * drops it and resolves the master again. Safe in the middle of a pipeline:
+ * nothing is dropped here. 1 when it was such a reply.
+ */
+int ph_redis_check_reply(struct ph_redis *r, const redisReply *rep);
+
+/*
+ * WAIT until [redis] min_replicas replicas acknowledged this connection's
+ * writes, at most replica_timeout_ms. 0 at once when min_replicas is 0;
+ * -1 with r->err when fewer acknowledged or the connection failed (then it
+ * is dropped). Call it after the replies of the writes were read.
+ */
+int ph_redis_wait_replicas(struct ph_redis *r);
+
+/* Where this connects, for a start-up log line: sentinel:NAME, unix:/path or host. */
+const char *ph_redis_where(const struct ph_redis *r, char *out, size_t len);
 
 /* Set the timeout of commands on the current connection (blocking reads). */
 int ph_redis_set_timeout(struct ph_redis *r, long ms);

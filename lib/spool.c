@@ -574,6 +574,7 @@ spool_flush_batch(struct spool_batch *b, const char *seg, const struct ph_accept
 			ph_redis_drop(r);
 			return SEGMENT_STOPPED;
 		}
+		ph_redis_check_reply(r, rep);
 		a = accept_verdict(rep, &queued, err, sizeof err);
 		freeReplyObject(rep);
 		if (a != PH_ACCEPT_UNAVAILABLE) {
@@ -586,6 +587,9 @@ spool_flush_batch(struct spool_batch *b, const char *seg, const struct ph_accept
 		if (r->c == NULL)
 			return SEGMENT_STOPPED;
 	}
+	/* [redis] min_replicas: the segment is taken again unless replicas hold the batch. */
+	if (!stopped && ph_redis_wait_replicas(r) != 0)
+		return SEGMENT_STOPPED;
 	b->n = 0;
 	return stopped ? SEGMENT_STOPPED : SEGMENT_DONE;
 }

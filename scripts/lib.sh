@@ -23,9 +23,11 @@ ph_wait_for() {
 	done
 }
 
-# Start redis-server on 127.0.0.1:PORT with its data (AOF on) in DIR.
+# Start redis-server on 127.0.0.1:PORT with its data (AOF on) in DIR:
+# ph_start_redis DIR PORT [CONFIG-LINE...].
 ph_start_redis() {
 	local dir=$1 port=$2
+	shift 2
 	mkdir -p "$dir"
 	cat >"$dir/redis.conf" <<CONF
 bind 127.0.0.1
@@ -37,6 +39,8 @@ daemonize no
 logfile $dir/redis.log
 pidfile $dir/redis.pid
 CONF
+	# Extra config lines (a replica: "replicaof 127.0.0.1 PORT").
+	[ $# -gt 0 ] && printf '%s\n' "$@" >>"$dir/redis.conf"
 	redis-server "$dir/redis.conf" &
 	echo $! >"$dir/redis.pid.shell"
 	PH_PIDS+=($!)

@@ -121,3 +121,59 @@ ph_stat() {
 	v=$(rcli hget payhook:stats "$1")
 	echo "${v:-0}"
 }
+
+# Sentinel tests: ph_pick_sentinels N picks N free ports and sets SENTINEL_PORTS
+# and SENTINELS ("127.0.0.1:port,...", for [redis] sentinels), so the config
+# can name them before they run.
+ph_pick_sentinels() {
+	local i port
+	SENTINELS="" SENTINEL_PORTS=()
+	for i in $(seq 1 "$1"); do
+		port=$(ph_free_port)
+		SENTINEL_PORTS+=("$port")
+		SENTINELS+="${SENTINELS:+,}127.0.0.1:$port"
+	done
+}
+
+# ph_start_sentinels MASTER_NAME MASTER_PORT: start redis-sentinel on each of
+# SENTINEL_PORTS, in $T/sentinel-PORT, watching the master with short timeouts
+# (down after 1 s: a failover takes a few seconds).
+ph_start_sentinels() {
+	local name=$1 mport=$2 port dir
+	for port in "${SENTINEL_PORTS[@]}"; do
+		dir=$T/sentinel-$port
+		mkdir -p "$dir"
+		cat >"$dir/sentinel.conf" <<CONF
+bind 127.0.0.1
+port $port
+dir $dir
+daemonize no
+logfile $dir/sentinel.log
+sentinel monitor $name 127.0.0.1 $mport 2
+sentinel down-after-milliseconds $name 1000
+sentinel failover-timeout $name 4000
+sentinel parallel-syncs $name 1
+CONF
+		redis-sentinel "$dir/sentinel.conf" &
+		PH_PIDS+=($!)
+	done
+	for port in "${SENTINEL_PORTS[@]}"; do
+		PH_WAIT=10 ph_wait_for redis-cli -p "$port" ping >/dev/null || return 1
+	done
+}
+
+# ph_sentinels_ready NAME N_REPLICAS: every sentinel sees the master, its
+# replicas and the other sentinels (for ph_wait_for before a failover).
+ph_sentinels_ready() {
+	local name=$1 nrep=$2 port others=$((${#SENTINEL_PORTS[@]} - 1))
+	for port in "${SENTINEL_PORTS[@]}"; do
+		redis-cli -p "$port" sentinel ckquorum "$name" 2>/dev/null | grep -q '^OK' || return 1
+		[ "$(redis-cli -p "$port" sentinel replicas "$name" | grep -c '^name$')" -ge "$nrep" ] || return 1
+		[ "$(redis-cli -p "$port" sentinel sentinels "$name" | grep -c '^name$')" -ge "$others" ] || return 1
+	done
+}
+
+# ph_sentinel_master NAME: the master's port as the first sentinel sees it.
+ph_sentinel_master() {
+	redis-cli -p "${SENTINEL_PORTS[0]}" sentinel get-master-addr-by-name "$1" | sed -n 2p
+}

@@ -23,3 +23,7 @@ tests_unit_test_refresh_LDADD = $(LIBPAYHOOK)
 tests_unit_test_call_SOURCES = tests/unit/test-call.c tests/unit/tap.h
 tests_unit_test_call_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_call_LDADD = $(LIBPAYHOOK)
+check_PROGRAMS += tests/unit/test-sentinel
+tests_unit_test_sentinel_SOURCES = tests/unit/test-sentinel.c tests/unit/tap.h
+tests_unit_test_sentinel_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sentinel_LDADD = $(LIBPAYHOOK)
