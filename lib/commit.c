@@ -111,17 +111,6 @@ commit_sha_at(const struct ph_commit_call *c)
 	return (size_t)(p - c->cmd) + 1 + sizeof "$7\r\nEVALSHA\r\n$40\r\n" - 1;
 }
 
-/* Note why the batch's connection failed, and drop it. */
-static void
-commit_fail(struct ph_redis *r, const char *what)
-{
-	if (r->c != NULL && r->c->err != 0)
-		snprintf(r->err, sizeof r->err, "%s: %s", what, r->c->errstr);
-	else
-		snprintf(r->err, sizeof r->err, "%s", what);
-	ph_redis_drop(r);
-}
-
 /*
  * Send a batch in one write (the calls' verdicts are set here; the caller
  * wakes their threads) and read each reply. A connection that served
@@ -149,7 +138,7 @@ commit_batch(struct ph_commit *g, struct ph_commit_call **batch, int n)
 			memcpy(left[i]->cmd + commit_sha_at(left[i]), r->sha[PH_SCRIPT_ACCEPT], 40);
 			if (redisAppendFormattedCommand(r->c, left[i]->cmd, left[i]->len) !=
 			    REDIS_OK) {
-				commit_fail(r, "append");
+				ph_redis_fail(r, "append");
 				break;
 			}
 		}
@@ -161,7 +150,7 @@ commit_batch(struct ph_commit *g, struct ph_commit_call **batch, int n)
 		for (i = k = 0; i < nleft; i++) {
 			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
 				/* The rest: whether they ran is unknown. */
-				commit_fail(r, "EVALSHA");
+				ph_redis_fail(r, "EVALSHA");
 				while (i < nleft)
 					left[k++] = left[i++];
 				break;

@@ -195,8 +195,8 @@ ph_redis_drop(struct ph_redis *r)
 }
 
 /* Note why the connection failed and drop it. */
-static void
-redis_fail(struct ph_redis *r, const char *what)
+void
+ph_redis_fail(struct ph_redis *r, const char *what)
 {
 	if (r->c != NULL && r->c->err != 0)
 		snprintf(r->err, sizeof r->err, "%s: %s", what, r->c->errstr);
@@ -225,7 +225,7 @@ redis_setup(struct ph_redis *r, const char *what, int argc, const char **argv)
 
 	rep = redisCommandArgv(r->c, argc, argv, NULL);
 	if (rep == NULL) {
-		redis_fail(r, what);
+		ph_redis_fail(r, what);
 		return -1;
 	}
 	ok = rep->type != REDIS_REPLY_ERROR;
@@ -247,7 +247,7 @@ redis_load_scripts(struct ph_redis *r)
 	for (i = 0; i < PH_NSCRIPTS; i++) {
 		rep = redisCommand(r->c, "SCRIPT LOAD %s", ph_script_text[i]);
 		if (rep == NULL) {
-			redis_fail(r, "SCRIPT LOAD");
+			ph_redis_fail(r, "SCRIPT LOAD");
 			return -1;
 		}
 		if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
@@ -299,7 +299,7 @@ redis_check_role(struct ph_redis *r)
 
 	rep = redisCommand(r->c, "ROLE");
 	if (rep == NULL) {
-		redis_fail(r, "ROLE");
+		ph_redis_fail(r, "ROLE");
 		return -1;
 	}
 	ok = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
@@ -351,11 +351,11 @@ ph_redis_connect(struct ph_redis *r)
 		goto fail;
 	}
 	if (r->c->err != 0) {
-		redis_fail(r, "connect");
+		ph_redis_fail(r, "connect");
 		goto fail;
 	}
 	if (ph_redis_set_timeout(r, r->command_timeout_ms) != 0) {
-		redis_fail(r, "set timeout");
+		ph_redis_fail(r, "set timeout");
 		goto fail;
 	}
 	if (r->addr.password[0] != '\0') {
@@ -446,7 +446,7 @@ ph_redis_wait_replicas(struct ph_redis *r)
 	snprintf(ms, sizeof ms, "%ld", r->replica_timeout_ms);
 	rep = redisCommandArgv(r->c, 3, argv, NULL);
 	if (rep == NULL) {
-		redis_fail(r, "WAIT");
+		ph_redis_fail(r, "WAIT");
 		return -1;
 	}
 	got = rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
@@ -490,7 +490,7 @@ ph_redis_argv(struct ph_redis *r, int argc, const char **argv, const size_t *len
 			return NULL;
 		rep = redisCommandArgv(r->c, argc, argv, lens);
 		if (rep == NULL) {
-			redis_fail(r, argv[0]);
+			ph_redis_fail(r, argv[0]);
 			return NULL;
 		}
 	} while (redis_again(r, &rep, tries++));
@@ -512,7 +512,7 @@ ph_redis_cmd(struct ph_redis *r, const char *fmt, ...)
 		rep = redisvCommand(r->c, fmt, ap);
 		va_end(ap);
 		if (rep == NULL) {
-			redis_fail(r, "command");
+			ph_redis_fail(r, "command");
 			return NULL;
 		}
 	} while (redis_again(r, &rep, tries++));
@@ -560,7 +560,7 @@ redis_script_once(struct ph_redis *r, enum ph_script script, int nkeys, int argc
 	redis_evalsha_argv(r, script, nkeys, argc, argv, lens, nk, av, al);
 	rep = redisCommandArgv(r->c, argc + 3, av, al);
 	if (rep == NULL) {
-		redis_fail(r, "EVALSHA");
+		ph_redis_fail(r, "EVALSHA");
 		return NULL;
 	}
 	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
@@ -572,7 +572,7 @@ redis_script_once(struct ph_redis *r, enum ph_script script, int nkeys, int argc
 		al[1] = strlen(ph_script_text[script]);
 		rep = redisCommandArgv(r->c, argc + 3, av, al);
 		if (rep == NULL)
-			redis_fail(r, "EVAL");
+			ph_redis_fail(r, "EVAL");
 	}
 	return rep;
 }
@@ -608,7 +608,7 @@ ph_redis_script_append(struct ph_redis *r, enum ph_script script, int nkeys, int
 	}
 	redis_evalsha_argv(r, script, nkeys, argc, argv, lens, nk, av, al);
 	if (redisAppendCommandArgv(r->c, argc + 3, av, al) != REDIS_OK) {
-		redis_fail(r, "append");
+		ph_redis_fail(r, "append");
 		return -1;
 	}
 	return 0;

@@ -48,6 +48,9 @@ int ph_redis_parse_url(const char *url, struct ph_redis_addr *a, char *err, size
 /* Set up (no connection yet); -1 with err if the URL is bad. */
 int ph_redis_init(struct ph_redis *r, const struct ph_config *cfg, char *err, size_t errlen);
 
+/* Note why the connection failed (what, and hiredis' reason) in r->err, and drop it. */
+void ph_redis_fail(struct ph_redis *r, const char *what);
+
 /* Connect if not connected; -1 with r->err (also while backing off). */
 int ph_redis_connect(struct ph_redis *r);
 
