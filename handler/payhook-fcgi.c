@@ -262,7 +262,9 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 			break;
 		}
 		/* Kept on this host's disk, flushed, and only then answered 200. */
-		sp = spool_put(handler_spool, p->name, now, body, (size_t)len, why, sizeof why);
+		/* The thread's call buffer is free again: the record is built there. */
+		sp = spool_put_buf(handler_spool, p->name, now, body, (size_t)len, w->call.cmd,
+		    w->call.cap, why, sizeof why);
 		if (sp == PH_SPOOL_OK) {
 			route_answer(resp, 200);
 			resp->spooled = 1;

@@ -302,9 +302,17 @@ enum ph_spool_put
 spool_put(struct ph_spool *s, const char *provider, uint64_t received_at, const char *body,
     size_t len, char *err, size_t errlen)
 {
+	return spool_put_buf(s, provider, received_at, body, len, NULL, 0, err, errlen);
+}
+
+/* spool_put, building the record in the caller's scratch buffer when it fits. */
+enum ph_spool_put
+spool_put_buf(struct ph_spool *s, const char *provider, uint64_t received_at, const char *body,
+    size_t len, char *scratch, size_t cap, char *err, size_t errlen)
+{
 	size_t size = PH_SPOOL_HEADER + 9 + strlen(provider) + len;
 	enum ph_spool_put rc = PH_SPOOL_FAILED;
-	char *rec = malloc(size);
+	char *rec = scratch != NULL && cap >= size ? scratch : malloc(size);
 	long reclen;
 	uint64_t mine, target;
 	long long off;
@@ -317,7 +325,8 @@ spool_put(struct ph_spool *s, const char *provider, uint64_t received_at, const 
 	reclen = spool_record(rec, size, provider, received_at, body, len);
 	if (reclen < 0) {
 		snprintf(err, errlen, "spool: record too large");
-		free(rec);
+		if (rec != scratch)
+			free(rec);
 		return PH_SPOOL_FAILED;
 	}
 
@@ -380,7 +389,8 @@ spool_put(struct ph_spool *s, const char *provider, uint64_t received_at, const 
 	rc = PH_SPOOL_OK;
 out:
 	pthread_mutex_unlock(&s->mu);
-	free(rec);
+	if (rec != scratch)
+		free(rec);
 	return rc;
 }
 

@@ -99,6 +99,12 @@ struct ph_spool_counts *spool_counts(struct ph_spool *s);
  */
 enum ph_spool_put spool_put(struct ph_spool *s, const char *provider, uint64_t received_at,
     const char *body, size_t len, char *err, size_t errlen);
+/*
+ * spool_put with the record built in scratch (cap bytes) when it fits, as
+ * payhook-fcgi does in its thread's buffer: no allocation per record.
+ */
+enum ph_spool_put spool_put_buf(struct ph_spool *s, const char *provider, uint64_t received_at,
+    const char *body, size_t len, char *scratch, size_t cap, char *err, size_t errlen);
 
 /* Close this process's current segment so it can be replayed (waits for its flush). */
 void spool_seal(struct ph_spool *s);
