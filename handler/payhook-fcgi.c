@@ -45,7 +45,6 @@ struct worker {
 	int listen_fd;
 	const struct ph_config *cfg;
 	struct ph_redis redis;
-	struct ph_accept_ctx accept;
 	char *body;                 /* max_body + 1 bytes, reused for every request */
 	struct json_tokener *tok;   /* reused for every body */
 	struct ph_commit_call call; /* this thread's accept call, reused */
@@ -53,8 +52,9 @@ struct worker {
 
 static atomic_int handler_busy; /* requests being handled now */
 static atomic_int handler_stopping;
-static struct ph_spool *handler_spool;  /* NULL when spool_dir is empty */
-static struct ph_commit handler_commit; /* every thread's accepts, in batches */
+static struct ph_spool *handler_spool;      /* NULL when spool_dir is empty */
+static struct ph_commit handler_commit;     /* every thread's accepts, in batches */
+static struct ph_accept_ctx handler_accept; /* the keys and arguments every accept shares */
 #define HANDLER_REPLAY_MS 250
 
 /*
@@ -228,7 +228,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	body += bom;
 	len -= (long)bom;
 	/* Recorded in Redis with the calls of other threads at this moment (lib/commit.h). */
-	if (accept_prepare(&w->accept, p, &n, body, (size_t)len, now, &call) != 0) {
+	if (accept_prepare(&handler_accept, p, &n, body, (size_t)len, now, &call) != 0) {
 		a = PH_ACCEPT_UNAVAILABLE;
 		reason = "key or job too long (prefix?)";
 	} else {
@@ -301,7 +301,7 @@ handler_refetch(struct worker *w, size_t pidx, struct route_response *resp)
 	snprintf(job.notification_id, sizeof job.notification_id, "refetch-%s", guid);
 	snprintf(job.event, sizeof job.event, "refetch");
 	job.received_at = ph_now_ms();
-	switch (accept_refetch(&w->accept, &w->redis, &job)) {
+	switch (accept_refetch(&handler_accept, &w->redis, &job)) {
 	case PH_REFETCH_QUEUED:
 		route_answer(resp, 200);
 		resp->body = "{\"status\":\"queued\"}";
@@ -476,7 +476,7 @@ handler_replayer(void *arg)
 			continue;
 		if (spool_has_open(handler_spool))
 			spool_seal(handler_spool);
-		rc = spool_replay(w->cfg->handler.spool_dir, &w->accept, &w->redis,
+		rc = spool_replay(w->cfg->handler.spool_dir, &handler_accept, &w->redis,
 		    spool_counts(handler_spool), err, sizeof err);
 		/* The room the replay freed counts at once, not at the next turn. */
 		if (spool_status(w->cfg->handler.spool_dir, &st) == 0)
@@ -788,6 +788,8 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	if (ph_commit_init(&handler_commit, &cfg, err0, sizeof err0) != 0)
 		fatalx("config: [redis] url: %s", err0);
+	if (accept_init(&handler_accept, &cfg) != 0)
+		fatalx("config: [redis] prefix: too long");
 	/* The spool is there before the first request can be taken. */
 	if (cfg.handler.spool_dir != NULL) {
 		struct ph_spool_status st;
@@ -810,7 +812,6 @@ main(int argc, char **argv)
 		replayer.cfg = &cfg;
 		replayer.index = -2;
 		if (ph_redis_init(&replayer.redis, &cfg, err0, sizeof err0) != 0 ||
-		    accept_init(&replayer.accept, &cfg) != 0 ||
 		    pthread_create(&replayer.thread, NULL, handler_replayer, &replayer) != 0)
 			fatalx("cannot start the spool replayer");
 	}
@@ -825,8 +826,6 @@ main(int argc, char **argv)
 			fatalx("out of memory");
 		if (ph_redis_init(&workers[i].redis, &cfg, err, sizeof err) != 0)
 			fatalx("config: [redis] url: %s", err);
-		if (accept_init(&workers[i].accept, &cfg) != 0)
-			fatalx("config: [redis] prefix: too long");
 		workers[i].tok = provider_tokener_new();
 		if (workers[i].tok == NULL ||
 		    ph_commit_call_init(&workers[i].call,
