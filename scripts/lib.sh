@@ -56,17 +56,30 @@ ph_stop_redis() {
 	return 0
 }
 
+# ph_handler_started DIR N: DIR/handler.log has more than N start lines.
+ph_handler_started() {
+	[ "$(grep -c 'event=started' "$1/handler.log" 2>/dev/null)" -gt "$2" ]
+}
+
 # Start payhook-fcgi: ph_start_handler DIR CONFIG [args...]; socket DIR/fcgi.sock.
 # PH_WRAP, when set, is a command prepended to it (scripts/valgrind: memcheck).
 ph_start_handler() {
-	local dir=$1 conf=$2
+	local dir=$1 conf=$2 started
 	shift 2
+	# grep -c exits 1 on no match: scripts/run runs under set -e.
+	started=$(grep -c 'event=started' "$dir/handler.log" 2>/dev/null) || started=0
 	# shellcheck disable=SC2086
 	${PH_WRAP:-} "$PH_BUILD/handler/payhook-fcgi" -c "$conf" -l "unix:$dir/fcgi.sock" "$@" \
 		2>>"$dir/handler.log" &
 	echo $! >"$dir/handler.pid"
 	PH_PIDS+=($!)
 	ph_wait_for test -S "$dir/fcgi.sock" || { cat "$dir/handler.log" >&2; return 1; }
+	# Under valgrind its 64 threads take seconds to start after the socket is
+	# there: wait for its start line, so a first request does not outwait nginx.
+	if [ -n "${PH_WRAP:-}" ]; then
+		ph_wait_for ph_handler_started "$dir" "${started:-0}" ||
+			{ cat "$dir/handler.log" >&2; return 1; }
+	fi
 }
 
 # Write DIR/nginx.conf around nginx/payhook.conf, for PORT and the socket in DIR.
