@@ -291,20 +291,16 @@ metrics_gauge(struct mbuf *b, const char *name, const char *help, double value)
 	mbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.15g\n", name, help, name, name, value);
 }
 
-/* Read one reply of a pipeline; NULL (connection dropped, r->err set) or an error reply fails. */
+/* Take one reply of the batch; NULL (lost: r's reason) or an error reply (freed) fails. */
 static redisReply *
-metrics_reply(struct ph_redis *r)
+metrics_reply(struct ph_redis *r, struct ph_pipe *p)
 {
-	redisReply *rep = NULL;
+	redisReply *rep = ph_pipe_reply(p);
 
-	if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
-		snprintf(r->err, sizeof r->err, "metrics: %s", r->c->errstr);
-		ph_redis_drop(r);
+	if (rep == NULL)
 		return NULL;
-	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		ph_redis_check_reply(r, rep);
-		snprintf(r->err, sizeof r->err, "metrics: %s", rep->str);
+		ph_redis_set_err(r, "metrics: %s", rep->str);
 		freeReplyObject(rep);
 		return NULL;
 	}
@@ -324,34 +320,35 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	char err[128];
 	size_t i, asked = 0;
 	int rc = -1, got = 0;
+	struct ph_pipe p;
 
 	memset(g, 0, sizeof *g);
 	g->oldest_ms = -1;
 	for (i = 0; i < 8; i++) {
 		if (ph_key(keys[i], sizeof keys[i], cfg->redis.prefix, "%s", names[i]) < 0) {
-			snprintf(r->err, sizeof r->err, "metrics: prefix too long");
+			ph_redis_set_err(r, "metrics: prefix too long");
 			return -1;
 		}
 	}
-	if (ph_redis_connect(r) != 0)
+	if (ph_pipe_init(&p, METRICS_MAX_WORKERS + 10) != 0) {
+		ph_redis_set_err(r, "metrics: out of memory");
 		return -1;
-	/* One round trip for the counters and lengths, one for the processing lists. */
-	redisAppendCommand(r->c, "HGETALL %s", keys[0]);
-	redisAppendCommand(r->c, "LLEN %s", keys[1]);
-	redisAppendCommand(r->c, "ZCARD %s", keys[2]);
-	redisAppendCommand(r->c, "LLEN %s", keys[3]);
-	redisAppendCommand(r->c, "ZRANGE %s 0 %d WITHSCORES", keys[4], METRICS_MAX_WORKERS - 1);
-	redisAppendCommand(r->c, "XLEN %s", keys[5]);
-	redisAppendCommand(r->c, "XLEN %s", keys[6]);
-	redisAppendCommand(r->c, "LINDEX %s -1", keys[1]);
-	redisAppendCommand(r->c, "ZCARD %s", keys[7]);
-	redisAppendCommand(r->c, "ZRANGE %s 0 0 WITHSCORES", keys[7]);
-	/* Read every reply, even after a failed one, so the connection stays in step. */
-	for (i = 0; i < 10; i++) {
-		if (r->c == NULL)
-			goto out;
-		rep[i] = metrics_reply(r);
 	}
+	/* One batch for the counters and lengths, one for the processing lists. */
+	if (ph_pipe_fmt(&p, "HGETALL %s", keys[0]) != 0 || ph_pipe_fmt(&p, "LLEN %s", keys[1]) != 0 ||
+	    ph_pipe_fmt(&p, "ZCARD %s", keys[2]) != 0 || ph_pipe_fmt(&p, "LLEN %s", keys[3]) != 0 ||
+	    ph_pipe_fmt(&p, "ZRANGE %s 0 %d WITHSCORES", keys[4], METRICS_MAX_WORKERS - 1) != 0 ||
+	    ph_pipe_fmt(&p, "XLEN %s", keys[5]) != 0 || ph_pipe_fmt(&p, "XLEN %s", keys[6]) != 0 ||
+	    ph_pipe_fmt(&p, "LINDEX %s -1", keys[1]) != 0 ||
+	    ph_pipe_fmt(&p, "ZCARD %s", keys[7]) != 0 ||
+	    ph_pipe_fmt(&p, "ZRANGE %s 0 0 WITHSCORES", keys[7]) != 0) {
+		ph_redis_set_err(r, "metrics: out of memory");
+		goto out;
+	}
+	if (ph_redis_pipe(r, &p) == 0)
+		goto out;
+	for (i = 0; i < 10; i++)
+		rep[i] = metrics_reply(r, &p);
 	for (i = 0; i < 10; i++) {
 		if (rep[i] == NULL)
 			goto out;
@@ -373,6 +370,7 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 
 	/* Every worker that ever registered may still hold jobs: count all of them. */
 	w = rep[4];
+	ph_pipe_reset(&p);
 	for (i = 0; w->type == REDIS_REPLY_ARRAY && i + 1 < w->elements; i += 2) {
 		g->workers++;
 		if (strtoull(w->element[i + 1]->str, NULL, 10) >= cutoff)
@@ -381,11 +379,14 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 		    ph_key(key, sizeof key, cfg->redis.prefix, "processing:%s",
 		        w->element[i]->str) < 0)
 			continue;
-		redisAppendCommand(r->c, "LLEN %s", key);
+		if (ph_pipe_fmt(&p, "LLEN %s", key) != 0)
+			continue;
 		asked++;
 	}
+	if (asked > 0 && ph_redis_pipe(r, &p) == 0)
+		goto out;
 	for (i = 0; i < asked; i++) {
-		if (r->c == NULL || (len = metrics_reply(r)) == NULL)
+		if ((len = metrics_reply(r, &p)) == NULL)
 			got = -1;
 		else {
 			if (len->type == REDIS_REPLY_INTEGER)
@@ -403,6 +404,7 @@ out:
 		if (rep[i] != NULL)
 			freeReplyObject(rep[i]);
 	}
+	ph_pipe_free(&p);
 	return rc;
 }
 
@@ -419,7 +421,7 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 	b.buf = malloc(b.size);
 	if (b.buf == NULL) {
 		freeReplyObject(g.stats);
-		snprintf(r->err, sizeof r->err, "metrics: out of memory");
+		ph_redis_set_err(r, "metrics: out of memory");
 		return -1;
 	}
 	metrics_counters(&b, g.stats);
@@ -445,7 +447,7 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 	    (double)g.refresh_lag_ms / 1000.0);
 	if (b.failed) {
 		free(b.buf);
-		snprintf(r->err, sizeof r->err, "metrics: out of memory");
+		ph_redis_set_err(r, "metrics: out of memory");
 		return -1;
 	}
 	*out = b.buf;
