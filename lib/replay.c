@@ -28,7 +28,7 @@ struct replay_slot {
 struct replay {
 	const struct ph_accept_ctx *ctx;
 	struct ph_redis *r;
-	struct ph_spool_counts *c;
+	struct ph_spool_counts *counts;
 	long settle_ms;
 	int n;
 	struct ph_accept_item item[PH_ACCEPT_BATCH];
@@ -92,7 +92,7 @@ replay_flush(struct replay *rp, struct ph_segment *g)
 		if (it->verdict != PH_ACCEPT_NEW && it->verdict != PH_ACCEPT_DUPLICATE) {
 			/* Kept in the segment for a later turn: never lost, never dead. */
 			rp->left++;
-			atomic_fetch_add(&rp->c->refused, 1);
+			atomic_fetch_add(&rp->counts->refused, 1);
 			if (rp->refused[0] == '\0')
 				snprintf(rp->refused, sizeof rp->refused, "%s", it->err);
 			continue;
@@ -108,10 +108,10 @@ replay_flush(struct replay *rp, struct ph_segment *g)
 		if (sl->dead) {
 			log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"",
 			    spool_segment_path(g), sl->provider, sl->reason);
-			atomic_fetch_add(&rp->c->dead, 1);
+			atomic_fetch_add(&rp->counts->dead, 1);
 		} else {
-			atomic_fetch_add(it->verdict == PH_ACCEPT_NEW ? &rp->c->replayed
-			                                              : &rp->c->duplicate,
+			atomic_fetch_add(it->verdict == PH_ACCEPT_NEW ? &rp->counts->replayed
+			                                              : &rp->counts->duplicate,
 			    1);
 		}
 	}
@@ -226,8 +226,8 @@ replay_segment(struct ph_segment *g, void *arg)
 		log_warn("spool_torn", "segment=%s records=%ld", seg, rp->records);
 	if (rp->corrupt > 0)
 		log_warn("spool_corrupt", "segment=%s skipped=%ld", seg, rp->corrupt);
-	atomic_fetch_add(&rp->c->torn, rp->torn);
-	atomic_fetch_add(&rp->c->corrupt, rp->corrupt);
+	atomic_fetch_add(&rp->counts->torn, rp->torn);
+	atomic_fetch_add(&rp->counts->corrupt, rp->corrupt);
 	log_info("spool_replayed", "segment=%s records=%ld", seg, rp->records);
 	return PH_SEGMENT_REMOVE;
 }
@@ -247,7 +247,7 @@ replay_dir(const char *dir, const struct ph_accept_ctx *ctx, struct ph_redis *r,
 	}
 	rp->ctx = ctx;
 	rp->r = r;
-	rp->c = c;
+	rp->counts = c;
 	rp->settle_ms = settle_ms;
 	rc = spool_each_segment(dir, replay_segment, rp, err, errlen);
 	if (rc == PH_REPLAY_REDIS_DOWN)
