@@ -1151,8 +1151,8 @@ fetcher_refresh_due(struct fetcher *f)
 	};
 
 	f->refresh_moved = 0;
-	rep = ph_redis_cmd(f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d",
-	    f->refresh_key, now, FETCHER_REFRESH_BATCH);
+	rep = ph_redis_cmd(f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d", f->refresh_key,
+	    now, FETCHER_REFRESH_BATCH);
 	if (!fetcher_reply_ok(f, rep, "refresh") || rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return -1;
@@ -1261,8 +1261,8 @@ fetcher_beat(struct fetcher *f)
 		return -1;
 	}
 	freeReplyObject(rep);
-	rep = ph_redis_cmd(f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d",
-	    f->workers_key, cutoff, FETCHER_REAP_BATCH);
+	rep = ph_redis_cmd(f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d", f->workers_key,
+	    cutoff, FETCHER_REAP_BATCH);
 	if (!fetcher_reply_ok(f, rep, "workers") || rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return -1;
@@ -1289,7 +1289,8 @@ fetcher_leave(struct fetcher *f)
 	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER || rep->integer != 0) {
 		/* Jobs still held: our stale heartbeat lets another fetcher re-queue them. */
 		if (rep == NULL)
-			log_warn("stop_with_jobs", "worker=%s error=\"%s\"", f->id, ph_redis_err(f->redis));
+			log_warn("stop_with_jobs", "worker=%s error=\"%s\"", f->id,
+			    ph_redis_err(f->redis));
 		else
 			log_warn("stop_with_jobs", "worker=%s held=%lld", f->id,
 			    rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1LL);
@@ -1550,7 +1551,8 @@ main(int argc, char **argv)
 	if (f.redis == NULL)
 		fatalx("config: [redis] url: %s", err);
 	/* A turn's steps: a rate ask per provider, a penalty and a step per slot, the takes. */
-	if (ph_pipe_init(&f.pipe, PH_MAX_PROVIDERS + 2 * (int)f.concurrency + FETCHER_TAKE_BATCH) != 0)
+	if (ph_pipe_init(&f.pipe, PH_MAX_PROVIDERS + 2 * (int)f.concurrency + FETCHER_TAKE_BATCH) !=
+	    0)
 		fatalx("out of memory");
 
 	memset(&sa, 0, sizeof sa);

@@ -234,12 +234,12 @@ accept_run(struct ph_redis *r, struct ph_accept_item *const *items, int n)
 				if (res[i].refusal == PH_REFUSAL_NOSCRIPT ||
 				    res[i].refusal == PH_REFUSAL_STALE) {
 					/* Not run: loaded again or on the new master, once. */
-					accept_fail(it, PH_ACCEPT_UNAVAILABLE, "refused: ",
-					    res[i].rep->str);
+					accept_fail(it, PH_ACCEPT_UNAVAILABLE,
+					    "refused: ", res[i].rep->str);
 					left[k++] = it;
 				} else {
-					accept_fail(it, PH_ACCEPT_UNAVAILABLE, "refused: ",
-					    res[i].rep->str);
+					accept_fail(it, PH_ACCEPT_UNAVAILABLE,
+					    "refused: ", res[i].rep->str);
 				}
 				break;
 			case PH_REPLY_FAILED:

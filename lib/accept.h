@@ -86,8 +86,8 @@ int accept_item_refetch(struct ph_accept_item *it, const struct ph_accept_ctx *c
     const struct ph_job *job);
 
 /* Prepare the LPUSH of a dead-letter entry of len bytes. 0 or -1. */
-int accept_item_dead(struct ph_accept_item *it, const struct ph_accept_ctx *ctx,
-    const char *entry, size_t len);
+int accept_item_dead(struct ph_accept_item *it, const struct ph_accept_ctx *ctx, const char *entry,
+    size_t len);
 
 /* Free an item's buffer. */
 void accept_item_free(struct ph_accept_item *it);

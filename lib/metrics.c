@@ -335,8 +335,9 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 		return -1;
 	}
 	/* One batch for the counters and lengths, one for the processing lists. */
-	if (ph_pipe_fmt(&p, "HGETALL %s", keys[0]) != 0 || ph_pipe_fmt(&p, "LLEN %s", keys[1]) != 0 ||
-	    ph_pipe_fmt(&p, "ZCARD %s", keys[2]) != 0 || ph_pipe_fmt(&p, "LLEN %s", keys[3]) != 0 ||
+	if (ph_pipe_fmt(&p, "HGETALL %s", keys[0]) != 0 ||
+	    ph_pipe_fmt(&p, "LLEN %s", keys[1]) != 0 || ph_pipe_fmt(&p, "ZCARD %s", keys[2]) != 0 ||
+	    ph_pipe_fmt(&p, "LLEN %s", keys[3]) != 0 ||
 	    ph_pipe_fmt(&p, "ZRANGE %s 0 %d WITHSCORES", keys[4], METRICS_MAX_WORKERS - 1) != 0 ||
 	    ph_pipe_fmt(&p, "XLEN %s", keys[5]) != 0 || ph_pipe_fmt(&p, "XLEN %s", keys[6]) != 0 ||
 	    ph_pipe_fmt(&p, "LINDEX %s -1", keys[1]) != 0 ||

@@ -27,7 +27,7 @@ struct ph_redis {
 	uint64_t next_connect_ms; /* monotonic; no connect attempt before this */
 	long backoff_ms;
 	int loaded; /* scripts loaded on this connection */
-	int stale;  /* a -READONLY or -MASTERDOWN reply: reconnect (and resolve) before the next call */
+	int stale; /* a -READONLY or -MASTERDOWN reply: reconnect (and resolve) before the next call */
 	struct ph_sentinels sentinels; /* n = 0: connect to addr as configured */
 	long min_replicas;             /* [redis] min_replicas, for ph_redis_wait */
 	long replica_timeout_ms;
@@ -769,8 +769,8 @@ ph_cmd_fmt(struct ph_cmd *c, const char *fmt, ...)
 }
 
 int
-ph_cmd_script(struct ph_cmd *c, enum ph_script script, int nkeys, int argc,
-    const char *const *argv, const size_t *lens)
+ph_cmd_script(struct ph_cmd *c, enum ph_script script, int nkeys, int argc, const char *const *argv,
+    const size_t *lens)
 {
 	char nk[24];
 	const char *head[3] = { "EVALSHA", NULL, nk };
@@ -814,8 +814,9 @@ ph_redis_run(struct ph_redis *r, struct ph_cmd *c)
 			return NULL;
 		if (tries == 0 &&
 		    ((res.kind == PH_REPLY_UNKNOWN && was_up) ||
-		        (res.kind == PH_REPLY_REFUSED && (res.refusal == PH_REFUSAL_NOSCRIPT ||
-		                                             res.refusal == PH_REFUSAL_STALE)))) {
+		        (res.kind == PH_REPLY_REFUSED &&
+		            (res.refusal == PH_REFUSAL_NOSCRIPT ||
+		                res.refusal == PH_REFUSAL_STALE)))) {
 			ph_results_free(&res, 1);
 			continue;
 		}
@@ -983,7 +984,9 @@ ph_redis_durable(struct ph_redis *r, char *reason, size_t len)
 
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
 		snprintf(reason, len, "cannot read Redis' persistence settings (CONFIG GET): %s",
-		    rep == NULL ? r->err : rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+		    rep == NULL                          ? r->err
+		        : rep->type == REDIS_REPLY_ERROR ? rep->str
+		                                         : "unexpected reply");
 		goto out;
 	}
 	for (i = 0; i + 1 < rep->elements; i += 2) {

@@ -103,7 +103,7 @@ void ph_cmd_free(struct ph_cmd *c);
 enum ph_reply {
 	PH_REPLY_RAN,     /* it ran: rep is its reply (not an error) */
 	PH_REPLY_REFUSED, /* Redis refused it before it ran (refusal says why): nothing written */
-	PH_REPLY_FAILED,  /* it ran and failed: a script's error, a command's own (ERR, WRONGTYPE) */
+	PH_REPLY_FAILED, /* it ran and failed: a script's error, a command's own (ERR, WRONGTYPE) */
 	PH_REPLY_UNKNOWN, /* no reply: the connection was lost or never made; it may have run */
 };
 

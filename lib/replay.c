@@ -192,7 +192,8 @@ replay_segment(struct ph_segment *g, void *arg)
 			if (rec.done)
 				break;
 			if (replay_add(rp, &rec) != 0) {
-				log_warn("spool_replay", "segment=%s reason=\"out of memory\"", seg);
+				log_warn("spool_replay", "segment=%s reason=\"out of memory\"",
+				    seg);
 				rp->stopped = 1;
 				break;
 			}

@@ -444,8 +444,8 @@ spool_valid_at(const unsigned char *m, size_t size, size_t off, uint32_t *plen)
 {
 	uint32_t len;
 
-	if (size - off < PH_SPOOL_HEADER || (memcmp(m + off, PH_SPOOL_MAGIC, 4) != 0 &&
-	                                        memcmp(m + off, PH_SPOOL_DONE, 4) != 0))
+	if (size - off < PH_SPOOL_HEADER ||
+	    (memcmp(m + off, PH_SPOOL_MAGIC, 4) != 0 && memcmp(m + off, PH_SPOOL_DONE, 4) != 0))
 		return 0;
 	len = get32(m + off + 4);
 	if (len < 10 || len > size - off - PH_SPOOL_HEADER)
@@ -635,7 +635,8 @@ spool_each_segment(const char *dir, enum ph_segment_verdict (*fn)(struct ph_segm
 		if (g.size > 0) {
 			g.m = mmap(NULL, g.size, PROT_READ, MAP_SHARED, g.fd, 0);
 			if (g.m == MAP_FAILED) {
-				snprintf(err, errlen, "spool: mmap %s: %s", g.path, strerror(errno));
+				snprintf(err, errlen, "spool: mmap %s: %s", g.path,
+				    strerror(errno));
 				close(g.fd);
 				rc = PH_REPLAY_FAILED;
 				goto next;
@@ -646,7 +647,8 @@ spool_each_segment(const char *dir, enum ph_segment_verdict (*fn)(struct ph_segm
 			munmap((void *)g.m, g.size);
 		/* Deleted, not truncated: a drained spool holds no files. */
 		if (v == PH_SEGMENT_REMOVE && unlink(g.path) != 0)
-			log_warn("spool_unlink", "segment=%s reason=\"%s\"", g.path, strerror(errno));
+			log_warn("spool_unlink", "segment=%s reason=\"%s\"", g.path,
+			    strerror(errno));
 		if (v == PH_SEGMENT_STOP)
 			rc = PH_REPLAY_REDIS_DOWN;
 		close(g.fd);

@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 #define PH_SPOOL_MAGIC "PHS1"
 #define PH_SPOOL_DONE "PHSD"
 #define PH_SPOOL_HEADER 12

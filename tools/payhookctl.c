@@ -1199,7 +1199,8 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 		else
 			rep = ph_redis_cmd(c->redis, "ZRANGE %s 0 %ld WITHSCORES", kr, limit - 1);
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-			ctl_warn("redis: %s", rep == NULL ? ph_redis_err(c->redis) : "unexpected reply");
+			ctl_warn("redis: %s",
+			    rep == NULL ? ph_redis_err(c->redis) : "unexpected reply");
 			freeReplyObject(rep);
 			return CTL_ERR;
 		}
@@ -1234,7 +1235,8 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 		    rep->element[0]->type != REDIS_REPLY_STRING ||
 		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
-			ctl_warn("redis: %s", rep == NULL ? ph_redis_err(c->redis) : "unexpected SCAN reply");
+			ctl_warn("redis: %s",
+			    rep == NULL ? ph_redis_err(c->redis) : "unexpected SCAN reply");
 			freeReplyObject(rep);
 			return CTL_ERR;
 		}
@@ -1343,7 +1345,8 @@ ctl_spool(struct ctl *c, struct ctl_args *a)
 		 */
 		if (rc == PH_REPLAY_DONE && settle > 0 && ph_redis_min_replicas(c->redis) <= 0 &&
 		    spool_status(dir, &st) == 0 && st.segments > 0) {
-			struct timespec ts = { (settle + 100) / 1000, ((settle + 100) % 1000) * 1000000 };
+			struct timespec ts = { (settle + 100) / 1000,
+				((settle + 100) % 1000) * 1000000 };
 
 			nanosleep(&ts, NULL);
 			rc = replay_dir(dir, &ctx, c->redis, &counts, settle, err, sizeof err);
