@@ -23,12 +23,12 @@ proxy_up() {
 
 # proxy_ctl LINE...: send one control line, print the answer.
 proxy_ctl() {
-	python3 - "$PROXY_CTL" "$*" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(sys.argv[2].encode() + b"\n")
-print(s.makefile().readline().strip())
-PY
+	local fd line
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PROXY_CTL" || return 1
+	echo "$*" >&"$fd"
+	read -r -t 10 line <&"$fd"
+	exec {fd}>&-
+	echo "$line"
 }
 
 # proxy_stat NAME: one field of "proxy_ctl stats" (sent.EVALSHA, cuts, ...), 0 when absent.
