@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """POST notifications concurrently, for the fault tests.
 
-usage: post-many.py BASE [-c CONCURRENCY] [--timeout S] [--deadline S]
+usage: post-many.py BASE [-c CONCURRENCY] [--interval S] [--timeout S] [--deadline S]
                     [--pause REDIS_PORT:MS] [--first-alone PROXY_CONTROL_PORT] < lines > answers
 
 Each input line is "PROVIDER KEY BODY" (BODY is the rest of the line); it is
 POSTed to BASE/webhooks/PROVIDER by one of CONCURRENCY client threads (0,
-the default: one thread per line, all at once). Each output line, in input
+the default: one thread per line, all at once), each waiting --interval
+seconds before each post. Each output line, in input
 order, is "KEY STATUS SPOOLED BODY": STATUS 0 when no answer came (refused,
 timed out) or when --deadline seconds passed before it was sent; SPOOLED 1
 when the answer had X-Payhook-Spooled: 1.
@@ -57,6 +58,7 @@ def main():
     ap.add_argument("--deadline", type=float, default=60)
     ap.add_argument("--first-alone", type=int, metavar="PROXY_CONTROL_PORT")
     ap.add_argument("--pause", metavar="REDIS_PORT:MS")
+    ap.add_argument("--interval", type=float, default=0, help="seconds each client waits between posts")
     a = ap.parse_args()
     lines = [l.rstrip("\n").split(" ", 2) for l in sys.stdin if l.strip()]
     out = ["%s 0 0 -" % (l[1] if len(l) > 1 else "?") for l in lines]
@@ -72,6 +74,8 @@ def main():
             except queue.Empty:
                 return
             prov, key, body = lines[i]
+            if a.interval > 0:
+                time.sleep(a.interval)  # pacing a load, not waiting for a condition
             req = urllib.request.Request(a.base + "/webhooks/" + prov, data=body.encode(),
                                          headers={"Content-Type": "application/json"})
             try:
