@@ -13,7 +13,7 @@
 
 N=24 # notifications in the batch that is cut
 # ms Redis holds the first call while the others pile up behind it
-PAUSE=$([ -n "${PH_WRAP:-}" ] && echo 6000 || echo 1500)
+PAUSE=$([ -n "${PH_WRAP:-}" ] && echo 6000 || echo 2000)
 SPOOL=$T/spool
 mkdir -p "$SPOOL"
 REDIS_PORT=$(ph_free_port)

@@ -16,7 +16,7 @@
 
 N=20 # notifications in the batch that is cut
 K=8  # the cut: after this reply of the batch
-PAUSE=$([ -n "${PH_WRAP:-}" ] && echo 6000 || echo 1500)
+PAUSE=$([ -n "${PH_WRAP:-}" ] && echo 6000 || echo 2000)
 SPOOL=$T/spool
 mkdir -p "$SPOOL"
 A=$(ph_free_port) B=$(ph_free_port) BR=$(ph_free_port)

@@ -3,7 +3,7 @@
 
 usage: resp-proxy.py --upstream HOST:PORT [--upstream HOST:PORT ...]
                      [--port N] [--control-port N] [--port-file FILE] [--log FILE]
-                     [--cut CMD:K[:N]] [--failover]
+                     [--cut CMD:K[:N]] [--failover] [--switch-after N] [--verbose]
 
 It listens on 127.0.0.1:--port (0: any; both ports are written to
 --port-file as "PORT CONTROL_PORT"), and forwards each client connection to
@@ -15,7 +15,9 @@ and forwards each reply whole.
 The cut: armed with "CMD K N" (or --cut CMD:K:N), the first N connections
 that forward the K-th reply to CMD, counting only commands received after
 arming, are closed on both sides right after that reply is forwarded; nothing
-after it reaches the client. Later connections pass through. With
+after it reaches the client. Later connections pass through.
+--switch-after N: the first N connections go to the first upstream, later
+ones to the second (a failover between two connections). With
 --failover (or "failover" on the control line), a cut also makes the next
 upstream current and closes every other connection to the old one: a primary
 lost and replaced by another.
@@ -25,6 +27,8 @@ line:
   cut CMD K [N] [failover]   arm a cut (replaces one that is armed)   -> ok
   disarm                     -> ok
   route I                    new connections go to upstream I (0-based) -> ok
+  switch-after N             connections after the next N go to the
+                             next upstream                    -> ok
   stats                      -> conns=N open=N cuts=N armed=0|1 upstream=I
                                 sent.CMD=N replies.CMD=N ... (commands seen)
   close-all                  close every open connection      -> ok closed=N
@@ -109,6 +113,7 @@ class Proxy:
         self.nconns = 0
         self.cuts = 0
         self.arm = None  # (cmd, k, n, failover, generation)
+        self.switch_at = 0  # connections after this one go to the next upstream (0: never)
         self.generation = 0
         self.sent = collections.Counter()
         self.replies = collections.Counter()
@@ -151,6 +156,9 @@ class Proxy:
         with self.lock:
             self.nconns += 1
             cid = self.nconns
+            if self.switch_at and cid > self.switch_at:
+                self.switch_at = 0
+                self.current = min(self.current + 1, len(self.upstreams) - 1)
             up = self.current
         host, port = self.upstreams[up]
         try:
@@ -313,6 +321,11 @@ def control(proxy, sock):
             elif words[:1] == ["route"] and len(words) == 2 and 0 <= int(words[1]) < len(proxy.upstreams):
                 proxy.route(int(words[1]))
                 ans = "ok"
+            elif words[:1] == ["switch-after"] and len(words) == 2:
+                with proxy.lock:
+                    proxy.switch_at = proxy.nconns + int(words[1])
+                proxy.log("switch after connection %d" % proxy.switch_at)
+                ans = "ok"
             elif words == ["stats"]:
                 ans = proxy.stats()
             elif words == ["close-all"]:
@@ -341,10 +354,12 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--cut", help="CMD:K[:N]")
     ap.add_argument("--failover", action="store_true")
+    ap.add_argument("--switch-after", type=int, default=0, metavar="N")
     ap.add_argument("--verbose", action="store_true", help="log the commands of every read")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     proxy = Proxy(a.upstream, open(a.log, "a") if a.log else sys.stderr, a.verbose)
+    proxy.switch_at = a.switch_after
     if a.cut:
         parts = a.cut.split(":")
         proxy.set_cut(parts[0], int(parts[1]), int(parts[2]) if len(parts) > 2 else 1, a.failover)
