@@ -16,6 +16,9 @@
 #include "provider.h"
 #include "replay.h"
 
+/* Corrupt spans of one segment logged one by one; more are counted. */
+#define REPLAY_BAD_LOGGED 16
+
 /* What one record of a batch is waiting for. */
 struct replay_slot {
 	size_t off;
@@ -35,8 +38,10 @@ struct replay {
 	struct replay_slot slot[PH_ACCEPT_BATCH];
 	struct ph_notification note;
 	struct ph_accept_call call;
-	/* Of the segment being replayed. */
+	/* Of the segment being replayed: its bad bytes are logged and counted once, when it goes. */
 	long records, left, torn, corrupt;
+	size_t torn_at, torn_len;
+	size_t bad_at[REPLAY_BAD_LOGGED], bad_len[REPLAY_BAD_LOGGED];
 	int stopped;
 	int skip; /* a whole batch refused: the rest of the segment waits for a later turn */
 	char refused[256]; /* the first refusal's reason, logged once per segment */
@@ -139,10 +144,11 @@ replay_add(struct replay *rp, const struct ph_spool_rec *rec)
 	sl->dead = 0;
 	snprintf(sl->provider, sizeof sl->provider, "%s", rec->provider);
 	p = provider_find(rec->provider, strlen(rec->provider), NULL);
-	if (p == NULL)
+	if (p == NULL) {
+		snprintf(sl->provider, sizeof sl->provider, "unknown");
 		snprintf(sl->reason, sizeof sl->reason, "unknown provider");
-	else if (provider_decode(p, rec->body, rec->len, &rp->note, sl->reason,
-	             sizeof sl->reason) == 0) {
+	} else if (provider_decode(p, rec->body, rec->len, &rp->note, sl->reason,
+	               sizeof sl->reason) == 0) {
 		bom = provider_bom_len(rec->body, rec->len);
 		if (accept_prepare(rp->ctx, p, &rp->note, rec->body + bom, rec->len - bom,
 		        rec->received_at, &rp->call) == 0) {
@@ -174,6 +180,7 @@ replay_segment(struct ph_segment *g, void *arg)
 	struct ph_spool_rec rec;
 	enum ph_spool_next k;
 	const char *seg = spool_segment_path(g);
+	long i;
 
 	rp->records = rp->left = rp->torn = rp->corrupt = 0;
 	rp->refused[0] = '\0';
@@ -183,8 +190,14 @@ replay_segment(struct ph_segment *g, void *arg)
 		switch (k) {
 		case PH_SPOOL_TORN:
 			rp->torn++;
+			rp->torn_at = rec.off;
+			rp->torn_len = rec.len;
 			break;
 		case PH_SPOOL_CORRUPT:
+			if (rp->corrupt < REPLAY_BAD_LOGGED) {
+				rp->bad_at[rp->corrupt] = rec.off;
+				rp->bad_len[rp->corrupt] = rec.len;
+			}
 			rp->corrupt++;
 			break;
 		case PH_SPOOL_RECORD:
@@ -223,10 +236,13 @@ replay_segment(struct ph_segment *g, void *arg)
 	if (ph_redis_min_replicas(rp->r) <= 0 && spool_segment_idle_ms(g) < rp->settle_ms)
 		return PH_SEGMENT_KEEP;
 	/* Counted once, when the segment goes: a kept one is read again. */
+	for (i = 0; i < rp->corrupt && i < REPLAY_BAD_LOGGED; i++)
+		log_warn("spool_corrupt", "segment=%s offset=%zu skipped=%zu", seg, rp->bad_at[i],
+		    rp->bad_len[i]);
+	/* Nothing valid after it: a write the crash cut short, never answered 200. */
 	if (rp->torn > 0)
-		log_warn("spool_torn", "segment=%s records=%ld", seg, rp->records);
-	if (rp->corrupt > 0)
-		log_warn("spool_corrupt", "segment=%s skipped=%ld", seg, rp->corrupt);
+		log_warn("spool_torn", "segment=%s offset=%zu bytes=%zu", seg, rp->torn_at,
+		    rp->torn_len);
 	atomic_fetch_add(&rp->counts->torn, rp->torn);
 	atomic_fetch_add(&rp->counts->corrupt, rp->corrupt);
 	log_info("spool_replayed", "segment=%s records=%ld", seg, rp->records);
