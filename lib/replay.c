@@ -43,12 +43,23 @@ struct replay {
 	size_t torn_at, torn_len;
 	size_t bad_at[REPLAY_BAD_LOGGED], bad_len[REPLAY_BAD_LOGGED];
 	int stopped;
-	int skip; /* a whole batch refused: the rest of the segment waits for a later turn */
+	int skip;        /* a whole batch refused: the rest of the segment waits for a later turn */
+	int any_refused; /* in this replay_dir */
 	char refused[256]; /* the first refusal's reason, logged once per segment */
 };
 
 /* The last refusal logged by this thread's replays. */
 static _Thread_local char replay_last_refused[256];
+
+/* Whether two reasons are of one kind: "refused: OOM ...", "failed: ERR ...", up to the code. */
+static int
+replay_same_kind(const char *a, const char *b)
+{
+	size_t n = strcspn(a, " ");
+
+	n += a[n] == ' ' ? 1 + strcspn(a + n + 1, " ") : 0;
+	return strncmp(a, b, n) == 0 && (b[n] == ' ' || b[n] == '\0');
+}
 
 /* The settle time for a durability state. */
 long
@@ -222,8 +233,9 @@ replay_segment(struct ph_segment *g, void *arg)
 	if (rp->stopped)
 		return PH_SEGMENT_STOP;
 	if (rp->left > 0 || rp->skip) {
-		/* Said when the reason changes, not at every turn. */
-		if (strcmp(rp->refused, replay_last_refused) != 0)
+		/* Said when the kind of refusal changes, not at every turn nor per segment. */
+		rp->any_refused = 1;
+		if (!replay_same_kind(rp->refused, replay_last_refused))
 			log_warn("spool_refused", "segment=%s left=%ld reason=\"%s\"", seg,
 			    rp->left, rp->refused);
 		snprintf(replay_last_refused, sizeof replay_last_refused, "%s", rp->refused);
@@ -267,6 +279,9 @@ replay_dir(const char *dir, const struct ph_accept_ctx *ctx, struct ph_redis *r,
 	rp->counts = c;
 	rp->settle_ms = settle_ms;
 	rc = spool_each_segment(dir, replay_segment, rp, err, errlen);
+	/* A turn with nothing refused ends the refusal: the next one is said again. */
+	if (rc == PH_REPLAY_DONE && !rp->any_refused)
+		replay_last_refused[0] = '\0';
 	if (rc == PH_REPLAY_REDIS_DOWN)
 		snprintf(err, errlen, "%s", ph_redis_err(r));
 	for (i = 0; i < PH_ACCEPT_BATCH; i++)
