@@ -531,13 +531,16 @@ slot_finish_send(struct slot *s)
 	}
 
 	lat[0] = '\0';
-	snprintf(latsum, sizeof latsum, "fetch_ms_sum:%s",
-	    s->decoded ? s->job.provider : "unknown");
+	ph_stat_field(latsum, sizeof latsum, PH_STAT_FETCH_MS_SUM,
+	    s->decoded ? s->job.provider : "unknown", NULL);
 	if (s->elapsed_ms >= 0 && s->decoded &&
 	    metrics_latency_field(lat, sizeof lat, s->job.provider, s->elapsed_ms) != 0)
 		lat[0] = '\0';
 
 	if (s->action == ACTION_STORE) {
+		/* A store always counts a latency: one with no GET timed goes to +Inf. */
+		if (lat[0] == '\0')
+			ph_stat_field(lat, sizeof lat, PH_STAT_FETCH_MS, "unknown", "inf");
 		if (refresh_member(member, sizeof member, s->job.provider, s->job.entity_type,
 		        s->job.entity_id) < 0)
 			member[0] = '\0';
@@ -563,7 +566,7 @@ slot_finish_send(struct slot *s)
 			.entity_type = s->job.entity_type,
 			.entity_id = s->job.entity_id,
 			.events_maxlen = f->cfg->fetcher.events_maxlen,
-			.latency_field = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf",
+			.latency_field = lat,
 			.latency_ms = s->elapsed_ms >= 0 ? s->elapsed_ms : 0,
 			.refresh_member = member,
 			.refresh_class = s->pcfg != NULL && s->pcfg->refresh_off
@@ -582,7 +585,7 @@ slot_finish_send(struct slot *s)
 		return 0;
 	}
 
-	snprintf(field, sizeof field, "fetch:%s:%s", s->decoded ? s->job.provider : "unknown",
+	ph_stat_field(field, sizeof field, PH_STAT_FETCH, s->decoded ? s->job.provider : "unknown",
 	    s->stat);
 	const struct ph_reschedule rs = {
 		.processing_key = f->processing_key,
@@ -1223,7 +1226,8 @@ fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int forc
 	redisReply *rep;
 	long n;
 
-	if (ph_key(key, sizeof key, f->cfg->redis.prefix, "processing:%s", worker) < 0)
+	if (ph_key_of(key, sizeof key, f->cfg->redis.prefix, PH_KEY_PROCESSING, worker, NULL,
+	        NULL) < 0)
 		return REQUEUE_FAILED;
 	ph_call_requeue(&f->call, key, f->queue_key, f->workers_key, worker, cutoff, force);
 	rep = ph_redis_call(f->redis, &f->call);
@@ -1439,8 +1443,8 @@ fetcher_rate_keys(struct fetcher *f)
 	size_t i;
 
 	for (i = 0; i < provider_count() && i < PH_MAX_PROVIDERS; i++) {
-		if (ph_key(f->rate_key[i], PH_KEY_MAX, f->cfg->redis.prefix, "rate:%s",
-		        provider_at(i)->name) < 0)
+		if (ph_key_of(f->rate_key[i], PH_KEY_MAX, f->cfg->redis.prefix, PH_KEY_RATE,
+		        provider_at(i)->name, NULL, NULL) < 0)
 			return -1;
 	}
 	return 0;
@@ -1451,14 +1455,15 @@ fetcher_keys(struct fetcher *f)
 {
 	const char *p = f->cfg->redis.prefix;
 
-	return ph_key(f->queue_key, PH_KEY_MAX, p, "queue") < 0 ||
-	        ph_key(f->processing_key, PH_KEY_MAX, p, "processing:%s", f->id) < 0 ||
-	        ph_key(f->workers_key, PH_KEY_MAX, p, "workers") < 0 ||
-	        ph_key(f->retry_key, PH_KEY_MAX, p, "retry") < 0 ||
-	        ph_key(f->dead_key, PH_KEY_MAX, p, "dead") < 0 ||
-	        ph_key(f->events_key, PH_KEY_MAX, p, "events") < 0 ||
-	        ph_key(f->stats_key, PH_KEY_MAX, p, "stats") < 0 ||
-	        ph_key(f->refresh_key, PH_KEY_MAX, p, "refresh") < 0
+	return ph_key_of(f->queue_key, PH_KEY_MAX, p, PH_KEY_QUEUE, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->processing_key, PH_KEY_MAX, p, PH_KEY_PROCESSING, f->id, NULL, NULL) <
+	            0 ||
+	        ph_key_of(f->workers_key, PH_KEY_MAX, p, PH_KEY_WORKERS, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->retry_key, PH_KEY_MAX, p, PH_KEY_RETRY, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->dead_key, PH_KEY_MAX, p, PH_KEY_DEAD, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->events_key, PH_KEY_MAX, p, PH_KEY_EVENTS, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->stats_key, PH_KEY_MAX, p, PH_KEY_STATS, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->refresh_key, PH_KEY_MAX, p, PH_KEY_REFRESH, NULL, NULL, NULL) < 0
 	    ? -1
 	    : fetcher_rate_keys(f);
 }

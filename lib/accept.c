@@ -24,11 +24,12 @@ accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg)
 	snprintf(ctx->dedup_ttl, sizeof ctx->dedup_ttl, "%ld", cfg->handler.dedup_ttl);
 	snprintf(ctx->pending_ttl, sizeof ctx->pending_ttl, "%ld", cfg->handler.pending_ttl);
 	snprintf(ctx->maxlen, sizeof ctx->maxlen, "%ld", cfg->handler.notifications_maxlen);
-	return ph_key(ctx->queue, sizeof ctx->queue, prefix, "queue") < 0 ||
-	        ph_key(ctx->dead, sizeof ctx->dead, prefix, "dead") < 0 ||
-	        ph_key(ctx->notifications, sizeof ctx->notifications, prefix, "notifications") <
+	return ph_key_of(ctx->queue, sizeof ctx->queue, prefix, PH_KEY_QUEUE, NULL, NULL, NULL) <
 	            0 ||
-	        ph_key(ctx->stats, sizeof ctx->stats, prefix, "stats") < 0
+	        ph_key_of(ctx->dead, sizeof ctx->dead, prefix, PH_KEY_DEAD, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(ctx->notifications, sizeof ctx->notifications, prefix,
+	            PH_KEY_NOTIFICATIONS, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(ctx->stats, sizeof ctx->stats, prefix, PH_KEY_STATS, NULL, NULL, NULL) < 0
 	    ? -1
 	    : 0;
 }
@@ -41,19 +42,11 @@ accept_prepare(const struct ph_accept_ctx *ctx, const struct ph_provider *p,
 {
 	const char *prefix = ctx->cfg->redis.prefix;
 	struct ph_job job;
-	const char *end;
-	char *k;
 	int i, nk, na, body_at;
 
-	end = call->seen + sizeof call->seen - 1;
-	k = ph_puts(call->seen, end, prefix);
-	k = ph_puts(k, end, "seen:");
-	k = ph_puts(k, end, p->name);
-	k = ph_put(k, end, ":", 1);
-	k = ph_puts(k, end, n->id[0] != '\0' ? n->id : "-");
-	if (k == NULL)
+	if (ph_key_of(call->seen, sizeof call->seen, prefix, PH_KEY_SEEN, p->name,
+	        n->id[0] != '\0' ? n->id : "-", NULL) < 0)
 		return -1;
-	*k = '\0';
 
 	memset(&job, 0, sizeof job);
 	memcpy(job.provider, p->name, strlen(p->name) + 1);

@@ -111,19 +111,20 @@ flusher_flush(void)
 		}
 	}
 	ph_pipe_reset(&flusher.pipe);
-	if (ph_key(key, sizeof key, flusher.cfg->redis.prefix, "stats") < 0)
+	if (ph_key_of(key, sizeof key, flusher.cfg->redis.prefix, PH_KEY_STATS, NULL, NULL, NULL) <
+	    0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (taken[i] == 0)
 			continue;
 		if (i < (PH_MAX_PROVIDERS + 1) * PH_COUNT_MAX) {
 			p = (size_t)i / PH_COUNT_MAX;
-			snprintf(field, sizeof field, "notifications:%s:%s",
+			ph_stat_field(field, sizeof field, PH_STAT_NOTIFICATIONS,
 			    p < PH_MAX_PROVIDERS ? provider_at(p)->name : "unknown",
 			    flusher_fields[i % PH_COUNT_MAX]);
 		} else {
-			snprintf(field, sizeof field, "spool:%s",
-			    ph_spool_stats[i - (PH_MAX_PROVIDERS + 1) * PH_COUNT_MAX].name);
+			ph_stat_field(field, sizeof field, PH_STAT_SPOOL,
+			    ph_spool_stats[i - (PH_MAX_PROVIDERS + 1) * PH_COUNT_MAX].name, NULL);
 		}
 		if (ph_pipe_fmt(&flusher.pipe, "HINCRBY %s %s %ld", key, field, taken[i]) != 0)
 			goto out;

@@ -68,10 +68,21 @@ mbuf_printf(struct mbuf *b, const char *fmt, ...)
 	}
 }
 
+/* Whether the first word of a stats field names the family. */
+static int
+metrics_family(const char *word, enum ph_stat_family family)
+{
+	const char *name = ph_stat_prefix(family);
+	size_t n = strlen(name) - 1; /* without its ':' */
+
+	return strncmp(word, name, n) == 0 && word[n] == '\0';
+}
+
 /* Name the stats field of a latency observation. */
 int
 metrics_latency_field(char *buf, size_t len, const char *provider, long ms)
 {
+	char le[24];
 	int i, n;
 
 	for (i = 0; i < PH_FETCH_BUCKETS; i++) {
@@ -79,10 +90,11 @@ metrics_latency_field(char *buf, size_t len, const char *provider, long ms)
 			break;
 	}
 	if (i < PH_FETCH_BUCKETS)
-		n = snprintf(buf, len, "fetch_ms:%s:%ld", provider, ph_fetch_buckets_ms[i]);
+		snprintf(le, sizeof le, "%ld", ph_fetch_buckets_ms[i]);
 	else
-		n = snprintf(buf, len, "fetch_ms:%s:inf", provider);
-	return n > 0 && (size_t)n < len ? 0 : -1;
+		snprintf(le, sizeof le, "inf");
+	n = ph_stat_field(buf, len, PH_STAT_FETCH_MS, provider, le);
+	return n > 0 ? 0 : -1;
 }
 
 /* Tell whether a label value read from Redis is safe to print: [a-z0-9_]. */
@@ -184,7 +196,7 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 				continue;
 			if (n == 4 && !metrics_label_ok(p[3], strlen(p[3])))
 				continue;
-			if (pass == 0 && strcmp(p[0], "notifications") == 0) {
+			if (pass == 0 && metrics_family(p[0], PH_STAT_NOTIFICATIONS)) {
 				if (n == 4)
 					mbuf_printf(b,
 					    "payhook_notifications_total{provider=\"%s\","
@@ -195,11 +207,11 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 					    "payhook_notifications_total{provider=\"%s\","
 					    "outcome=\"%s\"} %s\n",
 					    p[1], p[2], v->str);
-			} else if (pass == 1 && strcmp(p[0], "fetch") == 0 && n == 3) {
+			} else if (pass == 1 && metrics_family(p[0], PH_STAT_FETCH) && n == 3) {
 				mbuf_printf(b,
 				    "payhook_fetches_total{provider=\"%s\",outcome=\"%s\"} %s\n",
 				    p[1], p[2], v->str);
-			} else if (pass == 1 && strcmp(p[0], "fetch_ms") == 0 && n == 3) {
+			} else if (pass == 1 && metrics_family(p[0], PH_STAT_FETCH_MS) && n == 3) {
 				struct latency *l = metrics_latency(lat, &nlat, p[1]);
 				if (l == NULL)
 					continue;
@@ -215,10 +227,10 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 		}
 	}
 	/* spool:{outcome} and refresh:{outcome}: one counter family each. */
-	metrics_outcomes(b, stats, "spool:", "payhook_spool_records_total",
+	metrics_outcomes(b, stats, ph_stat_prefix(PH_STAT_SPOOL), "payhook_spool_records_total",
 	    "Spooled notifications replayed into Redis, found duplicate, dead-lettered, or "
 	    "dropped (torn or corrupt), by outcome.");
-	metrics_outcomes(b, stats, "refresh:", "payhook_refreshes_total",
+	metrics_outcomes(b, stats, ph_stat_prefix(PH_STAT_REFRESH), "payhook_refreshes_total",
 	    "Due refreshes moved to the queue, covered by a job already waiting, or dropped "
 	    "past refresh_max_age, by outcome.");
 	/* rate:{provider}:{held|throttled}: the providers' shared rate limits. */
@@ -234,7 +246,9 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 			redisReply *f = stats->element[k], *v = stats->element[k + 1];
 
 			if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-			    f->len >= sizeof field || strncmp(f->str, "rate:", 5) != 0)
+			    f->len >= sizeof field ||
+			    strncmp(f->str, ph_stat_prefix(PH_STAT_RATE),
+			        strlen(ph_stat_prefix(PH_STAT_RATE))) != 0)
 				continue;
 			memcpy(field, f->str, (size_t)f->len + 1);
 			n = metrics_split(field, p, 4);
@@ -249,11 +263,14 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 	for (k = 0; k + 1 < stats->elements; k += 2) {
 		redisReply *f = stats->element[k], *v = stats->element[k + 1];
 
+		const char *sum = ph_stat_prefix(PH_STAT_FETCH_MS_SUM);
+		size_t sl = strlen(sum);
+
 		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-		    strncmp(f->str, "fetch_ms_sum:", 13) != 0 ||
-		    !metrics_label_ok(f->str + 13, strlen(f->str + 13)))
+		    strncmp(f->str, sum, sl) != 0 ||
+		    !metrics_label_ok(f->str + sl, strlen(f->str + sl)))
 			continue;
-		struct latency *l = metrics_latency(lat, &nlat, f->str + 13);
+		struct latency *l = metrics_latency(lat, &nlat, f->str + sl);
 		if (l != NULL)
 			l->sum_ms += strtoll(v->str, NULL, 10);
 	}
@@ -311,8 +328,8 @@ metrics_reply(struct ph_redis *r, struct ph_pipe *p)
 int
 metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauges *g)
 {
-	static const char *const names[] = { "stats", "queue", "retry", "dead", "workers", "events",
-		"notifications", "refresh" };
+	static const enum ph_key_kind names[] = { PH_KEY_STATS, PH_KEY_QUEUE, PH_KEY_RETRY,
+		PH_KEY_DEAD, PH_KEY_WORKERS, PH_KEY_EVENTS, PH_KEY_NOTIFICATIONS, PH_KEY_REFRESH };
 	char keys[8][PH_KEY_MAX], key[PH_KEY_MAX];
 	redisReply *rep[10] = { 0 }, *len, *w;
 	uint64_t now = ph_now_ms(), cutoff = now - (uint64_t)cfg->fetcher.worker_timeout * 1000;
@@ -325,7 +342,8 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	memset(g, 0, sizeof *g);
 	g->oldest_ms = -1;
 	for (i = 0; i < 8; i++) {
-		if (ph_key(keys[i], sizeof keys[i], cfg->redis.prefix, "%s", names[i]) < 0) {
+		if (ph_key_of(keys[i], sizeof keys[i], cfg->redis.prefix, names[i], NULL, NULL,
+		        NULL) < 0) {
 			ph_redis_set_err(r, "metrics: prefix too long");
 			return -1;
 		}
@@ -377,8 +395,8 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 		if (strtoull(w->element[i + 1]->str, NULL, 10) >= cutoff)
 			g->live++;
 		if (!ph_id_valid(w->element[i]->str, (size_t)w->element[i]->len) ||
-		    ph_key(key, sizeof key, cfg->redis.prefix, "processing:%s",
-		        w->element[i]->str) < 0)
+		    ph_key_of(key, sizeof key, cfg->redis.prefix, PH_KEY_PROCESSING,
+		        w->element[i]->str, NULL, NULL) < 0)
 			continue;
 		if (ph_pipe_fmt(&p, "LLEN %s", key) != 0)
 			continue;

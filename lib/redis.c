@@ -1024,51 +1024,100 @@ out:
 	return rc;
 }
 
-/* Build the key of an entity: the one place their names are spelled. */
-int
-ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_entity_key kind,
-    const char *provider, const char *type, const char *id)
-{
-	static const char *const names[] = {
-		[PH_KEY_PENDING] = "pending",
-		[PH_KEY_LOCK] = "lock",
-		[PH_KEY_ENTITY] = "entity",
-	};
+/* The one place key names are spelled, with the parts each takes. */
+static const struct {
+	const char *name;
+	int parts;
+} redis_keys[PH_NKEYS] = {
+	[PH_KEY_PENDING] = { "pending", 3 },
+	[PH_KEY_LOCK] = { "lock", 3 },
+	[PH_KEY_ENTITY] = { "entity", 3 },
+	[PH_KEY_SEEN] = { "seen", 2 },
+	[PH_KEY_RATE] = { "rate", 1 },
+	[PH_KEY_PROCESSING] = { "processing", 1 },
+	[PH_KEY_QUEUE] = { "queue", 0 },
+	[PH_KEY_RETRY] = { "retry", 0 },
+	[PH_KEY_DEAD] = { "dead", 0 },
+	[PH_KEY_WORKERS] = { "workers", 0 },
+	[PH_KEY_EVENTS] = { "events", 0 },
+	[PH_KEY_NOTIFICATIONS] = { "notifications", 0 },
+	[PH_KEY_STATS] = { "stats", 0 },
+	[PH_KEY_REFRESH] = { "refresh", 0 },
+};
 
+/* Build a key (without printf: the accept path builds several for every notification). */
+int
+ph_key_of(char *buf, size_t len, const char *prefix, enum ph_key_kind kind, const char *a,
+    const char *b, const char *c)
+{
+	const char *part[3] = { a, b, c };
 	const char *end = buf + len - 1; /* room for the NUL */
 	char *p;
+	int i;
 
-	/* ph_key's "%s:%s:%s:%s" without printf: this runs for every notification. */
-	if (len == 0)
+	if (len == 0 || (unsigned)kind >= PH_NKEYS)
 		return -1;
+	for (i = 0; i < 3; i++) {
+		if ((i < redis_keys[kind].parts) != (part[i] != NULL))
+			return -1;
+	}
 	p = ph_puts(buf, end, prefix);
-	p = ph_puts(p, end, names[kind]);
-	p = ph_put(p, end, ":", 1);
-	p = ph_puts(p, end, provider);
-	p = ph_put(p, end, ":", 1);
-	p = ph_puts(p, end, type);
-	p = ph_put(p, end, ":", 1);
-	p = ph_puts(p, end, id);
+	p = ph_puts(p, end, redis_keys[kind].name);
+	for (i = 0; i < redis_keys[kind].parts; i++) {
+		p = ph_put(p, end, ":", 1);
+		p = ph_puts(p, end, part[i]);
+	}
 	if (p == NULL)
 		return -1;
 	*p = '\0';
 	return (int)(p - buf);
 }
 
-/* Build a key from the prefix and a formatted name. */
+/* Build the key of an entity. */
 int
-ph_key(char *buf, size_t len, const char *prefix, const char *fmt, ...)
+ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_key_kind kind,
+    const char *provider, const char *type, const char *id)
 {
-	va_list ap;
-	int n, m;
+	if (kind != PH_KEY_PENDING && kind != PH_KEY_LOCK && kind != PH_KEY_ENTITY)
+		return -1;
+	return ph_key_of(buf, len, prefix, kind, provider, type, id);
+}
 
-	n = snprintf(buf, len, "%s", prefix);
-	if (n < 0 || (size_t)n >= len)
+/* The one place stats field families are spelled (the scripts' aside). */
+static const char *const redis_stats[PH_NSTATS] = {
+	[PH_STAT_NOTIFICATIONS] = "notifications:",
+	[PH_STAT_FETCH] = "fetch:",
+	[PH_STAT_FETCH_MS] = "fetch_ms:",
+	[PH_STAT_FETCH_MS_SUM] = "fetch_ms_sum:",
+	[PH_STAT_SPOOL] = "spool:",
+	[PH_STAT_REFRESH] = "refresh:",
+	[PH_STAT_RATE] = "rate:",
+};
+
+/* Build a stats field. */
+int
+ph_stat_field(char *buf, size_t len, enum ph_stat_family family, const char *a, const char *b)
+{
+	const char *end = buf + len - 1;
+	char *p;
+
+	if (len == 0 || (unsigned)family >= PH_NSTATS || a == NULL)
 		return -1;
-	va_start(ap, fmt);
-	m = vsnprintf(buf + n, len - (size_t)n, fmt, ap);
-	va_end(ap);
-	if (m < 0 || (size_t)m >= len - (size_t)n)
+	p = ph_puts(buf, end, redis_stats[family]);
+	p = ph_puts(p, end, a);
+	if (b != NULL) {
+		p = ph_put(p, end, ":", 1);
+		p = ph_puts(p, end, b);
+	}
+	if (p == NULL)
 		return -1;
-	return n + m;
+	*p = '\0';
+	return (int)(p - buf);
+}
+
+/* A family's name with its ':'. */
+const char *
+ph_stat_prefix(enum ph_stat_family family)
+{
+	return redis_stats[family];
 }

@@ -207,19 +207,59 @@ int ph_redis_durable(struct ph_redis *r, char *reason, size_t len);
 /* The longest key payhook builds (prefix included). */
 #define PH_KEY_MAX 512
 
-/* The keys of one entity (DESIGN.md: Redis keys). */
-enum ph_entity_key {
-	PH_KEY_PENDING, /* {p}pending:{provider}:{type}:{id}: a job for it waits */
-	PH_KEY_LOCK,    /* {p}lock:{provider}:{type}:{id}: one fetch at a time */
-	PH_KEY_ENTITY,  /* {p}entity:{provider}:{type}:{id}: the snapshot */
+/*
+ * Every Redis key payhook uses (DESIGN.md: Redis keys), spelled in one table
+ * (lib/redis.c): {p}name, then the parts the kind takes, ':'-separated.
+ */
+enum ph_key_kind {
+	PH_KEY_PENDING,       /* pending:{provider}:{type}:{id}: a job for it waits */
+	PH_KEY_LOCK,          /* lock:{provider}:{type}:{id}: one fetch at a time */
+	PH_KEY_ENTITY,        /* entity:{provider}:{type}:{id}: the snapshot */
+	PH_KEY_SEEN,          /* seen:{provider}:{id}: a notification id accepted */
+	PH_KEY_RATE,          /* rate:{provider}: the providers' shared rate limit */
+	PH_KEY_PROCESSING,    /* processing:{worker}: the jobs a fetcher holds */
+	PH_KEY_QUEUE,         /* queue */
+	PH_KEY_RETRY,         /* retry */
+	PH_KEY_DEAD,          /* dead */
+	PH_KEY_WORKERS,       /* workers */
+	PH_KEY_EVENTS,        /* events */
+	PH_KEY_NOTIFICATIONS, /* notifications */
+	PH_KEY_STATS,         /* stats */
+	PH_KEY_REFRESH,       /* refresh */
+	PH_NKEYS,
 };
 
-/* Write the key of an entity into buf; -1 if it does not fit. */
-int ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_entity_key kind,
+/*
+ * Write a key into buf: the prefix, the kind's name, then a, b, c, as many as
+ * the kind takes (the rest NULL); a part "*" makes a SCAN pattern. Its
+ * length, or -1 if it does not fit or the parts do not match the kind.
+ */
+int ph_key_of(char *buf, size_t len, const char *prefix, enum ph_key_kind kind, const char *a,
+    const char *b, const char *c);
+
+/* The key of an entity (PH_KEY_PENDING, PH_KEY_LOCK, PH_KEY_ENTITY). */
+int ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_key_kind kind,
     const char *provider, const char *type, const char *id);
 
-/* Write prefix + formatted name into buf; -1 if it does not fit. */
-int ph_key(char *buf, size_t len, const char *prefix, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/*
+ * Every {p}stats field family (DESIGN.md: the stats fields), spelled in one
+ * table; the Lua scripts count into the same families (lib/scripts.c).
+ */
+enum ph_stat_family {
+	PH_STAT_NOTIFICATIONS, /* notifications:{provider}:{outcome}[:{reason}] */
+	PH_STAT_FETCH,         /* fetch:{provider}:{outcome} */
+	PH_STAT_FETCH_MS,      /* fetch_ms:{provider}:{le} */
+	PH_STAT_FETCH_MS_SUM,  /* fetch_ms_sum:{provider} */
+	PH_STAT_SPOOL,         /* spool:{outcome} */
+	PH_STAT_REFRESH,       /* refresh:{outcome} */
+	PH_STAT_RATE,          /* rate:{provider}:{held|throttled} */
+	PH_NSTATS,
+};
+
+/* Write a stats field: the family's name, then a and b when not NULL. Its length, or -1. */
+int ph_stat_field(char *buf, size_t len, enum ph_stat_family family, const char *a, const char *b);
+
+/* The family's name with its ':' ("spool:"), to find its fields in HGETALL {p}stats. */
+const char *ph_stat_prefix(enum ph_stat_family family);
 
 #endif

@@ -80,20 +80,13 @@ ctl_signal(int sig)
 	ctl_stop = 1;
 }
 
-/* Build a key under the configured prefix; -1 (reported) if too long. */
-static int __attribute__((format(printf, 3, 4)))
-ctl_key(struct ctl *c, char *buf, const char *fmt, ...)
+/* Build a key under the configured prefix (parts as ph_key_of takes them); -1 (reported) if too long. */
+static int
+ctl_key(struct ctl *c, char *buf, enum ph_key_kind kind, const char *x, const char *y,
+    const char *z)
 {
-	char name[PH_KEY_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof name ||
-	    ph_key(buf, PH_KEY_MAX, c->cfg.redis.prefix, "%s", name) < 0) {
-		ctl_warn("key too long: %s%s", c->cfg.redis.prefix, name);
+	if (ph_key_of(buf, PH_KEY_MAX, c->cfg.redis.prefix, kind, x, y, z) < 0) {
+		ctl_warn("key too long: %s... (kind %d)", c->cfg.redis.prefix, (int)kind);
 		return -1;
 	}
 	return 0;
@@ -754,7 +747,8 @@ ctl_dead(struct ctl *c, struct ctl_args *a)
 		fputs(ctl_help_dead, stderr);
 		return CTL_USAGE;
 	}
-	if (ctl_key(c, kd, "dead") || ctl_key(c, kq, "queue"))
+	if (ctl_key(c, kd, PH_KEY_DEAD, NULL, NULL, NULL) ||
+	    ctl_key(c, kq, PH_KEY_QUEUE, NULL, NULL, NULL))
 		return CTL_ERR;
 	if (strcmp(a->argv[0], "list") == 0)
 		return ctl_dead_list(c, kd, &sub);
@@ -958,7 +952,7 @@ ctl_events(struct ctl *c, struct ctl_args *a)
 		fputs(ctl_help_events, stderr);
 		return CTL_USAGE;
 	}
-	if (ctl_key(c, key, "events"))
+	if (ctl_key(c, key, PH_KEY_EVENTS, NULL, NULL, NULL))
 		return CTL_ERR;
 	snprintf(count, sizeof count, "%ld", n);
 	argv[0] = "XREVRANGE";
@@ -1110,8 +1104,8 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 	size_t pidx;
 	int done = 0;
 
-	if (refresh_member_parse(key + plen + 7, strlen(key + plen + 7), provider, sizeof provider,
-	        type, sizeof type, id, sizeof id) != 0 ||
+	if (refresh_member_parse(key + plen, strlen(key + plen), provider, sizeof provider, type,
+	        sizeof type, id, sizeof id) != 0 ||
 	    (p = provider_find(provider, strlen(provider), &pidx)) == NULL ||
 	    c->cfg.providers[pidx].refresh_off ||
 	    refresh_member(member, sizeof member, provider, type, id) < 0)
@@ -1188,7 +1182,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 		fputs(ctl_help_refresh, stderr);
 		return CTL_USAGE;
 	}
-	if (ctl_key(c, kr, "refresh") != 0)
+	if (ctl_key(c, kr, PH_KEY_REFRESH, NULL, NULL, NULL) != 0)
 		return CTL_ERR;
 
 	if (strcmp(sub, "list") == 0) {
@@ -1227,7 +1221,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 	}
 
 	/* rebuild: every entity:* key, a page at a time. */
-	if (ctl_key(c, pattern, "entity:*") != 0)
+	if (ctl_key(c, pattern, PH_KEY_ENTITY, "*", "*", "*") != 0)
 		return CTL_ERR;
 	ctl_progress_start(&pg, "refresh rebuild, entities seen");
 	do {
@@ -1243,8 +1237,9 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
 		for (i = 0; i < rep->element[1]->elements; i++) {
 			seen++;
+			/* The member follows "{p}entity:", the pattern less its "*:*:*". */
 			scheduled += ctl_refresh_one(c, kr, rep->element[1]->element[i]->str,
-			    strlen(c->cfg.redis.prefix), &final);
+			    strlen(pattern) - strlen("*:*:*"), &final);
 			ctl_progress(&pg, seen, -1);
 		}
 		freeReplyObject(rep);
@@ -1261,12 +1256,13 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 static void
 ctl_spool_count(struct ctl *c, const char *name, long n)
 {
-	char key[PH_KEY_MAX];
+	char key[PH_KEY_MAX], field[128];
 	redisReply *rep;
 
-	if (n == 0 || ctl_key(c, key, "stats") != 0)
+	if (n == 0 || ctl_key(c, key, PH_KEY_STATS, NULL, NULL, NULL) != 0 ||
+	    ph_stat_field(field, sizeof field, PH_STAT_SPOOL, name, NULL) < 0)
 		return;
-	rep = ph_redis_cmd(c->redis, "HINCRBY %s spool:%s %ld", key, name, n);
+	rep = ph_redis_cmd(c->redis, "HINCRBY %s %s %ld", key, field, n);
 	if (rep != NULL)
 		freeReplyObject(rep);
 }
