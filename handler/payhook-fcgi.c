@@ -149,10 +149,13 @@ handler_spool_state(const struct ph_config *cfg)
 static void
 handler_healthz(struct worker *w, struct route_response *resp, char *buf, size_t len)
 {
+	int was_up = ph_redis_connected(w->redis);
 	redisReply *rep = ph_redis_cmd(w->redis, "PING");
 	const char *spool = handler_spool_state(w->cfg);
 	int up;
 
+	if (rep == NULL && was_up && !ph_redis_connected(w->redis))
+		rep = ph_redis_cmd(w->redis, "PING"); /* a stale kept connection: once more */
 	up = rep != NULL && rep->type == REDIS_REPLY_STATUS;
 	if (rep != NULL)
 		freeReplyObject(rep);

@@ -800,23 +800,23 @@ ph_cmd_free(struct ph_cmd *c)
 	c->cap = c->len = 0;
 }
 
-/* Run one command, once more after NOSCRIPT, a stale master or a dead kept connection. */
+/*
+ * Run one command, once more after NOSCRIPT or a stale master (it did not
+ * run). Not after a lost reply: it may have run, and only the caller knows
+ * whether running it twice is harmless.
+ */
 redisReply *
 ph_redis_run(struct ph_redis *r, struct ph_cmd *c)
 {
 	struct ph_cmd *one[1] = { c };
 	struct ph_result res;
-	int tries, was_up;
+	int tries;
 
 	for (tries = 0;; tries++) {
-		was_up = r->c != NULL && !r->stale;
 		if (ph_redis_batch(r, one, 1, &res) == 0)
 			return NULL;
-		if (tries == 0 &&
-		    ((res.kind == PH_REPLY_UNKNOWN && was_up) ||
-		        (res.kind == PH_REPLY_REFUSED &&
-		            (res.refusal == PH_REFUSAL_NOSCRIPT ||
-		                res.refusal == PH_REFUSAL_STALE)))) {
+		if (tries == 0 && res.kind == PH_REPLY_REFUSED &&
+		    (res.refusal == PH_REFUSAL_NOSCRIPT || res.refusal == PH_REFUSAL_STALE)) {
 			ph_results_free(&res, 1);
 			continue;
 		}

@@ -183,8 +183,8 @@ redisReply *ph_pipe_reply(struct ph_pipe *p);
  * dropped, reason in ph_redis_err); an error reply is returned as it is.
  * Caller frees the reply. A command refused as NOSCRIPT or STALE (READONLY,
  * MASTERDOWN: a demoted master) is sent once more, after loading the
- * scripts or finding the master again; one sent on a connection that was
- * up before and is found dead is sent once more on a new one.
+ * scripts or finding the master again; one whose reply was lost is not (it
+ * may have run).
  */
 redisReply *ph_redis_run(struct ph_redis *r, struct ph_cmd *c);
 
