@@ -76,8 +76,8 @@ rules=$(curl -s "$P/api/v1/rules")
 is "$(echo "$rules" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)["data"]["groups"]
-print(sum(len(g["rules"]) for g in d), sum(r.get("health") == "ok" for g in d for r in g["rules"]))')" "11 11" \
-	"prometheus loaded the 11 rules, all healthy"
+print(sum(len(g["rules"]) for g in d), sum(r.get("health") == "ok" for g in d for r in g["rules"]))')" "12 12" \
+	"prometheus loaded the 12 rules, all healthy"
 pending() { curl -s "$P/api/v1/alerts" | grep -q '"alertname":"PayhookNoLiveFetcher".*"state":"pending"'; }
 PH_WAIT=10 ph_wait_for pending
 tap_ok $? "PayhookNoLiveFetcher pending: no fetcher runs"
