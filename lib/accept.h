@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Accepting a notification: the one Redis round trip of DESIGN.md. */
 #ifndef PH_ACCEPT_H
 #define PH_ACCEPT_H

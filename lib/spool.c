@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The spool: append with group commit, replay through the accept script (see spool.h). */
 #define _GNU_SOURCE /* memmem */
 #include "config.h"

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The spool: notifications Redis could not take, kept on the handler's own
  * disk and replayed through the accept script once Redis answers again.

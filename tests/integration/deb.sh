@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # debian/: dpkg-buildpackage builds payhook_*.deb from the committed tree
 # (git archive HEAD: uncommitted changes are not in it), lintian finds no
 # error, apt-get installs it on this machine (programs, man pages, the
