@@ -31,15 +31,17 @@ is "$(sed -n 's/^\* Used licenses: //p' "$T/lint.txt")" "BSD-2-Clause" "BSD-2-Cl
 
 cmp -s "$top/LICENSE" "$top/LICENSES/BSD-2-Clause.txt"
 tap_ok $? "LICENSES/BSD-2-Clause.txt (for reuse) is LICENSE"
-like "$(head -n 1 "$top/LICENSE")" '^Copyright \(c\) The payhook authors$' "LICENSE names the payhook authors"
+like "$(head -n 1 "$top/LICENSE")" '^Copyright \(c\) [0-9]{4}(-[0-9]{4})? The payhook authors$' \
+	"LICENSE names the payhook authors"
 
 # debian/copyright: one Files paragraph, for every path; the license text of
 # its License paragraph, unfolded, is LICENSE without the copyright line.
 dc=$top/debian/copyright
 is "$(grep '^Files:' "$dc" | tr '\n' ' ')" "Files: * " "debian/copyright has one Files paragraph, for every path"
-is "$(grep -E '^(Copyright|License):' "$dc" | tr '\n' ' ')" \
-	"Copyright: The payhook authors License: BSD-2-Clause License: BSD-2-Clause " \
-	"it gives it the payhook authors' copyright and BSD-2-Clause, and has the license's text"
+# lintian wants a year in the notice (copyright-without-copyright-notice).
+like "$(grep -E '^(Copyright|License):' "$dc" | tr '\n' ' ')" \
+	'^Copyright: [0-9]{4}(-[0-9]{4})? The payhook authors License: BSD-2-Clause License: BSD-2-Clause $' \
+	"it gives it the payhook authors' copyright (with a year) and BSD-2-Clause, and has the license's text"
 awk '/^License: BSD-2-Clause$/ && seen++ { p = 1; next } p && !/^ / { exit }
 	p { sub(/^ /, ""); if ($0 == ".") $0 = ""; print }' "$dc" >"$T/dc.txt"
 diff "$T/dc.txt" <(tail -n +3 "$top/LICENSE") >"$T/dc.diff"
