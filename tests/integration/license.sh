@@ -6,13 +6,14 @@
 # copyright and license for every file, LICENSES/BSD-2-Clause.txt is LICENSE,
 # and debian/copyright gives every path (Files: *) BSD-2-Clause with
 # LICENSE's text. Skipped outside a git checkout (distcheck's tarball): there
-# reuse would lint the build's files too, as it reads .gitignore through git.
+# reuse cannot read .gitignore through git and lints what autotools put in
+# the tarball (configure, aclocal.m4, build-aux/), which are not ours.
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$PH_TOP" && pwd -P)
 if [ "$(git -C "$top" rev-parse --show-toplevel 2>/dev/null)" != "$top" ]; then
 	echo "ok 1 # skip not a git checkout (distcheck's tarball)"
-	tap_done
+	echo "1..1"
 	exit 0
 fi
 
