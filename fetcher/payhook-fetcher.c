@@ -128,7 +128,8 @@ struct slot {
 
 struct fetcher {
 	struct ph_config *cfg;
-	struct ph_redis redis;
+	struct ph_redis *redis;
+	struct ph_pipe pipe; /* one turn's steps, sent as one batch */
 	const char *id;
 	int once;
 	long concurrency;
@@ -175,7 +176,7 @@ static void
 fetcher_redis_failed(struct fetcher *f, const char *what)
 {
 	if (!f->redis_down)
-		log_warn("redis_down", "during=%s error=\"%s\"", what, f->redis.err);
+		log_warn("redis_down", "during=%s error=\"%s\"", what, ph_redis_err(f->redis));
 	f->redis_down = 1;
 	/* A move whose reply was lost left a job no slot knows: look once back. */
 	f->adopt = 1;
@@ -200,8 +201,7 @@ fetcher_reply_ok(struct fetcher *f, redisReply *rep, const char *what)
 	}
 	fetcher_redis_ok(f);
 	if (rep->type == REDIS_REPLY_ERROR) {
-		/* -READONLY: a demoted master; the next turn resolves it again. */
-		ph_redis_check_reply(&f->redis, rep);
+		/* -READONLY (a demoted master) or NOSCRIPT: the batch saw it; sent again next turn. */
 		log_error("redis_error", "during=%s error=\"%s\"", what, rep->str);
 		return 0;
 	}
@@ -476,7 +476,7 @@ slot_claim_send(struct slot *s)
 	};
 
 	ph_call_claim(&f->call, &a);
-	if (ph_redis_call_append(&f->redis, &f->call) != 0)
+	if (ph_pipe_call(&f->pipe, &f->call) != 0)
 		return -1;
 	s->sent = SENT_CLAIM;
 	return 0;
@@ -527,19 +527,22 @@ slot_finish_send(struct slot *s)
 	if (s->penalty_until != 0) {
 		ph_call_rate_penalty(&f->call, f->rate_key[s->pidx], f->stats_key, s->job.provider,
 		    ph_now_ms(), s->penalty_until);
-		if (ph_redis_call_append(&f->redis, &f->call) != 0)
+		if (ph_pipe_call(&f->pipe, &f->call) != 0)
 			return -1;
 		s->sent_penalty = 1;
 	}
 
 	lat[0] = '\0';
-	snprintf(latsum, sizeof latsum, "fetch_ms_sum:%s",
-	    s->decoded ? s->job.provider : "unknown");
+	ph_stat_field(latsum, sizeof latsum, PH_STAT_FETCH_MS_SUM,
+	    s->decoded ? s->job.provider : "unknown", NULL);
 	if (s->elapsed_ms >= 0 && s->decoded &&
 	    metrics_latency_field(lat, sizeof lat, s->job.provider, s->elapsed_ms) != 0)
 		lat[0] = '\0';
 
 	if (s->action == ACTION_STORE) {
+		/* A store always counts a latency: one with no GET timed goes to +Inf. */
+		if (lat[0] == '\0')
+			ph_stat_field(lat, sizeof lat, PH_STAT_FETCH_MS, "unknown", "inf");
 		if (refresh_member(member, sizeof member, s->job.provider, s->job.entity_type,
 		        s->job.entity_id) < 0)
 			member[0] = '\0';
@@ -565,7 +568,7 @@ slot_finish_send(struct slot *s)
 			.entity_type = s->job.entity_type,
 			.entity_id = s->job.entity_id,
 			.events_maxlen = f->cfg->fetcher.events_maxlen,
-			.latency_field = lat[0] != '\0' ? lat : "fetch_ms:unknown:inf",
+			.latency_field = lat,
 			.latency_ms = s->elapsed_ms >= 0 ? s->elapsed_ms : 0,
 			.refresh_member = member,
 			.refresh_class = s->pcfg != NULL && s->pcfg->refresh_off
@@ -578,13 +581,13 @@ slot_finish_send(struct slot *s)
 			.status = s->status,
 		};
 		ph_call_store(&f->call, &st);
-		if (ph_redis_call_append(&f->redis, &f->call) != 0)
+		if (ph_pipe_call(&f->pipe, &f->call) != 0)
 			return -1;
 		s->sent = SENT_STORE;
 		return 0;
 	}
 
-	snprintf(field, sizeof field, "fetch:%s:%s", s->decoded ? s->job.provider : "unknown",
+	ph_stat_field(field, sizeof field, PH_STAT_FETCH, s->decoded ? s->job.provider : "unknown",
 	    s->stat);
 	const struct ph_reschedule rs = {
 		.processing_key = f->processing_key,
@@ -604,7 +607,7 @@ slot_finish_send(struct slot *s)
 		.latency_ms = s->elapsed_ms >= 0 ? s->elapsed_ms : 0,
 	};
 	ph_call_reschedule(&f->call, &rs);
-	if (ph_redis_call_append(&f->redis, &f->call) != 0)
+	if (ph_pipe_call(&f->pipe, &f->call) != 0)
 		return -1;
 	s->sent = SENT_RESCHEDULE;
 	return 0;
@@ -805,7 +808,7 @@ fetcher_rate_send(struct fetcher *f, size_t pi, long n)
 	};
 
 	ph_call_rate(&f->call, &a);
-	return ph_redis_call_append(&f->redis, &f->call);
+	return ph_pipe_call(&f->pipe, &f->call);
 }
 
 /* Grant the GETs the rate script allowed, in slot order; count the rest held back. */
@@ -849,7 +852,7 @@ static int
 fetcher_pipeline(struct fetcher *f, int take)
 {
 	long wanted[PH_MAX_PROVIDERS] = { 0 }, i, ntake = 0, taken = 0, next_free = 0;
-	int asked[PH_MAX_PROVIDERS] = { 0 }, failed = 0, more = 0, noscript = 0;
+	int asked[PH_MAX_PROVIDERS] = { 0 }, failed = 0, more = 0;
 	size_t pi, np = provider_count() < PH_MAX_PROVIDERS ? provider_count() : PH_MAX_PROVIDERS;
 	uint64_t mono = ph_mono_ms();
 	int busy_before = f->busy;
@@ -866,10 +869,11 @@ fetcher_pipeline(struct fetcher *f, int take)
 		if (s->state == SLOT_CLAIM && s->decoded && s->token[0] != '\0' && !s->granted)
 			wanted[s->pidx]++;
 	}
-	if (ph_redis_connect(&f->redis) != 0) {
+	if (ph_redis_connect(f->redis) != 0) {
 		fetcher_redis_failed(f, "connect");
 		return -1;
 	}
+	ph_pipe_reset(&f->pipe);
 	for (pi = 0; pi < np; pi++) {
 		if (wanted[pi] == 0 || mono < f->rate_until[pi])
 			continue;
@@ -888,17 +892,19 @@ fetcher_pipeline(struct fetcher *f, int take)
 		for (i = 0; i < f->concurrency && ntake < FETCHER_TAKE_BATCH; i++)
 			ntake += f->slots[i].state == SLOT_FREE;
 		for (i = 0; i < ntake; i++) {
-			if (redisAppendCommand(f->redis.c, "LMOVE %s %s RIGHT LEFT", f->queue_key,
-			        f->processing_key) != REDIS_OK)
+			if (ph_pipe_fmt(&f->pipe, "LMOVE %s %s RIGHT LEFT", f->queue_key,
+			        f->processing_key) != 0)
 				goto lost;
 		}
 	}
 
-	/* The replies, in the order sent. */
+	/* One batch; the replies, in the order sent. */
+	if (ph_redis_pipe(f->redis, &f->pipe) == 0)
+		goto lost;
 	for (pi = 0; pi < np; pi++) {
 		if (!asked[pi])
 			continue;
-		if (redisGetReply(f->redis.c, (void **)&rep) != REDIS_OK || rep == NULL)
+		if ((rep = ph_pipe_reply(&f->pipe)) == NULL)
 			goto lost;
 		if (fetcher_reply_ok(f, rep, "rate")) {
 			fetcher_rate_reply(f, pi, wanted[pi], rep);
@@ -910,7 +916,7 @@ fetcher_pipeline(struct fetcher *f, int take)
 	for (i = 0; i < f->concurrency; i++) {
 		s = &f->slots[i];
 		if (s->sent_penalty) {
-			if (redisGetReply(f->redis.c, (void **)&rep) != REDIS_OK || rep == NULL)
+			if ((rep = ph_pipe_reply(&f->pipe)) == NULL)
 				goto lost;
 			if (fetcher_reply_ok(f, rep, "rate_penalty")) {
 				log_info("rate_throttled", "provider=%s until=%" PRIu64,
@@ -922,10 +928,8 @@ fetcher_pipeline(struct fetcher *f, int take)
 		}
 		if (s->sent == SENT_NONE)
 			continue;
-		if (redisGetReply(f->redis.c, (void **)&rep) != REDIS_OK || rep == NULL)
+		if ((rep = ph_pipe_reply(&f->pipe)) == NULL)
 			goto lost;
-		if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0)
-			noscript = 1;
 		if (!fetcher_reply_ok(f, rep,
 		        s->sent == SENT_CLAIM       ? "claim"
 		            : s->sent == SENT_STORE ? "store"
@@ -942,7 +946,7 @@ fetcher_pipeline(struct fetcher *f, int take)
 		freeReplyObject(rep);
 	}
 	for (i = 0; i < ntake; i++) {
-		if (redisGetReply(f->redis.c, (void **)&rep) != REDIS_OK || rep == NULL)
+		if ((rep = ph_pipe_reply(&f->pipe)) == NULL)
 			goto lost;
 		if (!fetcher_reply_ok(f, rep, "take"))
 			failed = 1;
@@ -964,17 +968,14 @@ fetcher_pipeline(struct fetcher *f, int take)
 	/* A slot freed in this turn can take the next job at once (no wait at --concurrency 1). */
 	if (f->busy < busy_before && !f->queue_empty)
 		more = 1;
-	if (noscript)
-		ph_redis_drop(&f->redis); /* SCRIPT FLUSH or a failover: reconnect and load them */
 	if (failed)
 		return -1;
 	return more || taken > 0 ? 1 : 0;
 lost:
 	/* Which steps ran is unknown: each is sent again (same token, same effect). */
-	snprintf(f->redis.err, sizeof f->redis.err, "%s",
-	    f->redis.c != NULL && f->redis.c->errstr[0] != '\0' ? f->redis.c->errstr
-	                                                        : "pipeline: no reply");
-	ph_redis_drop(&f->redis);
+	if (ph_redis_err(f->redis)[0] == '\0')
+		ph_redis_set_err(f->redis, "pipeline: no reply");
+	ph_redis_drop(f->redis);
 	fetcher_redis_failed(f, "pipeline");
 	for (i = 0; i < f->concurrency; i++) {
 		f->slots[i].sent = SENT_NONE;
@@ -1014,17 +1015,17 @@ fetcher_take(struct fetcher *f, long block_ms)
 
 	if (s == NULL)
 		return 0;
-	if (ph_redis_connect(&f->redis) != 0) {
+	if (ph_redis_connect(f->redis) != 0) {
 		fetcher_redis_failed(f, "connect");
 		return -1;
 	}
 	/* The reply comes only after the block: the socket must wait longer. */
-	ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms + block_ms);
+	ph_redis_set_timeout(f->redis, f->cfg->redis.command_timeout_ms + block_ms);
 	snprintf(secs, sizeof secs, "%ld.%03ld", block_ms / 1000, block_ms % 1000);
-	rep = ph_redis_cmd(&f->redis, "BLMOVE %s %s RIGHT LEFT %s", f->queue_key, f->processing_key,
+	rep = ph_redis_cmd(f->redis, "BLMOVE %s %s RIGHT LEFT %s", f->queue_key, f->processing_key,
 	    secs);
-	if (f->redis.c != NULL)
-		ph_redis_set_timeout(&f->redis, f->cfg->redis.command_timeout_ms);
+	if (ph_redis_connected(f->redis))
+		ph_redis_set_timeout(f->redis, f->cfg->redis.command_timeout_ms);
 	if (!fetcher_reply_ok(f, rep, "take")) {
 		freeReplyObject(rep);
 		return -1;
@@ -1053,7 +1054,7 @@ fetcher_adopt(struct fetcher *f)
 	long k;
 	int rc = 0;
 
-	rep = ph_redis_cmd(&f->redis, "LRANGE %s 0 -1", f->processing_key);
+	rep = ph_redis_cmd(f->redis, "LRANGE %s 0 -1", f->processing_key);
 	if (!fetcher_reply_ok(f, rep, "adopt") || rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return -1;
@@ -1101,7 +1102,7 @@ fetcher_due(struct fetcher *f, uint64_t *next_wall)
 	redisReply *rep;
 
 	ph_call_due(&f->call, f->retry_key, f->queue_key, ph_now_ms(), FETCHER_DUE_BATCH);
-	rep = ph_redis_call(&f->redis, &f->call);
+	rep = ph_redis_call(f->redis, &f->call);
 	if (!fetcher_reply_ok(f, rep, "due") || rep->type != REDIS_REPLY_ARRAY ||
 	    rep->elements != 2) {
 		freeReplyObject(rep);
@@ -1119,7 +1120,7 @@ fetcher_due(struct fetcher *f, uint64_t *next_wall)
 static void
 fetcher_refresh_drop(struct fetcher *f, const char *m, const char *why)
 {
-	redisReply *rep = ph_redis_cmd(&f->redis, "ZREM %s %s", f->refresh_key, m);
+	redisReply *rep = ph_redis_cmd(f->redis, "ZREM %s %s", f->refresh_key, m);
 
 	freeReplyObject(rep);
 	log_warn("refresh_dropped", "member=\"%.200s\" reason=%s", m, why);
@@ -1155,8 +1156,8 @@ fetcher_refresh_due(struct fetcher *f)
 	};
 
 	f->refresh_moved = 0;
-	rep = ph_redis_cmd(&f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d",
-	    f->refresh_key, now, FETCHER_REFRESH_BATCH);
+	rep = ph_redis_cmd(f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d", f->refresh_key,
+	    now, FETCHER_REFRESH_BATCH);
 	if (!fetcher_reply_ok(f, rep, "refresh") || rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return -1;
@@ -1198,7 +1199,7 @@ fetcher_refresh_due(struct fetcher *f)
 		freeReplyObject(rep);
 		return 0;
 	}
-	mv = ph_redis_call(&f->redis, &f->call);
+	mv = ph_redis_call(f->redis, &f->call);
 	freeReplyObject(rep);
 	if (!fetcher_reply_ok(f, mv, "refresh_due") || mv->type != REDIS_REPLY_ARRAY ||
 	    mv->elements != 3) {
@@ -1227,10 +1228,11 @@ fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int forc
 	redisReply *rep;
 	long n;
 
-	if (ph_key(key, sizeof key, f->cfg->redis.prefix, "processing:%s", worker) < 0)
+	if (ph_key_of(key, sizeof key, f->cfg->redis.prefix, PH_KEY_PROCESSING, worker, NULL,
+	        NULL) < 0)
 		return REQUEUE_FAILED;
 	ph_call_requeue(&f->call, key, f->queue_key, f->workers_key, worker, cutoff, force);
-	rep = ph_redis_call(&f->redis, &f->call);
+	rep = ph_redis_call(f->redis, &f->call);
 	if (!fetcher_reply_ok(f, rep, "requeue") || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
 		return REQUEUE_FAILED;
@@ -1259,14 +1261,14 @@ fetcher_beat(struct fetcher *f)
 			return -1;
 		f->recovered = 1;
 	}
-	rep = ph_redis_cmd(&f->redis, "ZADD %s %" PRIu64 " %s", f->workers_key, now, f->id);
+	rep = ph_redis_cmd(f->redis, "ZADD %s %" PRIu64 " %s", f->workers_key, now, f->id);
 	if (!fetcher_reply_ok(f, rep, "heartbeat")) {
 		freeReplyObject(rep);
 		return -1;
 	}
 	freeReplyObject(rep);
-	rep = ph_redis_cmd(&f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d",
-	    f->workers_key, cutoff, FETCHER_REAP_BATCH);
+	rep = ph_redis_cmd(f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d", f->workers_key,
+	    cutoff, FETCHER_REAP_BATCH);
 	if (!fetcher_reply_ok(f, rep, "workers") || rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return -1;
@@ -1289,11 +1291,12 @@ fetcher_leave(struct fetcher *f)
 {
 	redisReply *rep;
 
-	rep = ph_redis_cmd(&f->redis, "LLEN %s", f->processing_key);
+	rep = ph_redis_cmd(f->redis, "LLEN %s", f->processing_key);
 	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER || rep->integer != 0) {
 		/* Jobs still held: our stale heartbeat lets another fetcher re-queue them. */
 		if (rep == NULL)
-			log_warn("stop_with_jobs", "worker=%s error=\"%s\"", f->id, f->redis.err);
+			log_warn("stop_with_jobs", "worker=%s error=\"%s\"", f->id,
+			    ph_redis_err(f->redis));
 		else
 			log_warn("stop_with_jobs", "worker=%s held=%lld", f->id,
 			    rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1LL);
@@ -1301,7 +1304,7 @@ fetcher_leave(struct fetcher *f)
 		return;
 	}
 	freeReplyObject(rep);
-	freeReplyObject(ph_redis_cmd(&f->redis, "ZREM %s %s", f->workers_key, f->id));
+	freeReplyObject(ph_redis_cmd(f->redis, "ZREM %s %s", f->workers_key, f->id));
 }
 
 /* Make the default worker name: host-pid-random, in the id alphabet. */
@@ -1442,8 +1445,8 @@ fetcher_rate_keys(struct fetcher *f)
 	size_t i;
 
 	for (i = 0; i < provider_count() && i < PH_MAX_PROVIDERS; i++) {
-		if (ph_key(f->rate_key[i], PH_KEY_MAX, f->cfg->redis.prefix, "rate:%s",
-		        provider_at(i)->name) < 0)
+		if (ph_key_of(f->rate_key[i], PH_KEY_MAX, f->cfg->redis.prefix, PH_KEY_RATE,
+		        provider_at(i)->name, NULL, NULL) < 0)
 			return -1;
 	}
 	return 0;
@@ -1454,14 +1457,15 @@ fetcher_keys(struct fetcher *f)
 {
 	const char *p = f->cfg->redis.prefix;
 
-	return ph_key(f->queue_key, PH_KEY_MAX, p, "queue") < 0 ||
-	        ph_key(f->processing_key, PH_KEY_MAX, p, "processing:%s", f->id) < 0 ||
-	        ph_key(f->workers_key, PH_KEY_MAX, p, "workers") < 0 ||
-	        ph_key(f->retry_key, PH_KEY_MAX, p, "retry") < 0 ||
-	        ph_key(f->dead_key, PH_KEY_MAX, p, "dead") < 0 ||
-	        ph_key(f->events_key, PH_KEY_MAX, p, "events") < 0 ||
-	        ph_key(f->stats_key, PH_KEY_MAX, p, "stats") < 0 ||
-	        ph_key(f->refresh_key, PH_KEY_MAX, p, "refresh") < 0
+	return ph_key_of(f->queue_key, PH_KEY_MAX, p, PH_KEY_QUEUE, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->processing_key, PH_KEY_MAX, p, PH_KEY_PROCESSING, f->id, NULL, NULL) <
+	            0 ||
+	        ph_key_of(f->workers_key, PH_KEY_MAX, p, PH_KEY_WORKERS, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->retry_key, PH_KEY_MAX, p, PH_KEY_RETRY, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->dead_key, PH_KEY_MAX, p, PH_KEY_DEAD, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->events_key, PH_KEY_MAX, p, PH_KEY_EVENTS, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->stats_key, PH_KEY_MAX, p, PH_KEY_STATS, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->refresh_key, PH_KEY_MAX, p, PH_KEY_REFRESH, NULL, NULL, NULL) < 0
 	    ? -1
 	    : fetcher_rate_keys(f);
 }
@@ -1550,8 +1554,13 @@ main(int argc, char **argv)
 	f.policy.backoff_cap_ms = cfg.fetcher.backoff_cap_ms;
 	if (fetcher_keys(&f) != 0)
 		fatalx("config: [redis] prefix: too long");
-	if (ph_redis_init(&f.redis, &cfg, err, sizeof err) != 0)
+	f.redis = ph_redis_new(&cfg, err, sizeof err);
+	if (f.redis == NULL)
 		fatalx("config: [redis] url: %s", err);
+	/* A turn's steps: a rate ask per provider, a penalty and a step per slot, the takes. */
+	if (ph_pipe_init(&f.pipe, PH_MAX_PROVIDERS + 2 * (int)f.concurrency + FETCHER_TAKE_BATCH) !=
+	    0)
+		fatalx("out of memory");
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = fetcher_signal;
@@ -1579,7 +1588,7 @@ main(int argc, char **argv)
 
 	log_info("started", "version=%s worker=%s concurrency=%ld once=%d redis=%s",
 	    PACKAGE_VERSION, f.id, f.concurrency, f.once,
-	    ph_redis_where(&f.redis, where, sizeof where));
+	    ph_redis_where(f.redis, where, sizeof where));
 	fetcher_run(&f);
 
 	for (i = 0; i < f.concurrency; i++)
@@ -1592,7 +1601,8 @@ main(int argc, char **argv)
 	curl_multi_cleanup(f.multi);
 	curl_share_cleanup(f.share);
 	curl_global_cleanup();
-	ph_redis_close(&f.redis);
+	ph_pipe_free(&f.pipe);
+	ph_redis_free(f.redis);
 	log_info("stopped", "worker=%s", f.id);
 	conf_free(&cfg);
 	return 0;

@@ -30,10 +30,12 @@
 #include "accept.h"
 #include "commit.h"
 #include "conf.h"
+#include "flusher.h"
 #include "log.h"
 #include "metrics.h"
 #include "payhook.h"
 #include "redis.h"
+#include "replay.h"
 #include "route.h"
 #include "spool.h"
 
@@ -46,7 +48,7 @@ struct worker {
 	int index;
 	int listen_fd;
 	const struct ph_config *cfg;
-	struct ph_redis redis;
+	struct ph_redis *redis;     /* healthz, refetch, metrics */
 	char *body;                 /* max_body + 1 bytes, reused for every request */
 	struct json_tokener *tok;   /* reused for every body */
 	struct ph_commit_call call; /* this thread's accept call, reused */
@@ -57,35 +59,6 @@ static atomic_int handler_stopping;
 static struct ph_spool *handler_spool;      /* NULL when spool_dir is empty */
 static struct ph_commit handler_commit;     /* every thread's accepts, in batches */
 static struct ph_accept_ctx handler_accept; /* the keys and arguments every accept shares */
-#define HANDLER_REPLAY_MS 250
-
-/*
- * Answers that write nothing to Redis are counted here, per provider (the
- * last row: no known provider), and added to {p}stats by the flusher thread
- * once a second; while Redis is down they wait here.
- */
-enum handler_count {
-	COUNT_INVALID, /* 400 */
-	COUNT_UNAUTHORIZED,
-	COUNT_NOT_FOUND,
-	COUNT_METHOD,
-	COUNT_TOO_LARGE,
-	COUNT_UNAVAILABLE, /* 503 */
-	COUNT_SPOOLED,     /* 200 from the spool: Redis could not take it */
-	COUNT_MAX,
-};
-static const char *const handler_count_fields[COUNT_MAX] = {
-	"rejected:invalid_notification",
-	"rejected:unauthorized",
-	"rejected:not_found",
-	"rejected:method_not_allowed",
-	"rejected:body_too_large",
-	"unavailable",
-	"spooled",
-};
-static atomic_long handler_counts[PH_MAX_PROVIDERS + 1][COUNT_MAX];
-#define HANDLER_FLUSH_MS 1000
-
 /* Return a request parameter; the route code's view of FastCGI params. */
 static const char *
 handler_param(const char *name, void *arg)
@@ -178,13 +151,10 @@ handler_spool_state(const struct ph_config *cfg)
 static void
 handler_healthz(struct worker *w, struct route_response *resp, char *buf, size_t len)
 {
-	int was_up = w->redis.c != NULL;
-	redisReply *rep = ph_redis_cmd(&w->redis, "PING");
+	redisReply *rep = ph_redis_cmd(w->redis, "PING");
 	const char *spool = handler_spool_state(w->cfg);
 	int up;
 
-	if (rep == NULL && was_up && w->redis.c == NULL)
-		rep = ph_redis_cmd(&w->redis, "PING"); /* a stale connection: once more */
 	up = rep != NULL && rep->type == REDIS_REPLY_STATUS;
 	if (rep != NULL)
 		freeReplyObject(rep);
@@ -194,7 +164,7 @@ handler_healthz(struct worker *w, struct route_response *resp, char *buf, size_t
 	resp->body = buf;
 	if (!up)
 		log_warn("healthz", "status=%d redis=down spool=%s reason=\"%s\"", resp->status,
-		    spool, w->redis.err);
+		    spool, ph_redis_err(w->redis));
 }
 
 /* Handle a POST to /webhooks/{provider}: read, decode, record, answer. */
@@ -235,8 +205,8 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		reason = "key or job too long (prefix?)";
 	} else {
 		a = ph_commit_accept(&handler_commit, &w->call, &call);
-		queued = w->call.queued;
-		reason = w->call.err;
+		queued = w->call.item.queued;
+		reason = w->call.item.err;
 	}
 	switch (a) {
 	case PH_ACCEPT_NEW:
@@ -256,6 +226,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		resp->body = "{\"status\":\"duplicate\"}";
 		log_debug("duplicate", "provider=%s id=%s", p->name, n.id);
 		break;
+	case PH_ACCEPT_REJECTED:
 	case PH_ACCEPT_UNAVAILABLE:
 		if (handler_spool == NULL) {
 			route_answer(resp, 503);
@@ -265,8 +236,8 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		}
 		/* Kept on this host's disk, flushed, and only then answered 200. */
 		/* The thread's call buffer is free again: the record is built there. */
-		sp = spool_put_buf(handler_spool, p->name, now, body, (size_t)len, w->call.cmd,
-		    w->call.cap, why, sizeof why);
+		sp = spool_put_buf(handler_spool, p->name, now, body, (size_t)len,
+		    w->call.item.cmd.buf, w->call.item.cmd.cap, why, sizeof why);
 		if (sp == PH_SPOOL_OK) {
 			route_answer(resp, 200);
 			resp->spooled = 1;
@@ -293,7 +264,7 @@ handler_refetch(struct worker *w, size_t pidx, struct route_response *resp)
 {
 	const struct ph_provider *p = provider_at(pidx);
 	struct ph_job job;
-	char guid[37];
+	char guid[37], why[256];
 
 	memset(&job, 0, sizeof job);
 	memcpy(job.provider, p->name, strlen(p->name) + 1);
@@ -303,200 +274,27 @@ handler_refetch(struct worker *w, size_t pidx, struct route_response *resp)
 	snprintf(job.notification_id, sizeof job.notification_id, "refetch-%s", guid);
 	snprintf(job.event, sizeof job.event, "refetch");
 	job.received_at = ph_now_ms();
-	switch (accept_refetch(&handler_accept, &w->redis, &job)) {
-	case PH_REFETCH_QUEUED:
+	/* The accept path: with [redis] min_replicas, answered only once acknowledged. */
+	switch (accept_refetch(&handler_accept, w->redis, &job, why, sizeof why)) {
+	case PH_ACCEPT_NEW:
 		route_answer(resp, 200);
 		resp->body = "{\"status\":\"queued\"}";
 		log_info("refetch", "provider=%s type=%s id=%s queued=1", p->name, job.entity_type,
 		    job.entity_id);
 		break;
-	case PH_REFETCH_PENDING:
+	case PH_ACCEPT_DUPLICATE:
 		route_answer(resp, 200);
 		resp->body = "{\"status\":\"pending\"}";
 		log_info("refetch", "provider=%s type=%s id=%s queued=0", p->name, job.entity_type,
 		    job.entity_id);
 		break;
-	case PH_REFETCH_UNAVAILABLE:
+	case PH_ACCEPT_REJECTED:
+	case PH_ACCEPT_UNAVAILABLE:
 		route_answer(resp, 503);
 		log_warn("unavailable", "refetch=1 provider=%s status=503 reason=\"%s\"", p->name,
-		    w->redis.err);
+		    why);
 		break;
 	}
-}
-
-/* Count an answer that wrote nothing to Redis. */
-static void
-handler_count(size_t pidx, int status)
-{
-	enum handler_count c;
-
-	switch (status) {
-	case 400:
-		c = COUNT_INVALID;
-		break;
-	case 401:
-		c = COUNT_UNAUTHORIZED;
-		break;
-	case 404:
-		c = COUNT_NOT_FOUND;
-		break;
-	case 405:
-		c = COUNT_METHOD;
-		break;
-	case 413:
-		c = COUNT_TOO_LARGE;
-		break;
-	case 503:
-		c = COUNT_UNAVAILABLE;
-		break;
-	default:
-		return;
-	}
-	if (pidx >= provider_count())
-		pidx = PH_MAX_PROVIDERS;
-	atomic_fetch_add(&handler_counts[pidx][c], 1);
-}
-
-/*
- * Add the counts kept here to {p}stats in one pipeline. A count Redis
- * refused (an error reply, as under -OOM) is put back; one whose reply was
- * lost with the connection too (it may have landed: counted again).
- */
-static void
-handler_flush(struct ph_redis *r, const struct ph_config *cfg)
-{
-	atomic_long *from[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + PH_SPOOL_NSTATS];
-	long taken[(PH_MAX_PROVIDERS + 1) * COUNT_MAX + PH_SPOOL_NSTATS];
-	char key[PH_KEY_MAX], field[128];
-	size_t p;
-	int c, n = 0, i, refused = 0;
-	redisReply *rep;
-
-	for (p = 0; p <= PH_MAX_PROVIDERS; p++) {
-		for (c = 0; c < COUNT_MAX; c++) {
-			from[n] = &handler_counts[p][c];
-			taken[n] = atomic_exchange(from[n], 0);
-			n++;
-		}
-	}
-	if (handler_spool != NULL) {
-		for (c = 0; c < PH_SPOOL_NSTATS; c++) {
-			from[n] = spool_stat(spool_counts(handler_spool), (size_t)c);
-			taken[n] = atomic_exchange(from[n], 0);
-			n++;
-		}
-	}
-	for (i = 0; i < n && taken[i] == 0; i++)
-		;
-	if (i == n)
-		return;
-	if (ph_key(key, sizeof key, cfg->redis.prefix, "stats") < 0 || ph_redis_connect(r) != 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if (taken[i] == 0)
-			continue;
-		if (i < (PH_MAX_PROVIDERS + 1) * COUNT_MAX) {
-			p = (size_t)i / COUNT_MAX;
-			snprintf(field, sizeof field, "notifications:%s:%s",
-			    p < PH_MAX_PROVIDERS ? provider_at(p)->name : "unknown",
-			    handler_count_fields[i % COUNT_MAX]);
-		} else {
-			snprintf(field, sizeof field, "spool:%s",
-			    ph_spool_stats[i - (PH_MAX_PROVIDERS + 1) * COUNT_MAX].name);
-		}
-		redisAppendCommand(r->c, "HINCRBY %s %s %ld", key, field, taken[i]);
-	}
-	for (i = 0; i < n; i++) {
-		if (taken[i] == 0)
-			continue;
-		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
-			/* Whether the rest landed is unknown: count them again. */
-			ph_redis_drop(r);
-			goto out;
-		}
-		if (rep->type == REDIS_REPLY_ERROR)
-			refused++; /* not added: kept for the next flush */
-		else
-			taken[i] = 0;
-		freeReplyObject(rep);
-	}
-	if (refused > 0)
-		log_debug("stats_flush", "refused=%d", refused);
-out:
-	for (i = 0; i < n; i++) {
-		if (taken[i] != 0)
-			atomic_fetch_add(from[i], taken[i]);
-	}
-}
-
-/* The flusher thread: add the counts to Redis once a second. */
-static void *
-handler_flusher(void *arg)
-{
-	struct worker *w = arg;
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	uint64_t next = ph_mono_ms() + HANDLER_FLUSH_MS;
-
-	while (!atomic_load(&handler_stopping)) {
-		nanosleep(&ts, NULL);
-		if (ph_mono_ms() < next)
-			continue;
-		handler_flush(&w->redis, w->cfg);
-		next = ph_mono_ms() + HANDLER_FLUSH_MS;
-	}
-	return NULL;
-}
-
-/*
- * The replayer thread: while the spool holds segments and Redis answers,
- * close this process's segment and replay every segment no live process
- * holds (its own, and those of processes that died), oldest first.
- */
-static void *
-handler_replayer(void *arg)
-{
-	struct worker *w = arg;
-	struct timespec ts = { 0, HANDLER_REPLAY_MS * 1000 * 1000 };
-	struct ph_spool_status st;
-	char err[256], last[256] = "";
-	enum ph_spool_replay rc;
-	redisReply *rep;
-	int up;
-
-	while (!atomic_load(&handler_stopping)) {
-		nanosleep(&ts, NULL);
-		if (spool_status(w->cfg->handler.spool_dir, &st) != 0)
-			continue;
-		spool_set_used(handler_spool, st.bytes);
-		if (st.segments == 0)
-			continue;
-		rep = ph_redis_cmd(&w->redis, "PING");
-		up = rep != NULL && rep->type == REDIS_REPLY_STATUS;
-		if (rep != NULL)
-			freeReplyObject(rep);
-		if (!up)
-			continue;
-		if (spool_has_open(handler_spool))
-			spool_seal(handler_spool);
-		rc = spool_replay(w->cfg->handler.spool_dir, &handler_accept, &w->redis,
-		    spool_counts(handler_spool), err, sizeof err);
-		/* The room the replay freed counts at once, not at the next turn. */
-		if (spool_status(w->cfg->handler.spool_dir, &st) == 0)
-			spool_set_used(handler_spool, st.bytes);
-		switch (rc) {
-		case PH_REPLAY_DONE:
-			last[0] = '\0';
-			break;
-		case PH_REPLAY_REDIS_DOWN:
-		case PH_REPLAY_FAILED:
-			/* Said once per reason, not at every turn. */
-			if (strcmp(err, last) != 0)
-				log_warn("spool_replay", "stopped=1 reason=\"%s\"", err);
-			snprintf(last, sizeof last, "%s", err);
-			break;
-		}
-	}
-	return NULL;
 }
 
 /* Answer GET /metrics with the Prometheus text format. */
@@ -509,9 +307,9 @@ handler_metrics(struct worker *w, FCGX_Request *req)
 	size_t len = 0;
 	int n, m, up;
 
-	up = metrics_render(&w->redis, w->cfg, &text, &len) == 0;
+	up = metrics_render(w->redis, w->cfg, &text, &len) == 0;
 	if (!up && handler_spool == NULL) {
-		log_warn("metrics", "status=503 reason=\"%s\"", w->redis.err);
+		log_warn("metrics", "status=503 reason=\"%s\"", ph_redis_err(w->redis));
 		route_answer(&resp, 503);
 		handler_respond(req, &resp);
 		return;
@@ -525,8 +323,12 @@ handler_metrics(struct worker *w, FCGX_Request *req)
 	    "# TYPE payhook_accept_batches_total counter\npayhook_accept_batches_total %ld\n"
 	    "# HELP payhook_accept_calls_total Accept calls in those batches (a call sent "
 	    "again after a lost connection counts again).\n"
-	    "# TYPE payhook_accept_calls_total counter\npayhook_accept_calls_total %ld\n",
-	    up, atomic_load(&handler_commit.batches), atomic_load(&handler_commit.calls));
+	    "# TYPE payhook_accept_calls_total counter\npayhook_accept_calls_total %ld\n"
+	    "# HELP payhook_redis_durable Whether what Redis acknowledges survives a crash of "
+	    "its host: AOF fsynced always, or everysec with min_replicas (0 too while unknown).\n"
+	    "# TYPE payhook_redis_durable gauge\npayhook_redis_durable %d\n",
+	    up, atomic_load(&handler_commit.batches), atomic_load(&handler_commit.calls),
+	    flusher_durable() == 1);
 	if (handler_spool != NULL) {
 		if (spool_status(w->cfg->handler.spool_dir, &st) != 0)
 			memset(&st, 0, sizeof st);
@@ -545,7 +347,7 @@ handler_metrics(struct worker *w, FCGX_Request *req)
 		    st.writable);
 	}
 	if (!up)
-		log_warn("metrics", "status=200 redis=down reason=\"%s\"", w->redis.err);
+		log_warn("metrics", "status=200 redis=down reason=\"%s\"", ph_redis_err(w->redis));
 	n = snprintf(head, sizeof head,
 	    "Status: 200 OK\r\n"
 	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
@@ -575,7 +377,7 @@ handler_request(struct worker *w, FCGX_Request *req)
 		if (resp.status == 413)
 			log_info("rejected", "status=413 content_length=%ld", content_length);
 		handler_drain(req);
-		handler_count(pidx, resp.status);
+		flusher_count_status(pidx, resp.status);
 		break;
 	case ROUTE_HEALTHZ:
 		handler_drain(req);
@@ -592,9 +394,9 @@ handler_request(struct worker *w, FCGX_Request *req)
 	case ROUTE_WEBHOOK:
 		handler_webhook(w, req, pidx, &resp);
 		if (resp.spooled)
-			atomic_fetch_add(&handler_counts[pidx][COUNT_SPOOLED], 1);
+			flusher_count(pidx, PH_COUNT_SPOOLED);
 		else
-			handler_count(pidx, resp.status);
+			flusher_count_status(pidx, resp.status);
 		break;
 	}
 	handler_respond(req, &resp);
@@ -703,7 +505,7 @@ main(int argc, char **argv)
 	};
 	const char *config_path = NULL, *listen_addr = NULL, *threads_arg = NULL;
 	struct ph_config cfg;
-	struct worker *workers, flusher, replayer;
+	struct worker *workers;
 	char *end, err0[256], where[300];
 	sigset_t set;
 	int ch, check = 0, listen_fd, sig, type;
@@ -810,12 +612,8 @@ main(int argc, char **argv)
 			    "spool_dir=%s segments=%ld bytes=%lld (replayed once Redis "
 			    "answers)",
 			    cfg.handler.spool_dir, st.segments, st.bytes);
-		memset(&replayer, 0, sizeof replayer);
-		replayer.cfg = &cfg;
-		replayer.index = -2;
-		if (ph_redis_init(&replayer.redis, &cfg, err0, sizeof err0) != 0 ||
-		    pthread_create(&replayer.thread, NULL, handler_replayer, &replayer) != 0)
-			fatalx("cannot start the spool replayer");
+		if (replay_start(&cfg, handler_spool, &handler_accept, err0, sizeof err0) != 0)
+			fatalx("%s", err0);
 	}
 	for (i = 0; i < threads; i++) {
 		char err[256];
@@ -826,7 +624,8 @@ main(int argc, char **argv)
 		workers[i].body = malloc((size_t)cfg.handler.max_body + 1);
 		if (workers[i].body == NULL)
 			fatalx("out of memory");
-		if (ph_redis_init(&workers[i].redis, &cfg, err, sizeof err) != 0)
+		workers[i].redis = ph_redis_new(&cfg, err, sizeof err);
+		if (workers[i].redis == NULL)
 			fatalx("config: [redis] url: %s", err);
 		workers[i].tok = provider_tokener_new();
 		if (workers[i].tok == NULL ||
@@ -836,15 +635,11 @@ main(int argc, char **argv)
 		if (pthread_create(&workers[i].thread, NULL, handler_worker, &workers[i]) != 0)
 			fatalx("cannot start thread %ld", i);
 	}
-	memset(&flusher, 0, sizeof flusher);
-	flusher.cfg = &cfg;
-	flusher.index = -1;
-	if (ph_redis_init(&flusher.redis, &cfg, err0, sizeof err0) != 0 ||
-	    pthread_create(&flusher.thread, NULL, handler_flusher, &flusher) != 0)
-		fatalx("cannot start the counter flusher");
+	if (flusher_start(&cfg, handler_spool, err0, sizeof err0) != 0)
+		fatalx("%s", err0);
 	log_info("started", "version=%s listen=%s threads=%ld redis=%s max_body=%ld spool=%s",
 	    PACKAGE_VERSION, listen_addr != NULL ? listen_addr : "fd0", threads,
-	    ph_redis_where(&workers[0].redis, where, sizeof where), cfg.handler.max_body,
+	    ph_redis_where(workers[0].redis, where, sizeof where), cfg.handler.max_body,
 	    cfg.handler.spool_dir != NULL ? cfg.handler.spool_dir : "off");
 
 	for (;;) {
@@ -876,8 +671,7 @@ main(int argc, char **argv)
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	pthread_join(flusher.thread, NULL);
-	handler_flush(&flusher.redis, &cfg); /* what the last requests counted */
+	flusher_stop(); /* with what the last requests counted */
 	log_info("stopped", "busy=%d", atomic_load(&handler_busy));
 	/* Threads may be blocked in libfcgi: exit without joining them. */
 	_exit(0);

@@ -259,15 +259,3 @@ ph_call_dead_purge(struct ph_call *c, const char *dead_key)
 	call_add(c, dead_key);
 	call_keys_done(c);
 }
-
-redisReply *
-ph_redis_call(struct ph_redis *r, const struct ph_call *c)
-{
-	return ph_redis_script(r, c->script, c->nkeys, c->argc, c->argv, c->lens);
-}
-
-int
-ph_redis_call_append(struct ph_redis *r, const struct ph_call *c)
-{
-	return ph_redis_script_append(r, c->script, c->nkeys, c->argc, c->argv, c->lens);
-}

@@ -3,8 +3,8 @@
 /*
  * One typed encoder per Lua script (lib/scripts.c): the caller fills a
  * struct with what the script needs, the encoder lays it out as the
- * script's KEYS and ARGV, and ph_redis_call() or ph_redis_call_append()
- * sends it by EVALSHA. No caller counts argument positions. The accept
+ * script's KEYS and ARGV, and ph_redis_call() or ph_cmd_call() sends it
+ * by EVALSHA. No caller counts argument positions. The accept
  * script has its own encoder, accept_prepare() in accept.h.
  */
 #ifndef PH_CALL_H
@@ -133,11 +133,5 @@ void ph_call_dead_replay(struct ph_call *c, const struct ph_dead_replay *a);
 
 /* Empty the dead list. Reply the entries it held. */
 void ph_call_dead_purge(struct ph_call *c, const char *dead_key);
-
-/* Run a call (EVALSHA, EVAL on NOSCRIPT); as ph_redis_script. */
-redisReply *ph_redis_call(struct ph_redis *r, const struct ph_call *c);
-
-/* Send a call in a pipeline; as ph_redis_script_append. */
-int ph_redis_call_append(struct ph_redis *r, const struct ph_call *c);
 
 #endif

@@ -2,12 +2,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Group commit of accept script calls. Each handler thread formats its own
- * EVALSHA into its own buffer (ph_resp_script) and hands it to the group;
+ * EVALSHA into its own buffer (ph_cmd_script) and hands it to the group;
  * calls that arrive on different threads while a batch is with Redis go
  * together in the next batch: one pipelined write, one read of the replies.
  * A thread that finds no batch running leads one at once, so a lone
- * notification waits for no other. Each call gets its own verdict: a script
- * error or a lost connection fails only the calls it touched.
+ * notification waits for no other. A batch is sent by accept_run, the one
+ * accept path: each call gets its own verdict.
  */
 #ifndef PH_COMMIT_H
 #define PH_COMMIT_H
@@ -20,18 +20,13 @@
 #include "redis.h"
 
 /* The most calls in one batch; more wait for the next. */
-#define PH_COMMIT_BATCH 64
+#define PH_COMMIT_BATCH PH_ACCEPT_BATCH
 
 /* One thread's call, owned by that thread and reused for each notification. */
 struct ph_commit_call {
 	struct ph_commit_call *next; /* in the group's queue */
 	atomic_int state;            /* queued, done, or asked to lead the next batch */
-	char *cmd;                   /* the formatted EVALSHA (ph_resp_script) */
-	size_t len;
-	size_t cap;
-	enum ph_accept verdict; /* with queued and err, set when done */
-	int queued;
-	char err[256];
+	struct ph_accept_item item;  /* the prepared call; its verdict when done */
 };
 
 /*
@@ -43,7 +38,7 @@ struct ph_commit {
 	_Atomic(struct ph_commit_call *) head; /* pushed, newest first */
 	atomic_int leading;                    /* a thread is running a batch */
 	struct ph_commit_call *rest;           /* taken, oldest first: the leader's only */
-	struct ph_redis redis;                 /* the batches' connection: the leader's only */
+	struct ph_redis *redis;                /* the batches' connection: the leader's only */
 	atomic_long batches;                   /* batches sent, and calls in them */
 	atomic_long calls;
 };
@@ -61,16 +56,9 @@ int ph_commit_call_init(struct ph_commit_call *c, size_t cap);
 size_t ph_commit_call_cap(long max_body);
 
 /*
- * Format EVALSHA <sha of script> nkeys argv... as RESP into buf (cap bytes).
- * Its length, or 0 when it does not fit.
- */
-size_t ph_resp_script(char *buf, size_t cap, const char *sha, int nkeys, int argc,
-    const char *const *argv, const size_t *lens);
-
-/*
- * Run an accept call, prepared with accept_prepare, in the next batch and wait
- * for its verdict (c->verdict, c->queued; the reason in c->err when
- * PH_ACCEPT_UNAVAILABLE).
+ * Run an accept call, prepared with accept_prepare, in the next batch
+ * (accept_run) and wait for its verdict (c->item: verdict, queued, and the
+ * reason in err unless NEW or DUPLICATE).
  */
 enum ph_accept ph_commit_accept(struct ph_commit *g, struct ph_commit_call *c,
     const struct ph_accept_call *call);

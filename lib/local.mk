@@ -16,9 +16,11 @@ lib_libpayhook_a_SOURCES = \
 	lib/spool.h lib/spool.c \
 	lib/refresh.h lib/refresh.c \
 	lib/fetch.h lib/fetch.c \
-	lib/metrics.h lib/metrics.c
+	lib/metrics.h lib/metrics.c \
+	lib/replay.h lib/replay.c \
+	lib/flusher.h lib/flusher.c
 lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS) $(CRYPTO_CFLAGS)
 
-LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS)
+LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS) $(CRYPTO_LIBS)
 # The Sentinel client (lib/sentinel.c) and the cluster design it leads to.
 EXTRA_DIST += docs/SENTINEL.md docs/CLUSTER.md

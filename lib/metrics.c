@@ -70,10 +70,21 @@ mbuf_printf(struct mbuf *b, const char *fmt, ...)
 	}
 }
 
+/* Whether the first word of a stats field names the family. */
+static int
+metrics_family(const char *word, enum ph_stat_family family)
+{
+	const char *name = ph_stat_prefix(family);
+	size_t n = strlen(name) - 1; /* without its ':' */
+
+	return strncmp(word, name, n) == 0 && word[n] == '\0';
+}
+
 /* Name the stats field of a latency observation. */
 int
 metrics_latency_field(char *buf, size_t len, const char *provider, long ms)
 {
+	char le[24];
 	int i, n;
 
 	for (i = 0; i < PH_FETCH_BUCKETS; i++) {
@@ -81,10 +92,11 @@ metrics_latency_field(char *buf, size_t len, const char *provider, long ms)
 			break;
 	}
 	if (i < PH_FETCH_BUCKETS)
-		n = snprintf(buf, len, "fetch_ms:%s:%ld", provider, ph_fetch_buckets_ms[i]);
+		snprintf(le, sizeof le, "%ld", ph_fetch_buckets_ms[i]);
 	else
-		n = snprintf(buf, len, "fetch_ms:%s:inf", provider);
-	return n > 0 && (size_t)n < len ? 0 : -1;
+		snprintf(le, sizeof le, "inf");
+	n = ph_stat_field(buf, len, PH_STAT_FETCH_MS, provider, le);
+	return n > 0 ? 0 : -1;
 }
 
 /* Tell whether a label value read from Redis is safe to print: [a-z0-9_]. */
@@ -186,7 +198,7 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 				continue;
 			if (n == 4 && !metrics_label_ok(p[3], strlen(p[3])))
 				continue;
-			if (pass == 0 && strcmp(p[0], "notifications") == 0) {
+			if (pass == 0 && metrics_family(p[0], PH_STAT_NOTIFICATIONS)) {
 				if (n == 4)
 					mbuf_printf(b,
 					    "payhook_notifications_total{provider=\"%s\","
@@ -197,11 +209,11 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 					    "payhook_notifications_total{provider=\"%s\","
 					    "outcome=\"%s\"} %s\n",
 					    p[1], p[2], v->str);
-			} else if (pass == 1 && strcmp(p[0], "fetch") == 0 && n == 3) {
+			} else if (pass == 1 && metrics_family(p[0], PH_STAT_FETCH) && n == 3) {
 				mbuf_printf(b,
 				    "payhook_fetches_total{provider=\"%s\",outcome=\"%s\"} %s\n",
 				    p[1], p[2], v->str);
-			} else if (pass == 1 && strcmp(p[0], "fetch_ms") == 0 && n == 3) {
+			} else if (pass == 1 && metrics_family(p[0], PH_STAT_FETCH_MS) && n == 3) {
 				struct latency *l = metrics_latency(lat, &nlat, p[1]);
 				if (l == NULL)
 					continue;
@@ -217,10 +229,10 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 		}
 	}
 	/* spool:{outcome} and refresh:{outcome}: one counter family each. */
-	metrics_outcomes(b, stats, "spool:", "payhook_spool_records_total",
+	metrics_outcomes(b, stats, ph_stat_prefix(PH_STAT_SPOOL), "payhook_spool_records_total",
 	    "Spooled notifications replayed into Redis, found duplicate, dead-lettered, or "
 	    "dropped (torn or corrupt), by outcome.");
-	metrics_outcomes(b, stats, "refresh:", "payhook_refreshes_total",
+	metrics_outcomes(b, stats, ph_stat_prefix(PH_STAT_REFRESH), "payhook_refreshes_total",
 	    "Due refreshes moved to the queue, covered by a job already waiting, or dropped "
 	    "past refresh_max_age, by outcome.");
 	/* rate:{provider}:{held|throttled}: the providers' shared rate limits. */
@@ -236,7 +248,9 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 			redisReply *f = stats->element[k], *v = stats->element[k + 1];
 
 			if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-			    f->len >= sizeof field || strncmp(f->str, "rate:", 5) != 0)
+			    f->len >= sizeof field ||
+			    strncmp(f->str, ph_stat_prefix(PH_STAT_RATE),
+			        strlen(ph_stat_prefix(PH_STAT_RATE))) != 0)
 				continue;
 			memcpy(field, f->str, (size_t)f->len + 1);
 			n = metrics_split(field, p, 4);
@@ -251,11 +265,14 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 	for (k = 0; k + 1 < stats->elements; k += 2) {
 		redisReply *f = stats->element[k], *v = stats->element[k + 1];
 
+		const char *sum = ph_stat_prefix(PH_STAT_FETCH_MS_SUM);
+		size_t sl = strlen(sum);
+
 		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-		    strncmp(f->str, "fetch_ms_sum:", 13) != 0 ||
-		    !metrics_label_ok(f->str + 13, strlen(f->str + 13)))
+		    strncmp(f->str, sum, sl) != 0 ||
+		    !metrics_label_ok(f->str + sl, strlen(f->str + sl)))
 			continue;
-		struct latency *l = metrics_latency(lat, &nlat, f->str + 13);
+		struct latency *l = metrics_latency(lat, &nlat, f->str + sl);
 		if (l != NULL)
 			l->sum_ms += strtoll(v->str, NULL, 10);
 	}
@@ -293,20 +310,16 @@ metrics_gauge(struct mbuf *b, const char *name, const char *help, double value)
 	mbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.15g\n", name, help, name, name, value);
 }
 
-/* Read one reply of a pipeline; NULL (connection dropped, r->err set) or an error reply fails. */
+/* Take one reply of the batch; NULL (lost: r's reason) or an error reply (freed) fails. */
 static redisReply *
-metrics_reply(struct ph_redis *r)
+metrics_reply(struct ph_redis *r, struct ph_pipe *p)
 {
-	redisReply *rep = NULL;
+	redisReply *rep = ph_pipe_reply(p);
 
-	if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
-		snprintf(r->err, sizeof r->err, "metrics: %s", r->c->errstr);
-		ph_redis_drop(r);
+	if (rep == NULL)
 		return NULL;
-	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		ph_redis_check_reply(r, rep);
-		snprintf(r->err, sizeof r->err, "metrics: %s", rep->str);
+		ph_redis_set_err(r, "metrics: %s", rep->str);
 		freeReplyObject(rep);
 		return NULL;
 	}
@@ -317,8 +330,8 @@ metrics_reply(struct ph_redis *r)
 int
 metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauges *g)
 {
-	static const char *const names[] = { "stats", "queue", "retry", "dead", "workers", "events",
-		"notifications", "refresh" };
+	static const enum ph_key_kind names[] = { PH_KEY_STATS, PH_KEY_QUEUE, PH_KEY_RETRY,
+		PH_KEY_DEAD, PH_KEY_WORKERS, PH_KEY_EVENTS, PH_KEY_NOTIFICATIONS, PH_KEY_REFRESH };
 	char keys[8][PH_KEY_MAX], key[PH_KEY_MAX];
 	redisReply *rep[10] = { 0 }, *len, *w;
 	uint64_t now = ph_now_ms(), cutoff = now - (uint64_t)cfg->fetcher.worker_timeout * 1000;
@@ -326,34 +339,37 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	char err[128];
 	size_t i, asked = 0;
 	int rc = -1, got = 0;
+	struct ph_pipe p;
 
 	memset(g, 0, sizeof *g);
 	g->oldest_ms = -1;
 	for (i = 0; i < 8; i++) {
-		if (ph_key(keys[i], sizeof keys[i], cfg->redis.prefix, "%s", names[i]) < 0) {
-			snprintf(r->err, sizeof r->err, "metrics: prefix too long");
+		if (ph_key_of(keys[i], sizeof keys[i], cfg->redis.prefix, names[i], NULL, NULL,
+		        NULL) < 0) {
+			ph_redis_set_err(r, "metrics: prefix too long");
 			return -1;
 		}
 	}
-	if (ph_redis_connect(r) != 0)
+	if (ph_pipe_init(&p, METRICS_MAX_WORKERS + 10) != 0) {
+		ph_redis_set_err(r, "metrics: out of memory");
 		return -1;
-	/* One round trip for the counters and lengths, one for the processing lists. */
-	redisAppendCommand(r->c, "HGETALL %s", keys[0]);
-	redisAppendCommand(r->c, "LLEN %s", keys[1]);
-	redisAppendCommand(r->c, "ZCARD %s", keys[2]);
-	redisAppendCommand(r->c, "LLEN %s", keys[3]);
-	redisAppendCommand(r->c, "ZRANGE %s 0 %d WITHSCORES", keys[4], METRICS_MAX_WORKERS - 1);
-	redisAppendCommand(r->c, "XLEN %s", keys[5]);
-	redisAppendCommand(r->c, "XLEN %s", keys[6]);
-	redisAppendCommand(r->c, "LINDEX %s -1", keys[1]);
-	redisAppendCommand(r->c, "ZCARD %s", keys[7]);
-	redisAppendCommand(r->c, "ZRANGE %s 0 0 WITHSCORES", keys[7]);
-	/* Read every reply, even after a failed one, so the connection stays in step. */
-	for (i = 0; i < 10; i++) {
-		if (r->c == NULL)
-			goto out;
-		rep[i] = metrics_reply(r);
 	}
+	/* One batch for the counters and lengths, one for the processing lists. */
+	if (ph_pipe_fmt(&p, "HGETALL %s", keys[0]) != 0 ||
+	    ph_pipe_fmt(&p, "LLEN %s", keys[1]) != 0 || ph_pipe_fmt(&p, "ZCARD %s", keys[2]) != 0 ||
+	    ph_pipe_fmt(&p, "LLEN %s", keys[3]) != 0 ||
+	    ph_pipe_fmt(&p, "ZRANGE %s 0 %d WITHSCORES", keys[4], METRICS_MAX_WORKERS - 1) != 0 ||
+	    ph_pipe_fmt(&p, "XLEN %s", keys[5]) != 0 || ph_pipe_fmt(&p, "XLEN %s", keys[6]) != 0 ||
+	    ph_pipe_fmt(&p, "LINDEX %s -1", keys[1]) != 0 ||
+	    ph_pipe_fmt(&p, "ZCARD %s", keys[7]) != 0 ||
+	    ph_pipe_fmt(&p, "ZRANGE %s 0 0 WITHSCORES", keys[7]) != 0) {
+		ph_redis_set_err(r, "metrics: out of memory");
+		goto out;
+	}
+	if (ph_redis_pipe(r, &p) == 0)
+		goto out;
+	for (i = 0; i < 10; i++)
+		rep[i] = metrics_reply(r, &p);
 	for (i = 0; i < 10; i++) {
 		if (rep[i] == NULL)
 			goto out;
@@ -375,19 +391,23 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 
 	/* Every worker that ever registered may still hold jobs: count all of them. */
 	w = rep[4];
+	ph_pipe_reset(&p);
 	for (i = 0; w->type == REDIS_REPLY_ARRAY && i + 1 < w->elements; i += 2) {
 		g->workers++;
 		if (strtoull(w->element[i + 1]->str, NULL, 10) >= cutoff)
 			g->live++;
 		if (!ph_id_valid(w->element[i]->str, (size_t)w->element[i]->len) ||
-		    ph_key(key, sizeof key, cfg->redis.prefix, "processing:%s",
-		        w->element[i]->str) < 0)
+		    ph_key_of(key, sizeof key, cfg->redis.prefix, PH_KEY_PROCESSING,
+		        w->element[i]->str, NULL, NULL) < 0)
 			continue;
-		redisAppendCommand(r->c, "LLEN %s", key);
+		if (ph_pipe_fmt(&p, "LLEN %s", key) != 0)
+			continue;
 		asked++;
 	}
+	if (asked > 0 && ph_redis_pipe(r, &p) == 0)
+		goto out;
 	for (i = 0; i < asked; i++) {
-		if (r->c == NULL || (len = metrics_reply(r)) == NULL)
+		if ((len = metrics_reply(r, &p)) == NULL)
 			got = -1;
 		else {
 			if (len->type == REDIS_REPLY_INTEGER)
@@ -405,6 +425,7 @@ out:
 		if (rep[i] != NULL)
 			freeReplyObject(rep[i]);
 	}
+	ph_pipe_free(&p);
 	return rc;
 }
 
@@ -421,7 +442,7 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 	b.buf = malloc(b.size);
 	if (b.buf == NULL) {
 		freeReplyObject(g.stats);
-		snprintf(r->err, sizeof r->err, "metrics: out of memory");
+		ph_redis_set_err(r, "metrics: out of memory");
 		return -1;
 	}
 	metrics_counters(&b, g.stats);
@@ -447,7 +468,7 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 	    (double)g.refresh_lag_ms / 1000.0);
 	if (b.failed) {
 		free(b.buf);
-		snprintf(r->err, sizeof r->err, "metrics: out of memory");
+		ph_redis_set_err(r, "metrics: out of memory");
 		return -1;
 	}
 	*out = b.buf;

@@ -1,6 +1,6 @@
 /* SPDX-FileCopyrightText: The payhook authors */
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The spool: append with group commit, replay through the accept script (see spool.h). */
+/* The spool on disk: records, segments, group-commit flush and locks (see spool.h). */
 #define _GNU_SOURCE /* memmem */
 #include "config.h"
 
@@ -20,15 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "log.h"
 #include "payhook.h"
-#include "provider.h"
 #include "spool.h"
 
-/* A record failing with an error that looks permanent is tried this often, then dead. */
-#define SPOOL_PERMANENT_TRIES 3
 /* A leftover ".tmp" of a process that died while creating a segment is removed after this. */
 #define SPOOL_TMP_STALE_S 60
 
@@ -146,6 +141,7 @@ const struct ph_spool_stat ph_spool_stats[PH_SPOOL_NSTATS] = {
 	{ "dead", offsetof(struct ph_spool_counts, dead) },
 	{ "dropped_torn", offsetof(struct ph_spool_counts, torn) },
 	{ "dropped_corrupt", offsetof(struct ph_spool_counts, corrupt) },
+	{ "refused", offsetof(struct ph_spool_counts, refused) },
 };
 
 /* A replay counter by its row. */
@@ -239,6 +235,28 @@ spool_sync_dir(const char *dir)
 }
 
 /*
+ * Put tmp in place at path unless path exists: two processes of the same pid
+ * (containers sharing a spool volume) may pick one name in the same
+ * millisecond, and a plain rename() would replace the other's segment.
+ * 0, or -1 with errno (EEXIST: the name is taken).
+ */
+static int
+spool_rename_new(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: link() refuses an existing name too. */
+	if (link(tmp, path) != 0)
+		return -1;
+	return unlink(tmp);
+}
+
+/* Tries at a free segment name before giving up. */
+#define SPOOL_NAME_TRIES 16
+
+/*
  * Start a new segment. It is created under a temporary name and locked
  * before it gets its ".seg" name, so no replayer ever sees it unlocked.
  * Called locked.
@@ -248,34 +266,60 @@ spool_new_segment(struct ph_spool *s, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	uint64_t ms = ph_now_ms();
-	int fd, e;
+	int fd = -1, e = 0, tries;
 
-	s->seq++;
-	snprintf(s->path, sizeof s->path, "%s/%013" PRIu64 "-%ld-%u.seg", s->dir, ms,
-	    (long)getpid(), s->seq);
-	snprintf(tmp, sizeof tmp, "%s/.%013" PRIu64 "-%ld-%u.tmp", s->dir, ms, (long)getpid(),
-	    s->seq);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "spool_dir %s: cannot create a segment: %s", s->dir,
-		    strerror(errno));
-		return -1;
+	for (tries = 0; tries < SPOOL_NAME_TRIES; tries++) {
+		s->seq++;
+		snprintf(s->path, sizeof s->path, "%s/%013" PRIu64 "-%ld-%u.seg", s->dir, ms,
+		    (long)getpid(), s->seq);
+		snprintf(tmp, sizeof tmp, "%s/.%013" PRIu64 "-%ld-%u.tmp", s->dir, ms,
+		    (long)getpid(), s->seq);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST)
+			continue; /* another process's name: take the next */
+		if (fd < 0) {
+			snprintf(err, errlen, "spool_dir %s: cannot create a segment: %s", s->dir,
+			    strerror(errno));
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			e = errno;
+			goto fail;
+		}
+		if (spool_rename_new(tmp, s->path) != 0) {
+			e = errno;
+			unlink(tmp);
+			close(fd);
+			fd = -1;
+			if (e == EEXIST)
+				continue;
+			snprintf(err, errlen, "spool_dir %s: cannot start segment %s: %s", s->dir,
+			    s->path, strerror(e));
+			return -1;
+		}
+		if (spool_sync_dir(s->dir) != 0) {
+			e = errno;
+			unlink(s->path); /* ours: the rename made it */
+			close(fd);
+			snprintf(err, errlen, "spool_dir %s: cannot start segment %s: %s", s->dir,
+			    s->path, strerror(e));
+			return -1;
+		}
+		s->fd = fd;
+		s->seg_size = 0;
+		s->broken = 0;
+		log_info("spool_segment", "segment=%s", s->path);
+		return 0;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || rename(tmp, s->path) != 0 ||
-	    spool_sync_dir(s->dir) != 0) {
-		e = errno;
-		snprintf(err, errlen, "spool_dir %s: cannot start segment %s: %s", s->dir, s->path,
-		    strerror(e));
-		unlink(tmp);
-		unlink(s->path);
-		close(fd);
-		return -1;
-	}
-	s->fd = fd;
-	s->seg_size = 0;
-	s->broken = 0;
-	log_info("spool_segment", "segment=%s", s->path);
-	return 0;
+	snprintf(err, errlen, "spool_dir %s: no free segment name after %d tries", s->dir,
+	    SPOOL_NAME_TRIES);
+	return -1;
+fail:
+	snprintf(err, errlen, "spool_dir %s: cannot start segment %s: %s", s->dir, s->path,
+	    strerror(e));
+	unlink(tmp);
+	close(fd);
+	return -1;
 }
 
 /* Write all of buf. 0, or -1 with errno. */
@@ -402,7 +446,8 @@ spool_valid_at(const unsigned char *m, size_t size, size_t off, uint32_t *plen)
 {
 	uint32_t len;
 
-	if (size - off < PH_SPOOL_HEADER || memcmp(m + off, PH_SPOOL_MAGIC, 4) != 0)
+	if (size - off < PH_SPOOL_HEADER ||
+	    (memcmp(m + off, PH_SPOOL_MAGIC, 4) != 0 && memcmp(m + off, PH_SPOOL_DONE, 4) != 0))
 		return 0;
 	len = get32(m + off + 4);
 	if (len < 10 || len > size - off - PH_SPOOL_HEADER)
@@ -425,7 +470,8 @@ spool_resync(const unsigned char *m, size_t size, size_t off)
 	uint32_t len;
 
 	for (off++; off < size; off = (size_t)(hit - m) + 1) {
-		hit = memmem(m + off, size - off, PH_SPOOL_MAGIC, 4);
+		/* "PHS" then '1' or 'D' (a record replayed and marked). */
+		hit = memmem(m + off, size - off, PH_SPOOL_MAGIC, 3);
 		if (hit == NULL)
 			break;
 		if (spool_valid_at(m, size, (size_t)(hit - m), &len))
@@ -434,286 +480,77 @@ spool_resync(const unsigned char *m, size_t size, size_t off)
 	return size;
 }
 
-/* Push a dead-letter entry for a record Redis or the decoder refused for good. */
-static int
-spool_dead(const struct ph_accept_ctx *ctx, struct ph_redis *r, const char *provider,
-    uint64_t received_at, const char *body, size_t len, const char *reason)
-{
-	struct json_object *o = json_object_new_object();
-	char error[320];
-	const char *text, *argv[3];
-	redisReply *rep;
-	int ok;
-
-	if (o == NULL)
-		return -1;
-	snprintf(error, sizeof error, "spool: %s", reason);
-	json_object_object_add(o, "v", json_object_new_int(1));
-	json_object_object_add(o, "provider", json_object_new_string(provider));
-	json_object_object_add(o, "received_at", json_object_new_int64((int64_t)received_at));
-	json_object_object_add(o, "error", json_object_new_string(error));
-	json_object_object_add(o, "failed_at", json_object_new_int64((int64_t)ph_now_ms()));
-	json_object_object_add(o, "body", json_object_new_string_len(body, (int)len));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	argv[0] = "LPUSH";
-	argv[1] = ctx->dead;
-	argv[2] = text;
-	rep = ph_redis_argv(r, 3, argv, NULL);
-	ok = rep != NULL && rep->type == REDIS_REPLY_INTEGER;
-	if (rep != NULL && !ok)
-		snprintf(r->err, sizeof r->err, "LPUSH dead: %s",
-		    rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-	if (rep != NULL)
-		freeReplyObject(rep);
-	json_object_put(o);
-	return ok ? 0 : -1;
-}
-
-/*
- * Whether the accept script's failure is the record's own and will not
- * change by waiting: an error reply (connection still up) that is not one
- * of Redis' passing states.
- */
-static int
-spool_permanent(const struct ph_redis *r)
-{
-	static const char *const passing[] = { "LOADING", "OOM", "READONLY", "BUSY", "MASTERDOWN",
-		"TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM",
-		"NOSCRIPT", "UNBLOCKED", "EXECABORT" };
-	const char *e = r->err;
-	size_t i;
-
-	if (strncmp(e, "key or job too long", 19) == 0)
-		return 1;
-	if (r->c == NULL || strncmp(e, "accept script: ", 15) != 0)
-		return 0;
-	e += 15;
-	for (i = 0; i < sizeof passing / sizeof passing[0]; i++) {
-		if (strncmp(e, passing[i], strlen(passing[i])) == 0)
-			return 0;
-	}
-	/* Scripts report a command's error inside "ERR ... script: ...". */
-	for (i = 0; i < sizeof passing / sizeof passing[0]; i++) {
-		if (strstr(e, passing[i]) != NULL)
-			return 0;
-	}
-	return 1;
-}
-
-enum segment_result { SEGMENT_DONE, SEGMENT_STOPPED };
-
-/* Records sent to Redis in one pipeline at replay. */
-#define SPOOL_REPLAY_BATCH 64
-
-/* A record read from a segment, decoded, its script call built. */
-struct spool_item {
-	const struct ph_provider *p;
-	struct ph_notification n;
-	const char *body;
-	size_t blen;
-	uint64_t received_at;
-	struct ph_accept_call call;
-};
-
-/* The batch of a replay: records waiting for one pipelined round trip. */
-struct spool_batch {
-	int n;
-	struct spool_item item[SPOOL_REPLAY_BATCH];
-};
-
-/* Replay one record alone, with retries of an error that looks permanent, then dead. */
-static enum segment_result
-spool_replay_one(const struct spool_item *it, const char *seg, const struct ph_accept_ctx *ctx,
-    struct ph_redis *r, struct ph_spool_counts *c)
-{
-	enum ph_accept a;
-	int queued, tries;
-
-	for (tries = 1;; tries++) {
-		a = accept_notification(ctx, r, it->p, &it->n, it->body, it->blen, it->received_at,
-		    &queued);
-		if (a != PH_ACCEPT_UNAVAILABLE)
-			break;
-		if (!spool_permanent(r))
-			return SEGMENT_STOPPED;
-		if (tries == SPOOL_PERMANENT_TRIES) {
-			if (spool_dead(ctx, r, it->p->name, it->received_at, it->body, it->blen,
-			        r->err) != 0)
-				return SEGMENT_STOPPED;
-			log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"", seg,
-			    it->p->name, r->err);
-			atomic_fetch_add(&c->dead, 1);
-			return SEGMENT_DONE;
-		}
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	atomic_fetch_add(a == PH_ACCEPT_NEW ? &c->replayed : &c->duplicate, 1);
-	return SEGMENT_DONE;
-}
-
-/*
- * Replay a batch in one pipeline: every call written, then every reply read
- * in order. A record whose reply is not a verdict is run again alone (as a
- * NOSCRIPT after a SCRIPT FLUSH, or an error that may be its own); Redis
- * failing stops the replay, and the segment is taken again later from its
- * start (what landed is then duplicate or covered).
- */
-static enum segment_result
-spool_flush_batch(struct spool_batch *b, const char *seg, const struct ph_accept_ctx *ctx,
-    struct ph_redis *r, struct ph_spool_counts *c)
-{
-	redisReply *rep;
-	enum ph_accept a;
-	char err[256];
-	int i, queued, sent, stopped = 0;
-
-	if (b->n == 0)
-		return SEGMENT_DONE;
-	if (ph_redis_connect(r) != 0)
-		return SEGMENT_STOPPED;
-	for (sent = 0; sent < b->n; sent++) {
-		const struct ph_accept_call *call = &b->item[sent].call;
-
-		if (ph_redis_script_append(r, PH_SCRIPT_ACCEPT, call->nkeys, call->argc, call->argv,
-		        call->lens) != 0)
-			return SEGMENT_STOPPED;
-	}
-	for (i = 0; i < sent; i++) {
-		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || rep == NULL) {
-			snprintf(r->err, sizeof r->err, "replay: %s",
-			    r->c->errstr[0] != '\0' ? r->c->errstr : "no reply");
-			ph_redis_drop(r);
-			return SEGMENT_STOPPED;
-		}
-		ph_redis_check_reply(r, rep);
-		a = accept_verdict(rep, &queued, err, sizeof err);
-		freeReplyObject(rep);
-		if (a != PH_ACCEPT_UNAVAILABLE) {
-			atomic_fetch_add(a == PH_ACCEPT_NEW ? &c->replayed : &c->duplicate, 1);
-			continue;
-		}
-		/* The rest of the replies are still read, so the connection stays in step. */
-		if (!stopped && spool_replay_one(&b->item[i], seg, ctx, r, c) != SEGMENT_DONE)
-			stopped = 1;
-		if (r->c == NULL)
-			return SEGMENT_STOPPED;
-	}
-	/* [redis] min_replicas: the segment is taken again unless replicas hold the batch. */
-	if (!stopped && ph_redis_wait_replicas(r) != 0)
-		return SEGMENT_STOPPED;
-	b->n = 0;
-	return stopped ? SEGMENT_STOPPED : SEGMENT_DONE;
-}
-
-/* Add one record to the batch (flushing it when full); dead-letter it when it does not decode. */
-static enum segment_result
-spool_replay_record(const unsigned char *payload, uint32_t plen, const char *seg,
-    const struct ph_accept_ctx *ctx, struct ph_redis *r, struct ph_spool_counts *c,
-    struct spool_batch *b)
-{
-	struct spool_item *it = &b->item[b->n];
-	char name[256], derr[160];
-	const struct ph_provider *p;
-	const char *body;
-	size_t nlen = payload[8], blen, bom;
-	uint64_t received_at = 0;
-
-	for (int i = 0; i < 8; i++)
-		received_at |= (uint64_t)payload[i] << (8 * i);
-	memcpy(name, payload + 9, nlen);
-	name[nlen] = '\0';
-	body = (const char *)payload + 9 + nlen;
-	blen = plen - 9 - nlen;
-
-	p = provider_find(name, nlen, NULL);
-	if (p == NULL || provider_decode(p, body, blen, &it->n, derr, sizeof derr) != 0) {
-		if (p == NULL)
-			snprintf(derr, sizeof derr, "unknown provider");
-		/* In order: what came before it goes first. */
-		if (spool_flush_batch(b, seg, ctx, r, c) != SEGMENT_DONE ||
-		    spool_dead(ctx, r, name, received_at, body, blen, derr) != 0)
-			return SEGMENT_STOPPED;
-		log_warn("spool_dead", "segment=%s provider=%s reason=\"%s\"", seg,
-		    p != NULL ? p->name : "unknown", derr);
-		atomic_fetch_add(&c->dead, 1);
-		return SEGMENT_DONE;
-	}
-	bom = provider_bom_len(body, blen);
-	it->p = p;
-	it->body = body + bom;
-	it->blen = blen - bom;
-	it->received_at = received_at;
-	if (accept_prepare(ctx, p, &it->n, it->body, it->blen, received_at, &it->call) != 0) {
-		if (spool_flush_batch(b, seg, ctx, r, c) != SEGMENT_DONE ||
-		    spool_dead(ctx, r, p->name, received_at, it->body, it->blen,
-		        "key or job too long (prefix?)") != 0)
-			return SEGMENT_STOPPED;
-		atomic_fetch_add(&c->dead, 1);
-		return SEGMENT_DONE;
-	}
-	if (++b->n == SPOOL_REPLAY_BATCH)
-		return spool_flush_batch(b, seg, ctx, r, c);
-	return SEGMENT_DONE;
-}
-
-/* Replay every record of a locked segment, in order. */
-static enum segment_result
-spool_replay_segment(int fd, size_t size, const char *seg, const struct ph_accept_ctx *ctx,
-    struct ph_redis *r, struct ph_spool_counts *c)
-{
+struct ph_segment {
+	int fd;
 	const unsigned char *m;
-	struct spool_batch *b;
-	size_t off = 0, next;
-	uint32_t plen;
-	enum segment_result rc = SEGMENT_DONE;
-	long records = 0;
+	size_t size;
+	size_t off; /* the next record to read */
+	char path[PATH_MAX];
+};
 
-	if (size == 0)
-		return SEGMENT_DONE;
-	b = malloc(sizeof *b);
-	if (b == NULL) {
-		snprintf(r->err, sizeof r->err, "spool: out of memory");
-		return SEGMENT_STOPPED;
+/* The path of a segment. */
+const char *
+spool_segment_path(const struct ph_segment *g)
+{
+	return g->path;
+}
+
+/* Read the next record. */
+enum ph_spool_next
+spool_segment_next(struct ph_segment *g, struct ph_spool_rec *rec)
+{
+	const unsigned char *payload;
+	uint32_t plen;
+	size_t next, nlen;
+	int i;
+
+	memset(rec, 0, sizeof *rec);
+	if (g->off >= g->size)
+		return PH_SPOOL_END;
+	rec->off = g->off;
+	if (!spool_valid_at(g->m, g->size, g->off, &plen)) {
+		next = spool_resync(g->m, g->size, g->off);
+		rec->len = next - g->off;
+		g->off = next;
+		/* Nothing valid after it: a write a crash cut short, never answered 200. */
+		return next == g->size ? PH_SPOOL_TORN : PH_SPOOL_CORRUPT;
 	}
-	b->n = 0;
-	m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED) {
-		snprintf(r->err, sizeof r->err, "spool: mmap: %s", strerror(errno));
-		free(b);
-		return SEGMENT_STOPPED;
-	}
-	while (off < size) {
-		if (!spool_valid_at(m, size, off, &plen)) {
-			next = spool_resync(m, size, off);
-			if (next == size) {
-				/* Nothing valid after it: a write the crash cut short, never answered 200. */
-				log_warn("spool_torn", "segment=%s offset=%zu bytes=%zu", seg, off,
-				    size - off);
-				atomic_fetch_add(&c->torn, 1);
-				break;
-			}
-			log_warn("spool_corrupt", "segment=%s offset=%zu skipped=%zu", seg, off,
-			    next - off);
-			atomic_fetch_add(&c->corrupt, 1);
-			off = next;
-			continue;
-		}
-		if (spool_replay_record(m + off + PH_SPOOL_HEADER, plen, seg, ctx, r, c, b) !=
-		    SEGMENT_DONE) {
-			rc = SEGMENT_STOPPED;
-			break;
-		}
-		records++;
-		off += PH_SPOOL_HEADER + plen;
-	}
-	if (rc == SEGMENT_DONE)
-		rc = spool_flush_batch(b, seg, ctx, r, c);
-	munmap((void *)m, size);
-	free(b);
-	if (rc == SEGMENT_DONE)
-		log_info("spool_replayed", "segment=%s records=%ld", seg, records);
-	return rc;
+	payload = g->m + g->off + PH_SPOOL_HEADER;
+	rec->done = memcmp(g->m + g->off, PH_SPOOL_DONE, 4) == 0;
+	for (i = 0; i < 8; i++)
+		rec->received_at |= (uint64_t)payload[i] << (8 * i);
+	nlen = payload[8];
+	memcpy(rec->provider, payload + 9, nlen);
+	rec->provider[nlen] = '\0';
+	rec->body = (const char *)payload + 9 + nlen;
+	rec->len = plen - 9 - nlen;
+	g->off += PH_SPOOL_HEADER + plen;
+	return PH_SPOOL_RECORD;
+}
+
+/* Mark a record replayed: its magic becomes PH_SPOOL_DONE. */
+int
+spool_segment_mark(struct ph_segment *g, size_t off)
+{
+	ssize_t n;
+
+	do
+		n = pwrite(g->fd, PH_SPOOL_DONE, 4, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	return n == 4 ? 0 : -1;
+}
+
+/* How long ago the segment was last written or marked. */
+int64_t
+spool_segment_idle_ms(const struct ph_segment *g)
+{
+	struct stat st;
+	int64_t mtime, now = (int64_t)ph_now_ms();
+
+	if (fstat(g->fd, &st) != 0)
+		return 0;
+	mtime = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	return now > mtime ? now - mtime : 0;
 }
 
 /* Select segment names. */
@@ -758,16 +595,17 @@ spool_clean_tmp(const char *dir)
 		free(names);
 }
 
-/* Replay what can be taken. */
+/* Take each segment no live process holds, oldest first, and hand it to fn. */
 enum ph_spool_replay
-spool_replay(const char *dir, const struct ph_accept_ctx *ctx, struct ph_redis *r,
-    struct ph_spool_counts *c, char *err, size_t errlen)
+spool_each_segment(const char *dir, enum ph_segment_verdict (*fn)(struct ph_segment *, void *),
+    void *arg, char *err, size_t errlen)
 {
 	struct dirent **names;
-	char path[PATH_MAX];
+	struct ph_segment g;
 	struct stat a, b;
 	enum ph_spool_replay rc = PH_REPLAY_DONE;
-	int n, i, fd;
+	enum ph_segment_verdict v;
+	int n, i;
 
 	n = scandir(dir, &names, spool_is_segment, alphasort);
 	if (n < 0) {
@@ -777,31 +615,45 @@ spool_replay(const char *dir, const struct ph_accept_ctx *ctx, struct ph_redis *
 	for (i = 0; i < n; i++) {
 		if (rc != PH_REPLAY_DONE)
 			goto next;
-		snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		memset(&g, 0, sizeof g);
+		snprintf(g.path, sizeof g.path, "%s/%s", dir, names[i]->d_name);
+		/* Read-write: replayed records are marked in place. */
+		g.fd = open(g.path, O_RDWR | O_CLOEXEC);
+		if (g.fd < 0)
 			goto next; /* replayed and removed by another process meanwhile */
 		/* Held: a live process writes it, or another replays it. */
-		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			close(fd);
+		if (flock(g.fd, LOCK_EX | LOCK_NB) != 0) {
+			close(g.fd);
 			goto next;
 		}
 		/* Removed (and maybe made anew) between our open and our lock: not ours. */
-		if (fstat(fd, &a) != 0 || stat(path, &b) != 0 || a.st_ino != b.st_ino ||
+		if (fstat(g.fd, &a) != 0 || stat(g.path, &b) != 0 || a.st_ino != b.st_ino ||
 		    a.st_dev != b.st_dev) {
-			close(fd);
+			close(g.fd);
 			goto next;
 		}
-		if (spool_replay_segment(fd, (size_t)a.st_size, path, ctx, r, c) == SEGMENT_DONE) {
-			/* Deleted, not truncated: a drained spool holds no files. */
-			if (unlink(path) != 0)
-				log_warn("spool_unlink", "segment=%s reason=\"%s\"", path,
+		g.size = (size_t)a.st_size;
+		g.m = NULL;
+		if (g.size > 0) {
+			g.m = mmap(NULL, g.size, PROT_READ, MAP_SHARED, g.fd, 0);
+			if (g.m == MAP_FAILED) {
+				snprintf(err, errlen, "spool: mmap %s: %s", g.path,
 				    strerror(errno));
-		} else {
-			rc = PH_REPLAY_REDIS_DOWN;
-			snprintf(err, errlen, "%s", r->err);
+				close(g.fd);
+				rc = PH_REPLAY_FAILED;
+				goto next;
+			}
 		}
-		close(fd);
+		v = fn(&g, arg);
+		if (g.m != NULL)
+			munmap((void *)g.m, g.size);
+		/* Deleted, not truncated: a drained spool holds no files. */
+		if (v == PH_SEGMENT_REMOVE && unlink(g.path) != 0)
+			log_warn("spool_unlink", "segment=%s reason=\"%s\"", g.path,
+			    strerror(errno));
+		if (v == PH_SEGMENT_STOP)
+			rc = PH_REPLAY_REDIS_DOWN;
+		close(g.fd);
 next:
 		free(names[i]);
 	}

@@ -1,16 +1,20 @@
 /* SPDX-FileCopyrightText: The payhook authors */
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The spool: notifications Redis could not take, kept on the handler's own
- * disk and replayed through the accept script once Redis answers again.
+ * The spool on disk: notifications Redis could not take, kept on the
+ * handler's own disk until lib/replay.c replays them through the accept
+ * path. This file knows records, segments, their flush and their locks; it
+ * never speaks to Redis.
  *
  * A spool directory holds segments named "{ms}-{pid}-{seq}.seg" (ms: the
  * creation time, 13 digits, so names sort by age). Each process appends to a
  * segment of its own and holds flock(LOCK_EX) on it while it is open; a
  * closed segment is complete, and any process on the same directory may
- * replay it: lock it, check it is still the file at its name, replay every
- * record, unlink it. A record is
+ * replay it: lock it, check it is still the file at its name, replay its
+ * records, marking each one done in place once Redis holds it, and unlink it
+ * when every record is done and durable. A record is
  *   "PHS1" | payload length (u32 LE) | CRC-32C of length and payload (u32 LE) | payload
+ * ("PHSD" instead of "PHS1" once replayed: the CRC does not cover the magic)
  * and its payload
  *   received_at in ms (u64 LE) | provider name length (u8) | name | raw body.
  * The body is decoded again at replay (decoding is pure), so a record is
@@ -23,10 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "accept.h"
-#include "redis.h"
-
 #define PH_SPOOL_MAGIC "PHS1"
+#define PH_SPOOL_DONE "PHSD"
 #define PH_SPOOL_HEADER 12
 /* A process starts a new segment past this size. */
 #define PH_SPOOL_SEGMENT_MAX (64L * 1024 * 1024)
@@ -59,13 +61,14 @@ struct ph_spool_counts {
 	atomic_long flushes;   /* fdatasync calls: spooled / flushes is the group commit's gain */
 	atomic_long replayed;  /* accepted at replay (new) */
 	atomic_long duplicate; /* found duplicate at replay */
-	atomic_long dead;      /* rejected for good: to the dead list */
+	atomic_long dead;      /* undecodable: to the dead list */
+	atomic_long refused;   /* refused by Redis at replay: kept for a later turn */
 	atomic_long torn;      /* torn records at a segment's end, dropped */
 	atomic_long corrupt;   /* records failing their checksum, skipped */
 };
 
 /* The replay counters as {p}stats fields spool:{name}: one table for every flusher. */
-#define PH_SPOOL_NSTATS 5
+#define PH_SPOOL_NSTATS 6
 struct ph_spool_stat {
 	const char *name;
 	size_t offset; /* of its counter in struct ph_spool_counts */
@@ -114,13 +117,52 @@ void spool_seal(struct ph_spool *s);
 /* Whether this process has a current segment with records in it. */
 int spool_has_open(struct ph_spool *s);
 
+/* A segment taken for replay: locked by this process and mapped. */
+struct ph_segment;
+
+enum ph_segment_verdict {
+	PH_SEGMENT_KEEP,   /* records are left, or the done ones are not durable yet */
+	PH_SEGMENT_REMOVE, /* every record is done and durable: unlink it */
+	PH_SEGMENT_STOP,   /* Redis is gone: keep it and take no other segment now */
+};
+
 /*
- * Replay every segment of dir that no live process holds, oldest first,
- * through the accept script; delete each one fully replayed. Counts go to c.
- * Stops at the first Redis failure (PH_REPLAY_REDIS_DOWN, reason in r->err).
+ * Take every segment of dir that no live process holds, oldest first, and
+ * hand each to fn, which says what becomes of it. Stale temporary files are
+ * removed after. PH_REPLAY_REDIS_DOWN when fn said stop.
  */
-enum ph_spool_replay spool_replay(const char *dir, const struct ph_accept_ctx *ctx,
-    struct ph_redis *r, struct ph_spool_counts *c, char *err, size_t errlen);
+enum ph_spool_replay spool_each_segment(const char *dir,
+    enum ph_segment_verdict (*fn)(struct ph_segment *, void *), void *arg, char *err,
+    size_t errlen);
+
+/* The path of a segment. */
+const char *spool_segment_path(const struct ph_segment *g);
+
+/* One record read from a segment. */
+struct ph_spool_rec {
+	size_t off; /* where it starts in the segment */
+	uint64_t received_at;
+	char provider[256];
+	const char *body; /* in the segment's mapping */
+	size_t len;       /* of the body; of the skipped bytes when torn or corrupt */
+	int done;         /* marked replayed */
+};
+
+enum ph_spool_next {
+	PH_SPOOL_RECORD,  /* a record (done or not) */
+	PH_SPOOL_CORRUPT, /* bytes failing their checksum, skipped up to the next valid record */
+	PH_SPOOL_TORN,    /* bytes at the end with no valid record after them (a cut write) */
+	PH_SPOOL_END,
+};
+
+/* Read the next record of a segment. */
+enum ph_spool_next spool_segment_next(struct ph_segment *g, struct ph_spool_rec *rec);
+
+/* Mark the record at off replayed (in place). 0, or -1 with errno. */
+int spool_segment_mark(struct ph_segment *g, size_t off);
+
+/* Milliseconds since the segment was last written or marked. */
+int64_t spool_segment_idle_ms(const struct ph_segment *g);
 
 /* Scan dir's segments. 0, or -1 when it cannot be read (st->writable is then 0). */
 int spool_status(const char *dir, struct ph_spool_status *st);

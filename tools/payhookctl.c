@@ -34,6 +34,7 @@
 #include "provider.h"
 #include "redis.h"
 #include "refresh.h"
+#include "replay.h"
 #include "spool.h"
 
 #define CTL_OK 0
@@ -49,7 +50,7 @@
 
 struct ctl {
 	struct ph_config cfg;
-	struct ph_redis redis;
+	struct ph_redis *redis;
 	int json;
 };
 
@@ -81,20 +82,13 @@ ctl_signal(int sig)
 	ctl_stop = 1;
 }
 
-/* Build a key under the configured prefix; -1 (reported) if too long. */
-static int __attribute__((format(printf, 3, 4)))
-ctl_key(struct ctl *c, char *buf, const char *fmt, ...)
+/* Build a key under the configured prefix (parts as ph_key_of takes them); -1 (reported) if too long. */
+static int
+ctl_key(struct ctl *c, char *buf, enum ph_key_kind kind, const char *x, const char *y,
+    const char *z)
 {
-	char name[PH_KEY_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof name ||
-	    ph_key(buf, PH_KEY_MAX, c->cfg.redis.prefix, "%s", name) < 0) {
-		ctl_warn("key too long: %s%s", c->cfg.redis.prefix, name);
+	if (ph_key_of(buf, PH_KEY_MAX, c->cfg.redis.prefix, kind, x, y, z) < 0) {
+		ctl_warn("key too long: %s... (kind %d)", c->cfg.redis.prefix, (int)kind);
 		return -1;
 	}
 	return 0;
@@ -106,9 +100,9 @@ ctl_cmd(struct ctl *c, int argc, const char **argv)
 {
 	redisReply *rep;
 
-	rep = ph_redis_argv(&c->redis, argc, argv, NULL);
+	rep = ph_redis_argv(c->redis, argc, argv, NULL);
 	if (rep == NULL) {
-		ctl_warn("redis: %s", c->redis.err);
+		ctl_warn("redis: %s", ph_redis_err(c->redis));
 		return NULL;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
@@ -142,11 +136,11 @@ ctl_int(struct ctl *c, int argc, const char **argv)
 static long long
 ctl_eval(struct ctl *c, const struct ph_call *call)
 {
-	redisReply *rep = ph_redis_call(&c->redis, call);
+	redisReply *rep = ph_redis_call(c->redis, call);
 	long long v;
 
 	if (rep == NULL) {
-		ctl_warn("redis: %s", c->redis.err);
+		ctl_warn("redis: %s", ph_redis_err(c->redis));
 		return -1;
 	}
 	if (rep->type != REDIS_REPLY_INTEGER) {
@@ -427,8 +421,8 @@ ctl_stats(struct ctl *c, struct ctl_args *a)
 			return CTL_USAGE;
 		}
 	}
-	if (metrics_collect(&c->redis, &c->cfg, &g) != 0) {
-		ctl_warn("redis: %s", c->redis.err);
+	if (metrics_collect(c->redis, &c->cfg, &g) != 0) {
+		ctl_warn("redis: %s", ph_redis_err(c->redis));
 		return CTL_ERR;
 	}
 	stats = g.stats;
@@ -755,7 +749,8 @@ ctl_dead(struct ctl *c, struct ctl_args *a)
 		fputs(ctl_help_dead, stderr);
 		return CTL_USAGE;
 	}
-	if (ctl_key(c, kd, "dead") || ctl_key(c, kq, "queue"))
+	if (ctl_key(c, kd, PH_KEY_DEAD, NULL, NULL, NULL) ||
+	    ctl_key(c, kq, PH_KEY_QUEUE, NULL, NULL, NULL))
 		return CTL_ERR;
 	if (strcmp(a->argv[0], "list") == 0)
 		return ctl_dead_list(c, kd, &sub);
@@ -959,7 +954,7 @@ ctl_events(struct ctl *c, struct ctl_args *a)
 		fputs(ctl_help_events, stderr);
 		return CTL_USAGE;
 	}
-	if (ctl_key(c, key, "events"))
+	if (ctl_key(c, key, PH_KEY_EVENTS, NULL, NULL, NULL))
 		return CTL_ERR;
 	snprintf(count, sizeof count, "%ld", n);
 	argv[0] = "XREVRANGE";
@@ -980,7 +975,7 @@ ctl_events(struct ctl *c, struct ctl_args *a)
 		return CTL_OK;
 
 	/* Block a second at a time, so a signal is seen within one. */
-	ph_redis_set_timeout(&c->redis, CTL_TAIL_BLOCK_MS + c->cfg.redis.command_timeout_ms);
+	ph_redis_set_timeout(c->redis, CTL_TAIL_BLOCK_MS + c->cfg.redis.command_timeout_ms);
 	snprintf(block, sizeof block, "%d", CTL_TAIL_BLOCK_MS);
 	snprintf(count, sizeof count, "%d", CTL_BATCH);
 	while (!ctl_stop) {
@@ -1023,7 +1018,7 @@ ctl_refetch(struct ctl *c, struct ctl_args *a)
 	const struct ph_provider *p;
 	struct ph_accept_ctx ctx;
 	struct ph_job job;
-	char guid[37];
+	char guid[37], why[256];
 
 	if (a->argc != 3) {
 		ctl_warn("refetch: give PROVIDER TYPE ID");
@@ -1051,18 +1046,19 @@ ctl_refetch(struct ctl *c, struct ctl_args *a)
 		ctl_warn("config: [redis] prefix: too long");
 		return CTL_ERR;
 	}
-	switch (accept_refetch(&ctx, &c->redis, &job)) {
-	case PH_REFETCH_PENDING:
+	switch (accept_refetch(&ctx, c->redis, &job, why, sizeof why)) {
+	case PH_ACCEPT_DUPLICATE:
 		printf("a job for %s %s %s is already waiting\n", p->name, job.entity_type,
 		    job.entity_id);
 		return CTL_OK;
-	case PH_REFETCH_QUEUED:
+	case PH_ACCEPT_NEW:
 		printf("queued %s %s %s\n", p->name, job.entity_type, job.entity_id);
 		return CTL_OK;
-	case PH_REFETCH_UNAVAILABLE:
+	case PH_ACCEPT_REJECTED:
+	case PH_ACCEPT_UNAVAILABLE:
 		break;
 	}
-	ctl_warn("redis: %s", c->redis.err);
+	ctl_warn("redis: %s", why);
 	return CTL_ERR;
 }
 
@@ -1110,8 +1106,8 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 	size_t pidx;
 	int done = 0;
 
-	if (refresh_member_parse(key + plen + 7, strlen(key + plen + 7), provider, sizeof provider,
-	        type, sizeof type, id, sizeof id) != 0 ||
+	if (refresh_member_parse(key + plen, strlen(key + plen), provider, sizeof provider, type,
+	        sizeof type, id, sizeof id) != 0 ||
 	    (p = provider_find(provider, strlen(provider), &pidx)) == NULL ||
 	    c->cfg.providers[pidx].refresh_off ||
 	    refresh_member(member, sizeof member, provider, type, id) < 0)
@@ -1121,7 +1117,7 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 	 * refresh_class was scheduled by a fetcher already, and one it dropped
 	 * (settled steps over, past refresh_max_age) stays dropped.
 	 */
-	rep = ph_redis_cmd(&c->redis, "HMGET %s body refresh_class", key);
+	rep = ph_redis_cmd(c->redis, "HMGET %s body refresh_class", key);
 	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 	    rep->element[0]->type != REDIS_REPLY_STRING ||
 	    rep->element[1]->type != REDIS_REPLY_NIL) {
@@ -1138,15 +1134,15 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 	}
 	due = ph_now_ms() + (uint64_t)first;
 	/* NX: an entity scheduled already keeps its time. */
-	rep = ph_redis_cmd(&c->redis, "ZADD %s NX %" PRIu64 " %s", kr, due, member);
+	rep = ph_redis_cmd(c->redis, "ZADD %s NX %" PRIu64 " %s", kr, due, member);
 	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
 		freeReplyObject(rep);
-		rep = ph_redis_cmd(&c->redis,
+		rep = ph_redis_cmd(c->redis,
 		    "HSET %s status %s refresh_class %s refresh_step 0 refresh_due %" PRIu64, key,
 		    status, refresh_class_name(cls), due);
 		freeReplyObject(rep);
 		rep =
-		    ph_redis_cmd(&c->redis, "HSETNX %s first_stored_at %" PRIu64, key, ph_now_ms());
+		    ph_redis_cmd(c->redis, "HSETNX %s first_stored_at %" PRIu64, key, ph_now_ms());
 		done = 1;
 	}
 	freeReplyObject(rep);
@@ -1188,18 +1184,19 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 		fputs(ctl_help_refresh, stderr);
 		return CTL_USAGE;
 	}
-	if (ctl_key(c, kr, "refresh") != 0)
+	if (ctl_key(c, kr, PH_KEY_REFRESH, NULL, NULL, NULL) != 0)
 		return CTL_ERR;
 
 	if (strcmp(sub, "list") == 0) {
 		if (only_due)
-			rep = ph_redis_cmd(&c->redis,
+			rep = ph_redis_cmd(c->redis,
 			    "ZRANGEBYSCORE %s -inf %" PRIu64 " WITHSCORES LIMIT 0 %ld", kr, now,
 			    limit);
 		else
-			rep = ph_redis_cmd(&c->redis, "ZRANGE %s 0 %ld WITHSCORES", kr, limit - 1);
+			rep = ph_redis_cmd(c->redis, "ZRANGE %s 0 %ld WITHSCORES", kr, limit - 1);
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-			ctl_warn("redis: %s", rep == NULL ? c->redis.err : "unexpected reply");
+			ctl_warn("redis: %s",
+			    rep == NULL ? ph_redis_err(c->redis) : "unexpected reply");
 			freeReplyObject(rep);
 			return CTL_ERR;
 		}
@@ -1226,23 +1223,25 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 	}
 
 	/* rebuild: every entity:* key, a page at a time. */
-	if (ctl_key(c, pattern, "entity:*") != 0)
+	if (ctl_key(c, pattern, PH_KEY_ENTITY, "*", "*", "*") != 0)
 		return CTL_ERR;
 	ctl_progress_start(&pg, "refresh rebuild, entities seen");
 	do {
-		rep = ph_redis_cmd(&c->redis, "SCAN %s MATCH %s COUNT 500", cursor, pattern);
+		rep = ph_redis_cmd(c->redis, "SCAN %s MATCH %s COUNT 500", cursor, pattern);
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 		    rep->element[0]->type != REDIS_REPLY_STRING ||
 		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
-			ctl_warn("redis: %s", rep == NULL ? c->redis.err : "unexpected SCAN reply");
+			ctl_warn("redis: %s",
+			    rep == NULL ? ph_redis_err(c->redis) : "unexpected SCAN reply");
 			freeReplyObject(rep);
 			return CTL_ERR;
 		}
 		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
 		for (i = 0; i < rep->element[1]->elements; i++) {
 			seen++;
+			/* The member follows "{p}entity:", the pattern less its "*:*:*". */
 			scheduled += ctl_refresh_one(c, kr, rep->element[1]->element[i]->str,
-			    strlen(c->cfg.redis.prefix), &final);
+			    strlen(pattern) - strlen("*:*:*"), &final);
 			ctl_progress(&pg, seen, -1);
 		}
 		freeReplyObject(rep);
@@ -1259,12 +1258,13 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 static void
 ctl_spool_count(struct ctl *c, const char *name, long n)
 {
-	char key[PH_KEY_MAX];
+	char key[PH_KEY_MAX], field[128];
 	redisReply *rep;
 
-	if (n == 0 || ctl_key(c, key, "stats") != 0)
+	if (n == 0 || ctl_key(c, key, PH_KEY_STATS, NULL, NULL, NULL) != 0 ||
+	    ph_stat_field(field, sizeof field, PH_STAT_SPOOL, name, NULL) < 0)
 		return;
-	rep = ph_redis_cmd(&c->redis, "HINCRBY %s spool:%s %ld", key, name, n);
+	rep = ph_redis_cmd(c->redis, "HINCRBY %s %s %ld", key, field, n);
 	if (rep != NULL)
 		freeReplyObject(rep);
 }
@@ -1323,8 +1323,8 @@ ctl_spool(struct ctl *c, struct ctl_args *a)
 		return ctl_spool_print(c, dir);
 	}
 
-	if (ph_redis_connect(&c->redis) != 0) {
-		ctl_warn("spool replay: cannot reach Redis: %s", c->redis.err);
+	if (ph_redis_connect(c->redis) != 0) {
+		ctl_warn("spool replay: cannot reach Redis: %s", ph_redis_err(c->redis));
 		return CTL_ERR;
 	}
 	if (accept_init(&ctx, &c->cfg) != 0) {
@@ -1332,7 +1332,24 @@ ctl_spool(struct ctl *c, struct ctl_args *a)
 		return CTL_ERR;
 	}
 	memset(&counts, 0, sizeof counts);
-	rc = spool_replay(dir, &ctx, &c->redis, &counts, err, sizeof err);
+	{
+		char why[256];
+		long settle = replay_settle_ms(ph_redis_durable(c->redis, why, sizeof why));
+
+		rc = replay_dir(dir, &ctx, c->redis, &counts, settle, err, sizeof err);
+		/*
+		 * A replayed segment is deleted only once Redis has surely flushed it
+		 * (min_replicas 0): a second pass after that, which sends nothing again.
+		 */
+		if (rc == PH_REPLAY_DONE && settle > 0 && ph_redis_min_replicas(c->redis) <= 0 &&
+		    spool_status(dir, &st) == 0 && st.segments > 0) {
+			struct timespec ts = { (settle + 100) / 1000,
+				((settle + 100) % 1000) * 1000000 };
+
+			nanosleep(&ts, NULL);
+			rc = replay_dir(dir, &ctx, c->redis, &counts, settle, err, sizeof err);
+		}
+	}
 	/* What payhook-fcgi would have counted, in the same stats fields. */
 	for (i = 0; i < PH_SPOOL_NSTATS; i++)
 		ctl_spool_count(c, ph_spool_stats[i].name,
@@ -1462,18 +1479,19 @@ main(int argc, char **argv)
 		conf_free(&c.cfg);
 		return CTL_ERR;
 	}
-	if (ph_redis_init(&c.redis, &c.cfg, err, sizeof err) != 0) {
+	c.redis = ph_redis_new(&c.cfg, err, sizeof err);
+	if (c.redis == NULL) {
 		ctl_warn("config: [redis] url: %s", err);
 		conf_free(&c.cfg);
 		return CTL_ERR;
 	}
-	if (!ctl_verbs[v].offline && ph_redis_connect(&c.redis) != 0) {
+	if (!ctl_verbs[v].offline && ph_redis_connect(c.redis) != 0) {
 		ctl_warn("cannot reach Redis (%s): %s",
 		    c.cfg.redis.url != NULL && strchr(c.cfg.redis.url, '@') == NULL
 		        ? c.cfg.redis.url
 		        : "[redis] url",
-		    c.redis.err);
-		ph_redis_close(&c.redis);
+		    ph_redis_err(c.redis));
+		ph_redis_free(c.redis);
 		conf_free(&c.cfg);
 		return CTL_ERR;
 	}
@@ -1486,7 +1504,7 @@ main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	rc = ctl_verbs[v].fn(&c, &a);
-	ph_redis_close(&c.redis);
+	ph_redis_free(c.redis);
 	conf_free(&c.cfg);
 	return rc;
 }

@@ -33,15 +33,10 @@ missing() {
 # names LIST: one line of a list, sorted and unique.
 names() { sort -u | tr '\n' ' ' | sed 's/ $//'; }
 
-# Redis keys: every name given to ph_key/ctl_key (first word before ':' or
-# a format), the per-entity names of lib/redis.c and the keys /metrics reads.
+# Redis keys: every name of the one key table of lib/redis.c (ph_key_of);
+# no other file builds a key (checked below).
 keys=$({
-	perl -0777 -ne 'while (/\b(?:ph_key|ctl_key)\s*\([^;"]*"([a-z_]+)(?=[:"*])/g) { print "$1\n" }' "${SRC[@]}"
-	# Keys put together without printf on the request path: ph_puts(k, end, "seen:").
-	perl -0777 -ne 'while (/\bph_puts\s*\(\w+,\s*\w+,\s*"([a-z_]+):"\)/g) { print "$1\n" }' "${SRC[@]}"
-	perl -0777 -ne 'while (/\[PH_KEY_[A-Z]+\]\s*=\s*"([a-z_]+)"/g) { print "$1\n" }' "$PH_TOP/lib/redis.c"
-	# The keys metrics_collect reads, by name.
-	perl -0777 -ne 'if (/names\[\]\s*=\s*\{([^}]*)\}/) { my $l = $1; print "$1\n" while $l =~ /"([a-z_]+)"/g }' "$PH_TOP/lib/metrics.c"
+	perl -0777 -ne 'while (/\[PH_KEY_[A-Z]+\]\s*=\s*\{\s*"([a-z_]+)"/g) { print "$1\n" }' "$PH_TOP/lib/redis.c"
 } | names)
 n=$(wc -w <<<"$keys")
 [ "$n" -ge 14 ]
@@ -53,14 +48,24 @@ for k in $keys; do
 done
 is "${m# }" "" "every Redis key of the code has a row in DESIGN.md's keys table"
 
-# Stats fields: the families the scripts and the programs count into.
-fams=$(perl -0777 -ne '
-	while (/HINCRBY'"'"', KEYS\[\d+\], '"'"'([a-z_]+):/g) { print "$1\n" }
-	while (/snprintf\((?:field|buf)\b[^;"]*"([a-z_]+):%/g) { print "$1\n" }
-	while (/HINCRBY %s ([a-z_]+):%s/g) { print "$1\n" }
-	' "${SRC[@]}" | names)
+# Stats fields: the families the scripts count into and the one table of
+# lib/redis.c (ph_stat_field) the programs build theirs with.
+fams=$({
+	perl -0777 -ne 'while (/HINCRBY'"'"', KEYS\[\d+\], '"'"'([a-z_]+):/g) { print "$1\n" }' "$PH_TOP/lib/scripts.c"
+	perl -0777 -ne 'while (/\[PH_STAT_[A-Z_]+\]\s*=\s*"([a-z_]+):"/g) { print "$1\n" }' "$PH_TOP/lib/redis.c"
+} | names)
 like "$fams" 'fetch.*notifications.*refresh' "stats field families found ($fams)"
 is "$(missing '`%s:' $fams)" "" "every stats field family is in DESIGN.md"
+
+# One builder for every key and stats field (issue 17): no key name or stats
+# family is spelled as a string outside lib/.
+lit=$(for w in $keys $fams; do
+	grep -rnE --include='*.c' --include='*.h' "\"$w(:[^ \"]*)?\"" \
+		"$PH_TOP/handler" "$PH_TOP/fetcher" "$PH_TOP/tools" |
+		grep -vE 'ctl_warn|printf|json_object_object_add|fetcher_reply_ok|log_(info|warn|error|debug)|->stat = |\{ "[a-z]+", ctl_|snprintf\(job\.event|^[^:]*:[0-9]+: *\*' |
+		sed "s#^$PH_TOP/##"
+done | sort -u)
+is "$lit" "" "no key or stats field literal outside lib/"
 
 # Scripts: every member of enum ph_script.
 scripts=$(sed -n 's/^[[:space:]]*\(PH_SCRIPT_[A-Z_]*\)\b.*/\1/p' "$PH_TOP/lib/scripts.h" |

@@ -30,7 +30,7 @@ like "$hdrs" '\{"status":"accepted"\}$' "body accepted"
 hdrs=$(curl -s -i -X POST --data-binary "{\"PaymentId\":\"$G\",\"ChangeType\":1}" "$BASE/webhooks/cielo" | tr -d '\r')
 like "$hdrs" $'^HTTP/1.1 200.*\nX-Payhook-Spooled: 1\n' "Cielo under OOM: 200, spooled"
 spooled=$(grep 'event=spooled provider=oneinfinite id=oom-1 ' "$T/handler.log")
-like "$spooled" "redis=\"accept script: OOM command not allowed" "log: spooled, with the accept script's OOM error"
+like "$spooled" "redis=\"refused: OOM command not allowed" "log: spooled, with the accept script's OOM refusal"
 echo "# the accept script's error under OOM: ${spooled##*redis=}"
 # The replayer seals a segment at each turn while Redis answers PING, so
 # the two may be in one segment or two: note names and sizes.
@@ -44,8 +44,8 @@ tries=$(cmdstat evalsha failed_calls)
 more_tries() { [ "$(cmdstat evalsha failed_calls)" -ge $((tries + 4)) ]; }
 ph_wait_for more_tries
 tap_ok $? "the replayer tries again and again while the OOM lasts"
-ph_wait_for grep -q 'event=spool_replay stopped=1 reason="accept script: OOM' "$T/handler.log"
-tap_ok $? "log: event=spool_replay stopped=1 with the OOM reason"
+ph_wait_for grep -q 'event=spool_refused segment=[^ ]* left=[0-9]* reason="refused: OOM' "$T/handler.log"
+tap_ok $? "log: event=spool_refused with the OOM reason (the records are kept)"
 flush_refused() { [ "$(cmdstat hincrby rejected_calls)" -ge 1 ]; }
 ph_wait_for flush_refused
 tap_ok $? "a counter flush met the OOM too"
@@ -53,7 +53,7 @@ is "$(segs)" "$held" "the segments stay, unchanged, while the OOM lasts"
 is "$(rcli llen payhook:dead)" 0 "nothing dead-lettered"
 is "$(rcli exists payhook:seen:oneinfinite:oom-1)" 0 "nothing half-written (no seen key)"
 is "$(rcli llen payhook:queue)" 0 "no job yet"
-is "$(grep -c 'event=spool_replay ' "$T/handler.log")" 1 "the stop is logged once, not at every try"
+is "$(grep -c 'event=spool_refused ' "$T/handler.log")" 1 "the refusal is logged once, not at every try"
 
 is "$(rcli config set maxmemory 0)" OK "maxmemory 0: writes taken again"
 replayed() { [ "$(ph_segments "$SPOOL")" = 0 ] && [ "$(rcli exists payhook:seen:oneinfinite:oom-1)" = 1 ]; }

@@ -34,15 +34,29 @@ test_keys(void)
 {
 	char buf[PH_KEY_MAX], small[16];
 
-	ok(ph_key(buf, sizeof buf, "payhook:", "queue") == 13 && strcmp(buf, "payhook:queue") == 0,
-	    "ph_key: prefix + name");
-	ok(ph_key(buf, sizeof buf, "{ph}:", "processing:%s", "w1") > 0 &&
+	ok(ph_key_of(buf, sizeof buf, "payhook:", PH_KEY_QUEUE, NULL, NULL, NULL) == 13 &&
+	        strcmp(buf, "payhook:queue") == 0,
+	    "ph_key_of: prefix + name");
+	ok(ph_key_of(buf, sizeof buf, "{ph}:", PH_KEY_PROCESSING, "w1", NULL, NULL) > 0 &&
 	        strcmp(buf, "{ph}:processing:w1") == 0,
-	    "ph_key: a hash-tag prefix and a formatted name");
-	ok(ph_key(small, sizeof small, "payhook:", "queue-that-is-long") < 0,
-	    "ph_key: -1 when it does not fit");
-	ok(ph_key(small, sizeof small, "a-prefix-too-long:", "q") < 0,
-	    "ph_key: -1 when the prefix alone does not fit");
+	    "ph_key_of: a hash-tag prefix and a part");
+	ok(ph_key_of(buf, sizeof buf, "payhook:", PH_KEY_SEEN, "oneinfinite", "n-1", NULL) > 0 &&
+	        strcmp(buf, "payhook:seen:oneinfinite:n-1") == 0,
+	    "ph_key_of: the seen key");
+	ok(ph_key_of(buf, sizeof buf, "payhook:", PH_KEY_QUEUE, "x", NULL, NULL) < 0,
+	    "ph_key_of: -1 for a part the kind does not take");
+	ok(ph_key_of(buf, sizeof buf, "payhook:", PH_KEY_RATE, NULL, NULL, NULL) < 0,
+	    "ph_key_of: -1 for a part the kind needs");
+	ok(ph_key_of(small, sizeof small, "payhook:", PH_KEY_NOTIFICATIONS, NULL, NULL, NULL) < 0,
+	    "ph_key_of: -1 when it does not fit");
+	ok(ph_key_of(small, sizeof small, "a-prefix-too-long:", PH_KEY_DEAD, NULL, NULL, NULL) < 0,
+	    "ph_key_of: -1 when the prefix alone does not fit");
+	ok(ph_stat_field(buf, sizeof buf, PH_STAT_NOTIFICATIONS, "cielo", "spooled") > 0 &&
+	        strcmp(buf, "notifications:cielo:spooled") == 0,
+	    "ph_stat_field: family, then two parts");
+	ok(ph_stat_field(buf, sizeof buf, PH_STAT_SPOOL, "refused", NULL) > 0 &&
+	        strcmp(buf, "spool:refused") == 0,
+	    "ph_stat_field: one part");
 	ok(ph_key_entity(buf, sizeof buf, "payhook:", PH_KEY_PENDING, "cielo", "sale", "ab") > 0 &&
 	        strcmp(buf, "payhook:pending:cielo:sale:ab") == 0,
 	    "pending key");

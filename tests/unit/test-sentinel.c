@@ -148,8 +148,9 @@ static void
 test_redis(void)
 {
 	struct ph_config cfg;
-	struct ph_redis r;
+	struct ph_redis *r;
 	redisReply rep;
+	enum ph_refusal why;
 	char err[256], *cause = NULL;
 
 	setenv("PAYHOOK_REDIS_SENTINELS", "127.0.0.1:26379,127.0.0.1:26380", 1);
@@ -160,43 +161,59 @@ test_redis(void)
 	ok(conf_load(&cfg, "/nonexistent/payhook.conf", 0, &cause) == 0,
 	    "config with sentinels loads");
 	free(cause);
-	is_int(ph_redis_init(&r, &cfg, err, sizeof err), 0, "ph_redis_init");
-	is_int(r.sentinels.n, 2, "two sentinels");
-	is_str(r.sentinels.master_name, "mymaster", "master_name");
-	is_str(r.addr.host, "", "the URL's host is not used");
-	is_int(r.addr.db, 3, "the URL's database is");
-	is_str(r.addr.password, "pw", "and its password");
-	ok(r.sentinels.timeout_ms > 0 && r.sentinels.timeout_ms <= PH_SENTINEL_TIMEOUT_MS,
-	    "a short timeout per sentinel (%ld ms)", r.sentinels.timeout_ms);
+	r = ph_redis_new(&cfg, err, sizeof err);
+	ok(r != NULL, "ph_redis_new");
+	is_int(ph_redis_sentinels(r)->n, 2, "two sentinels");
+	is_str(ph_redis_sentinels(r)->master_name, "mymaster", "master_name");
+	is_str(ph_redis_addr(r)->host, "", "the URL's host is not used");
+	is_int(ph_redis_addr(r)->db, 3, "the URL's database is");
+	is_str(ph_redis_addr(r)->password, "pw", "and its password");
+	ok(ph_redis_sentinels(r)->timeout_ms > 0 &&
+	        ph_redis_sentinels(r)->timeout_ms <= PH_SENTINEL_TIMEOUT_MS,
+	    "a short timeout per sentinel (%ld ms)", ph_redis_sentinels(r)->timeout_ms);
 
+	/* Replies are labelled by type and error code, never by the text after it. */
 	memset(&rep, 0, sizeof rep);
 	rep.type = REDIS_REPLY_ERROR;
 	rep.str = "ERR wrong number of arguments";
-	is_int(ph_redis_check_reply(&r, &rep), 0, "-ERR: not stale");
-	is_int(r.stale, 0, "stale unset");
+	is_int(ph_reply_kind(&rep, &why), PH_REPLY_FAILED, "-ERR: failed");
 	rep.str = "READONLY You can't write against a read only replica.";
-	is_int(ph_redis_check_reply(&r, &rep), 1, "-READONLY: stale");
-	is_int(r.stale, 1, "stale set");
-	r.stale = 0;
-	rep.str =
-	    "ERR Error running script (call to f_x): @user_script:3: "
-	    "@user_script: 3: -READONLY You can't write against a read only replica.";
-	is_int(ph_redis_check_reply(&r, &rep), 1, "-READONLY inside a script's error: stale");
-	r.stale = 0;
+	is_int(ph_reply_kind(&rep, &why), PH_REPLY_REFUSED, "-READONLY: refused");
+	is_int(why, PH_REFUSAL_STALE, "-READONLY: a stale master");
 	rep.str =
 	    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
-	is_int(ph_redis_check_reply(&r, &rep), 1, "-MASTERDOWN: stale");
-	r.stale = 0;
+	ph_reply_kind(&rep, &why);
+	is_int(why, PH_REFUSAL_STALE, "-MASTERDOWN: a stale master");
+	rep.str = "NOSCRIPT No matching script. Please use EVAL.";
+	ph_reply_kind(&rep, &why);
+	is_int(why, PH_REFUSAL_NOSCRIPT, "-NOSCRIPT: load and send again");
+	rep.str = "OOM command not allowed when used memory > 'maxmemory'.";
+	is_int(ph_reply_kind(&rep, &why), PH_REPLY_REFUSED, "-OOM: refused");
+	is_int(why, PH_REFUSAL_PASSING, "-OOM: passing");
+	rep.str = "NOPERM this user has no permissions to access one of the keys";
+	ph_reply_kind(&rep, &why);
+	is_int(why, PH_REFUSAL_PASSING, "-NOPERM: passing");
+	rep.str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+	is_int(ph_reply_kind(&rep, &why), PH_REPLY_FAILED, "-WRONGTYPE: failed");
+	rep.str = "OOMPH not a code we know";
+	is_int(ph_reply_kind(&rep, &why), PH_REPLY_FAILED, "a code that only starts like OOM");
 	rep.type = REDIS_REPLY_STRING;
 	rep.str = "READONLY";
-	is_int(ph_redis_check_reply(&r, &rep), 0, "a string reply saying READONLY: not stale");
+	is_int(ph_reply_kind(&rep, &why), PH_REPLY_RAN, "a string reply saying READONLY: ran");
+	is_int(ph_reply_kind(NULL, &why), PH_REPLY_UNKNOWN, "no reply: unknown");
 
-	is_int(ph_redis_wait_replicas(&r), -1, "min_replicas 1, not connected: WAIT fails");
-	ok(strstr(r.err, "WAIT") != NULL, "the reason says WAIT: %s", r.err);
-	r.min_replicas = 0;
-	is_int(ph_redis_wait_replicas(&r), 0, "min_replicas 0: no WAIT");
-	ph_redis_close(&r);
-	is_str(r.sentinels.password, "", "close wipes the sentinel password");
+	is_int(ph_redis_wait(r, 0), -1, "min_replicas 1, not connected: WAIT fails");
+	ok(strstr(ph_redis_err(r), "WAIT") != NULL, "the reason says WAIT: %s", ph_redis_err(r));
+	ph_redis_free(r);
+	conf_free(&cfg);
+
+	setenv("PAYHOOK_REDIS_MIN_REPLICAS", "0", 1);
+	memset(&cfg, 0, sizeof cfg);
+	ok(conf_load(&cfg, "/nonexistent/payhook.conf", 0, &cause) == 0, "config loads");
+	free(cause);
+	r = ph_redis_new(&cfg, err, sizeof err);
+	is_int(ph_redis_wait(r, 0), 0, "min_replicas 0: no WAIT");
+	ph_redis_free(r);
 	conf_free(&cfg);
 }
 

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "payhook.h"
 #include "spool.h"
 #include "tap.h"
 
@@ -257,6 +258,62 @@ test_bounds(void)
 	spool_close(s);
 }
 
+/*
+ * Issue 17, item 5: a process must never replace another's segment. Two
+ * processes of the same pid (containers sharing a spool volume) pick the same
+ * name in the same millisecond; here every name this process could pick for
+ * its first segment in the next two seconds is taken beforehand.
+ */
+static void
+test_name_taken(void)
+{
+	char sub[PATH_MAX + 16], path[PATH_MAX + 96], err[256], buf[8];
+	uint64_t now = ph_now_ms(), ms;
+	struct ph_spool *s;
+	int fd, intact = 1, total = 0;
+	DIR *dp;
+	struct dirent *e;
+
+	err[0] = '\0';
+	snprintf(sub, sizeof sub, "%s/taken", dir);
+	mkdir(sub, 0700);
+	for (ms = now; ms < now + 2000; ms++) {
+		snprintf(path, sizeof path, "%s/%013llu-%ld-1.seg", sub, (unsigned long long)ms,
+		    (long)getpid());
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0) {
+			if (write(fd, "OTHER", 5) != 5)
+				intact = 0;
+			close(fd);
+		}
+	}
+	s = spool_open(sub, 1 << 20);
+	is_int(spool_put(s, "oneinfinite", 42, "{}", 2, err, sizeof err), PH_SPOOL_OK,
+	    "put with its first segment name taken: ok (%s)", err);
+	spool_close(s);
+	dp = opendir(sub);
+	while (dp != NULL && (e = readdir(dp)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (l < 4 || strcmp(e->d_name + l - 4, ".seg") != 0)
+			continue;
+		total++;
+		if (strstr(e->d_name, "-1.seg") == NULL)
+			continue; /* ours */
+		snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
+		fd = open(path, O_RDONLY);
+		memset(buf, 0, sizeof buf);
+		if (fd < 0 || read(fd, buf, sizeof buf) != 5 || memcmp(buf, "OTHER", 5) != 0)
+			intact = 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (dp != NULL)
+		closedir(dp);
+	ok(intact, "no other process's segment was replaced");
+	is_int(total, 2001, "the new segment has a name of its own");
+}
+
 int
 main(void)
 {
@@ -271,6 +328,7 @@ main(void)
 	test_format();
 	test_put();
 	test_bounds();
+	test_name_taken();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", dir);
