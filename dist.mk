@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Install and distribute what operators need beside the programs: man pages,
 # the annotated sample config, the web-server configs and the systemd units.
 # The configs and units name /usr/bin/payhook-* and /etc/payhook/; installed

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench/fcgi-trivial: the ceiling of the FastCGI hop for bench/ingest (leg B).
  * A libfcgi responder set up as payhook-fcgi is (threads sharing one unix

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """Write Redis protocol (for `redis-cli --pipe`) that queues N fetch jobs as
 payhook-fcgi's accept script leaves them: per job, the entity's pending
 marker (SET {p}pending:{provider}:{type}:{id} {now} NX EX {pending_ttl}) and

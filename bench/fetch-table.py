@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """Print bench/fetch's results tables (markdown) from its TSV: per
 concurrency and build (after, and before when PH_BENCH_BEFORE was given),
 jobs/s, peak RSS, Redis round trips and requests and CPU per job as median

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """Print bench/ingest's results table (markdown) from its TSV: per connection
 count and leg, req/s, p50 and p99 as median (min-max) over the rounds, CPU per
 request, and the C/B ratios."""

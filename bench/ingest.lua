@@ -1,3 +1,5 @@
+-- SPDX-FileCopyrightText: The payhook authors
+-- SPDX-License-Identifier: BSD-2-Clause
 -- wrk script for bench/ingest: POST a ~120-byte OneInfinite notification with
 -- a unique notification id and entity id per request (PH_BENCH_TAG names the
 -- leg, so ids never repeat across legs), and print one machine-readable line.

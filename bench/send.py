@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """POST notifications to payhook (through nginx) over keep-alive connections,
 bounded in count and time, and log every answer. Standard library only.
 

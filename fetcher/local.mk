@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhook-fetcher (issue 3): the worker, and the unit test of its pure decisions.
 bin_PROGRAMS += fetcher/payhook-fetcher
 fetcher_payhook_fetcher_SOURCES = fetcher/payhook-fetcher.c

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * payhook-fetcher: take jobs from the Redis queue, GET each entity from its
  * provider's API with the merchant's credentials, and store the snapshot

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * payhook-fcgi: the FastCGI responder behind nginx or Apache. Each thread
  * takes a request, routes it, reads the body (bounded by max_body), decodes

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Routing and the status table (DESIGN.md: Accepting a notification). */
 #include "config.h"
 

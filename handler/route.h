@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What payhook-fcgi answers before and after it reads a body: routing,
  * path token, method, required header, size, decoding. No I/O here, so the

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Accept a notification with PH_SCRIPT_ACCEPT. */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The accept path: every write payhook answers for (a notification from a
  * request or from the spool, a refetch by hand, a spooled record's dead

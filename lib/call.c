@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The typed encoders of the scripts' KEYS and ARGV (see call.h and lib/scripts.c). */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * One typed encoder per Lua script (lib/scripts.c): the caller fills a
  * struct with what the script needs, the encoder lays it out as the

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Group commit of accept script calls. Each handler thread formats its own
  * EVALSHA into its own buffer (ph_cmd_script) and hands it to the group;

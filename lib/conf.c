@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Configuration: defaults, INI file (libinih), environment, validation. */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Configuration: an INI file (sections [redis] [handler] [fetcher] [log] and
  * one per provider), every key overridable by PAYHOOK_{SECTION}_{KEY}, secrets

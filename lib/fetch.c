@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The fetcher's pure decisions: outcome, backoff, digest, invalid jobs. */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The fetcher's decisions, kept pure so they can be tested without a
  * network: what a finished GET leads to, how long a retry waits, the

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* payhook-fcgi's counters and the durability check (flusher.h). */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * payhook-fcgi's counters of answers that write nothing to Redis (4xx, 503,
  * spooled), kept per provider and added to {p}stats by the flusher thread

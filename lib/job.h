@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Jobs: one line of JSON per entity to refetch (DESIGN.md: Job).
  * {"v":1,"provider":"cielo","entity_type":"sale","entity_id":"...",

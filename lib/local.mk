@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 noinst_LIBRARIES += lib/libpayhook.a
 lib_libpayhook_a_SOURCES = \
 	lib/payhook.h lib/util.c \

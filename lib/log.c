@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Logging. Every line is written with one write(2) so lines from threads and
  * processes sharing stderr never interleave. Callers pass key=value pairs in

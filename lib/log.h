@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Logging: one line per event on stderr, key=value or JSON. */
 #ifndef PH_LOG_H
 #define PH_LOG_H

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Prometheus text format from the stats hash and the lengths of the keys. */
 #include "config.h"
 

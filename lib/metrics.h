@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Metrics: counters live in the Redis hash {p}stats, so /metrics shows the
  * sum over every handler and fetcher process on every machine.

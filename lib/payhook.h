@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* payhook: definitions shared by every program. */
 #ifndef PAYHOOK_H
 #define PAYHOOK_H

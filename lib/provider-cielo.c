@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Cielo E-commerce 3.0 (seed 003): {"RecurrentPaymentId","PaymentId","ChangeType"}.
  * PaymentId (GUID) is always there; RecurrentPaymentId comes with ChangeType 2

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * OneInfinite (seed 000): {"id","event_type","entity_type","entity_id"}; the
  * provider's current docs also show {"id","event_type","payment_order_id"}

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Provider table, body decoding common to every provider, id validation, routing. */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Provider adapters: decode and validate a notification body, name its
  * idempotency key and the entities to refetch, and route each entity type to

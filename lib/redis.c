@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Redis connection with reconnect, scripts and the batch primitive (redis.h). */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Redis connection: URL parsing, connect with timeouts, AUTH and SELECT, a
  * back-off between failed connects, Lua scripts run by EVALSHA, and the one

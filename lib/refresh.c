@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Status classes and refresh schedules (see refresh.h). */
 #include "config.h"
 

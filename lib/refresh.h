@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Converging without notifications: every stored entity whose status may
  * still change is fetched again on a schedule until it is final

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Replaying the spool (lib/spool.h keeps it on disk) through the accept
  * path (lib/accept.h), as payhook-fcgi's replayer thread and payhookctl

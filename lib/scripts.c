@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Lua scripts, one per atomic step (DESIGN.md: Accepting, Fetching). */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Lua scripts payhook runs in Redis. Every key a script touches comes in
  * KEYS, none is built inside, so a prefix with a hash tag keeps the whole

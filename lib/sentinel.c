@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Redis Sentinel discovery: ask the sentinels for the master's address. */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Redis Sentinel discovery (hiredis has none): the client side of
  * https://redis.io/docs/reference/sentinel-clients/. Ask the sentinels in

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The spool on disk: records, segments, group-commit flush and locks (see spool.h). */
 #define _GNU_SOURCE /* memmem */
 #include "config.h"

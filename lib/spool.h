@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The spool on disk: notifications Redis could not take, kept on the
  * handler's own disk until lib/replay.c replays them through the accept

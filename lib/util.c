@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Small helpers with no better home: clocks, secret comparison, string copy. */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Shell helpers to run a throwaway Apache 2.4 in front of payhook, with the
 # deployable configs of apache/ templated only for the port and the paths.
 # Source it after scripts/lib.sh; every function reports what went wrong on

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Shell helpers shared by scripts/run and the integration tests: start a
 # throwaway redis-server, payhook-fcgi and nginx in a directory of their own.
 # Source it; every function reports what went wrong on stderr and returns 1.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhookctl: the operators' CLI.
 bin_PROGRAMS += tools/payhookctl
 tools_payhookctl_SOURCES = tools/payhookctl.c

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * payhookctl: the operators' view of payhook's Redis keys (DESIGN.md: Redis
  * keys). It reads what payhook-fcgi and payhook-fetcher write, and changes

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: The payhook authors
+// SPDX-License-Identifier: BSD-2-Clause
 // bench/ingest leg P: the receiver a user would otherwise write, fastify +
 // ioredis behind nginx: validate the OneInfinite body, then in ONE Lua script
 // SET NX the notification id, SET NX the entity's pending marker, LPUSH the

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target: a config file through conf_load (written to a temp file,
  * as the daemons read it; the environment is read too, as in production). A

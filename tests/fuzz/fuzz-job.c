@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target: a queue entry through job_decode. A job that decodes must
  * encode again (it is what the fetcher re-queues on a retry) and decode back

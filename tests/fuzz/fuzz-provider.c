@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target: a raw notification body through provider_decode for the
  * provider named by FUZZ_PROVIDER. Beyond "no crash", a body that decodes

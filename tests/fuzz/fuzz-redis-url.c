@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target: a redis.url value through ph_redis_parse_url. A URL that
  * parses names exactly one of a host or a socket path, a port in 1..65535

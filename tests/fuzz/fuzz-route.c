@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target: a request through payhook-fcgi's routing (handler/route.c)
  * and, when it is let through, the body through route_decode. The input is

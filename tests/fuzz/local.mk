@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Fuzz targets (libFuzzer): built by configure --enable-fuzzing (CC=clang),
 # run by scripts/fuzz. `make fuzz` builds them; without the switch it says how.
 FUZZ_TARGETS = tests/fuzz/fuzz-oneinfinite tests/fuzz/fuzz-cielo \

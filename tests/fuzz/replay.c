@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Replay a fuzz target's corpus without libFuzzer, as a unit test: every file
  * of the corpus directory once through LLVMFuzzerTestOneInput, one TAP line

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # A connection to Redis cut right after the k-th reply of a batch, for
 # several k (tests/standin/resp-proxy.py between payhook-fcgi and Redis):
 # - group commit: Redis held with CLIENT PAUSE WRITE while one call waits in

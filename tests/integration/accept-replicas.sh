@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # [redis] min_replicas = 1: a 200 without X-Payhook-Spooled means a WAIT on
 # the connection that carried the write was acknowledged by a replica.
 # Redis A has no replica (a WAIT there is never acknowledged); Redis B has

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhook through a real Apache 2.4 running apache/payhook-proxy-fcgi.conf
 # (mod_proxy_fcgi to payhook-fcgi's unix socket), or, with
 # PH_APACHE_MODE=fcgid (apache-fcgid.sh), apache/payhook-fcgid.conf (mod_fcgid

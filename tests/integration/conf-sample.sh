@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhook.conf.sample lists exactly the keys payhook-fcgi --check-config
 # prints, each with its default, and loads; payhook.conf(5) documents each.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The consumer examples of contrib/consumers/ (Python with python3-redis, PHP
 # with phpredis) against a real stack: a notification, a fetch by
 # payhook-fetcher --once, then each example, in its own consumer group,

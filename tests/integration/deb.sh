@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # debian/: dpkg-buildpackage builds payhook_*.deb from the committed tree
 # (git archive HEAD: uncommitted changes are not in it), lintian finds no
 # error, apt-get installs it on this machine (programs, man pages, the
@@ -72,6 +74,7 @@ tap_ok $((!$?)) "the build does not run the test suite (dh_auto_test is empty)"
 lintian "$T"/payhook_*.changes >"$T/lintian.log" 2>&1
 sed 's/^/# lintian: /' "$T/lintian.log" | grep -v 'running with root privileges'
 is "$(grep -c '^E: ' "$T/lintian.log")" 0 "lintian reports no error"
+is "$(grep -i copyright "$T/lintian.log" | tr '\n' ' ')" "" "lintian has nothing to say about the copyright file"
 
 [ -n "$deb" ] || { tap_done; exit 1; }
 "${APT[@]}" install --no-install-recommends "$deb" >"$T/install.log" 2>&1
@@ -118,6 +121,8 @@ tap_ok $? "payhook-fcgi.service is enabled"
 is "$(find /etc/systemd/system -name 'payhook-fetcher@*' | tr '\n' ' ')" "" \
 	"no payhook-fetcher@ instance is enabled (the admin names them)"
 
+cmp -s /usr/share/doc/payhook/copyright "$PH_TOP/debian/copyright"
+tap_ok $? "/usr/share/doc/payhook/copyright is debian/copyright (BSD-2-Clause)"
 ex=/usr/share/doc/payhook/examples
 cmp -s "$ex/nginx/payhook.conf" "$PH_TOP/nginx/payhook.conf"
 tap_ok $? "$ex/nginx/payhook.conf is nginx/payhook.conf"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016,SC2086 # the formats are literal; the name lists are split on purpose
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # docs/DESIGN.md stays in step with the code where that is cheap to check:
 # every Redis key the code builds, every stats field family, every script,
 # every config key, every metric (from the sources and from a running

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhook-fetcher's command line: --version, --help, --check-config (secrets
 # hidden), and a clear message with a non-zero status for every bad input.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # A fetcher holding slow GETs is killed with SIGKILL: another fetcher sees its
 # heartbeat go stale (worker_timeout), re-queues its processing list and
 # finishes every job; nothing ends in dead.

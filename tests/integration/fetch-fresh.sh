@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Freshness under concurrency: 3 fetchers, many entities whose state the
 # stand-in changes between notifications, random API latency. Once the queue
 # is drained, every snapshot equals the API's current state: the fetch that

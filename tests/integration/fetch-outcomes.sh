@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhook-fetcher against the provider API stand-in, behind a real nginx +
 # payhook-fcgi + Redis: each outcome of a GET (stored, unchanged, retried then
 # stored, 404 then dead, 401 dead, max_attempts dead, body too large, bad job),

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis connections killed again and again while two fetchers drain 3000 jobs
 # with pipelined turns (fetcher_pipeline: rate scripts, claims, stores and
 # reschedules, and up to 64 LMOVE takes written at once, the replies read in

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # A provider's rate limit, shared by every fetcher: three fetchers with
 # [oneinfinite] max_rps = 25 keep the stand-in's GETs within the cap in every
 # one-second window, and store every job in the end; jobs held back are not

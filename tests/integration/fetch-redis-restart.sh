@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis restarted while fetchers run with GETs in flight: they notice, keep
 # their jobs, reconnect with back-off when Redis is back, and finish. No job
 # is lost: every notified entity ends with a snapshot, none in dead.

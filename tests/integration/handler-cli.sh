@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhook-fcgi as a command: flags, config errors that name the key, a clean
 # exit on SIGTERM that finishes and removes its socket, fd-0 mode refused when
 # fd 0 is no socket.

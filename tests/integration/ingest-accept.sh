@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Ingest through nginx: the seeds' samples are accepted once, queued exactly
 # as expected, answered duplicate (OneInfinite) or covered by the waiting job
 # (Cielo); an entity type with no route is accepted and dead-lettered.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Group commit (lib/commit.h): notifications that arrive while a batch is
 # with Redis go to Redis together, and each still gets its own verdict.
 # Redis is held with CLIENT PAUSE WRITE so that concurrent notifications

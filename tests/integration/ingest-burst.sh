@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # A bounded burst of concurrent unique-id POSTs through nginx: every
 # notification answered 200 is in the queue (count equal), and no other.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Kept FastCGI connections never starve payhook-fcgi: with ONE thread and two
 # nginx workers that each keep a connection (more kept connections than
 # threads), every request is still answered, because a thread gives up an

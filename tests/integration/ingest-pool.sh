@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # A kept FastCGI pool without starvation: nginx as shipped (upstream
 # keepalive 16 per worker, 2 workers: up to 32 kept connections) in front of
 # payhook-fcgi with its default threads. Bursts of 48 fresh clients at once,

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis down: payhook-fcgi answers 503 with Retry-After (the provider retries),
 # /healthz says 503; Redis back: 200 again with nothing restarted, and what was
 # accepted before the outage is still there (AOF).

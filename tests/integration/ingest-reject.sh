@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Ingest through nginx: every rejected request gets its status and JSON error
 # from DESIGN.md, and not one Redis key is written for any of them (but the
 # counters behind /metrics).

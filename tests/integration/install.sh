@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # make install DESTDIR=...: exactly the expected files, in the configured
 # directories, the configs and units naming the installed paths, the
 # installed programs running; make uninstall removes them all.

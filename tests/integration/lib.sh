@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Helpers for integration tests: TAP output, a temp dir per test removed on
 # exit, and the servers of scripts/lib.sh. Source it first in every test:
 #   . "$(dirname "$0")/lib.sh"

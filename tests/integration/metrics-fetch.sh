@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # /metrics after a known sequence of notifications and fetches, with two
 # nginx + payhook-fcgi pairs and two fetchers on one Redis: fetch outcomes,
 # the latency histogram and the gauges are the sums over every process.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # /metrics after a known sequence of notifications, sent through two nginx +
 # payhook-fcgi pairs sharing one Redis: the counters are the sums over both
 # processes, rejected requests are counted by reason, and the gauges match

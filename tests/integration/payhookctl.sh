@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhookctl against a real Redis holding the keys payhook-fcgi and
 # payhook-fetcher write (DESIGN.md: Redis keys), written here with redis-cli:
 # every verb, its --help, its errors and exit codes.

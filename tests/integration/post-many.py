@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """POST notifications concurrently, for the fault tests.
 
 usage: post-many.py BASE [-c CONCURRENCY] [--interval S] [--timeout S] [--deadline S]

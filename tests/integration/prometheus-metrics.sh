@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # /metrics after a known sequence (notifications accepted, a duplicate,
 # rejects, fetches through the provider API stand-in, a spool configured):
 # `promtool check metrics` (Debian's prometheus package) reports nothing, not

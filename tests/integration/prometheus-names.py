@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """The metric names that PromQL expressions use, checked against /metrics.
 
 prometheus-names.py METRICS [FILE...]: METRICS is a /metrics answer; each FILE

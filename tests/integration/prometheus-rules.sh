@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # contrib/prometheus/payhook-rules.yml: promtool (Debian's prometheus package,
 # from scripts/deps) finds the rules valid, and their unit tests
 # (payhook-rules.test.yml) pass; a rule with a changed threshold fails them.

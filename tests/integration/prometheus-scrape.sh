@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # A real Prometheus (Debian's prometheus package) scrapes payhook-fcgi's
 # /metrics through nginx every second: its query API returns payhook's series
 # with the values this test caused, it loads contrib/prometheus's rules, and

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Issue 17, item 9: payhook says when what Redis acknowledges is not
 # durable (no AOF, appendfsync no, or everysec with min_replicas = 0): a
 # redis_durable warning at start and payhook_redis_durable 0 in /metrics; 1

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Refreshes without notifications (docs/REFRESH.md), one fetcher running
 # against the provider API stand-in, steps of about a second:
 #   in progress: refreshed step by step (unchanged: next step; changed:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Refreshes and jobs already waiting, at scale (docs/REFRESH.md):
 #   a refresh that comes due while a notification's job for the same entity
 #   waits is covered by it (one GET, not two), and a notification that comes

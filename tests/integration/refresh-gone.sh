@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # An entity the API stops answering (404 for good, after it was stored in
 # progress): its refresh jobs are dead-lettered, and refresh_max_age still
 # bounds them (docs/REFRESH.md: nothing is due later than refresh_max_age

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # payhookctl refresh rebuild after the refreshes of some entities ended
 # (docs/REFRESH.md): it schedules what was stored before refresh existed,
 # and must not bring back an entity whose refresh_settled steps are done

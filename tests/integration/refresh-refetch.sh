@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Tracking entities no notification announces (docs/REFRESH.md), through the
 # test nginx on loopback: POST /entities/{provider}/{type}/{id}/refetch
 # queues a fetch (or answers pending while a job waits), after which the

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # scripts/run started twice on the same state directory with other ports:
 # the ports given now win (the [redis] url line is rewritten, the user's own
 # lines are kept), and a notification posted each time is queued. A url the

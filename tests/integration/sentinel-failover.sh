@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis Sentinel failover under load: a primary, one replica and three
 # sentinels; payhook-fcgi (spool on, [redis] min_replicas = 1) and two
 # fetchers that know only the sentinels (the URL's host is a dead port). A

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # -READONLY makes every program resolve the master again: a primary, a
 # replica, three sentinels; payhook-fcgi (spool on) and a fetcher connected
 # through the sentinels. A switch-over by hand: the replica becomes the

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Sentinel configuration and start-up: --check-config names the bad key
 # ([redis] sentinels, master_name, url), the environment sets them
 # (PAYHOOK_REDIS_SENTINELS, PAYHOOK_REDIS_MASTER_NAME), and with no sentinel

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The spool across a crash and across processes: payhook-fcgi SIGKILLed
 # during an outage after answering 200 from the spool, started again on the
 # same spool_dir; a second payhook-fcgi on the same spool_dir; Redis back:

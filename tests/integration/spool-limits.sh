@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The spool's limits: spool_max_bytes reached (503 with Retry-After, /healthz
 # "spool":"full", replayed once Redis is back; /healthz "full" too once not
 # even the smallest notification fits); a spool_dir that does not exist or

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis up but refusing writes (-OOM, maxmemory reached with noeviction): a
 # notification is spooled and answered 200 with X-Payhook-Spooled: 1; the
 # replayer keeps the segment while the OOM lasts (nothing dead-lettered,

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Redis stopped for a minute under a steady load, with a spool: every
 # notification is answered 200 (those Redis could not take from the spool,
 # with X-Payhook-Spooled: 1), /healthz and /metrics answer 200 and say Redis

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Spool segments written by hand (tests/integration/spool-write.py): the
 # replayer takes the valid records in file order with their own received_at,
 # skips a corrupt record (a valid one follows it) and drops a torn tail, counts

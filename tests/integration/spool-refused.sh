@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Calls Redis refuses for a passing reason, at replay and inside group-commit
 # batches (issue 17, item 1). payhook connects as the ACL user "payhook";
 # denying it the seen keys of chosen ids makes their accept script get

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # One segment of 100,000 OneInfinite records (ids spool-0..spool-99999, each
 # a distinct entity) put in the spool directory of a stack whose Redis is up:
 # the replayer takes every record once, in the written order, and deletes the

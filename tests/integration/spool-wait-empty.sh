@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # [redis] min_replicas = 1 and a spool segment holding only records that do
 # not decode (issue 17, item 4): they are dead-lettered (LPUSH dead), and the
 # segment is deleted only once a replica acknowledged those LPUSHes (WAIT).

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """Write a payhook spool segment by hand, for the spool-* integration tests.
 
 usage: spool-write.py OUT.seg < records.tsv

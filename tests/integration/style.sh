@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # House style: every C file is as clang-format (with .clang-format) writes it.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # systemd/: the units pass `systemd-analyze verify` (no warning either), keep
 # their hardening, use the socket path the web-server configs use, start the
 # programs with flags they accept; payhook.sysusers creates the user.

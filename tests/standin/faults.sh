@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Helpers for the fault tests (tests/integration/accept-*.sh, spool-refused.sh,
 # spool-wait-empty.sh): the RESP proxy (tests/standin/resp-proxy.py) between
 # payhook and Redis, a stack behind it, concurrent posts and the invariants

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Helpers for the fetcher's integration tests (tests/integration/fetch-*.sh):
 # the provider API stand-in, a test config with small timeouts and backoffs,
 # fetchers started and stopped by the test, and what to read in Redis.

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """Stand-in for the providers' APIs, for tests and `scripts/run --demo`.
 
 Serves, on 127.0.0.1 only, the GET routes payhook-fetcher calls:

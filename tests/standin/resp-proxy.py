@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """A RESP proxy that cuts connections after a given reply, for the fault tests.
 
 usage: resp-proxy.py --upstream HOST:PORT [--upstream HOST:PORT ...]

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Unit tests: each prints TAP lines; tests/run counts them.
 check_PROGRAMS += tests/unit/test-provider tests/unit/test-conf tests/unit/test-job tests/unit/test-route \
 	tests/unit/test-spool tests/unit/test-refresh tests/unit/test-call

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* A tiny TAP producer: ok/not ok lines and a plan; tests/run counts them. */
 #ifndef TAP_H
 #define TAP_H

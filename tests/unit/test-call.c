@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Redis contract's builders: every key builder, and every script's
  * KEYS/ARGV encoder against the order its script in lib/scripts.c reads.

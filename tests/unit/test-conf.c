@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Configuration: defaults, file, environment overrides, *_file secrets, errors naming the key. */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the fetcher's pure decisions (lib/fetch.c). */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Provider adapters: every body shape, id validation edges, ChangeType forms, routes. */
 #include "config.h"
 

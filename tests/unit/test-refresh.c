@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Status classes of every provider, entity type and status; schedules; refresh members. */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The status table of DESIGN.md, decided without a web server (handler/route.c). */
 #include "config.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Sentinel discovery without servers: the list's parsing, the order the
  * sentinels are asked in, the reconnect back-off's bounds, which replies make

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: The payhook authors */
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The spool's record format, append, bounds, locks and group commit (no Redis: replay is tested
  * by tests/integration/spool-*.sh). */
 #include "config.h"

@@ -1,5 +1,7 @@
 #!/usr/bin/php
 <?php
+// SPDX-FileCopyrightText: The payhook authors
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Read payhook's events stream as one consumer of a consumer group, with
  * phpredis (Debian: php-cli php-redis).

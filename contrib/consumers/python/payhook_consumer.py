@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """Read payhook's events stream as one consumer of a consumer group.
 
 payhook-fetcher appends an entry to the stream {prefix}events (default
