@@ -153,25 +153,29 @@ out:
 	}
 }
 
-/* Read Redis' persistence settings; warn when what it acknowledges is not durable. */
-static void
+/*
+ * Read Redis' persistence settings; warn when what it acknowledges is not
+ * durable. 0, or -1 when Redis did not answer (ask again soon).
+ */
+static int
 flusher_check_durable(void)
 {
 	char reason[256];
 	int d = ph_redis_durable(flusher.r, reason, sizeof reason), was;
 
 	if (d < 0 && !ph_redis_connected(flusher.r))
-		return; /* Redis down: ask again when it answers */
+		return -1; /* Redis down: ask again when it answers */
 	was = atomic_exchange(&flusher.durable, d);
 	if (d == was)
-		return;
+		return 0;
 	if (d == 1)
-		log_info("redis_durable", "durable=1 %s", reason);
+		log_info("redis_durable", "durable=1 reason=\"%s\"", reason);
 	else
 		log_warn("redis_durable",
 		    "durable=%d reason=\"%s\" effect=\"a notification answered 200 may be lost "
 		    "if Redis' host crashes; see docs/DESIGN.md, Durability\"",
 		    d, reason);
+	return 0;
 }
 
 /* The flusher thread: add the counts to Redis once a second. */
@@ -184,10 +188,9 @@ flusher_thread(void *arg)
 	(void)arg;
 	while (!atomic_load(&flusher.stopping)) {
 		if (ph_mono_ms() >= durable_at) {
-			flusher_check_durable();
-			/* Not known yet: ask again at the next flush. */
+			/* Redis down: ask again at the next flush. */
 			durable_at = ph_mono_ms() +
-			    (atomic_load(&flusher.durable) < 0 ? FLUSHER_MS : FLUSHER_DURABLE_MS);
+			    (flusher_check_durable() != 0 ? FLUSHER_MS : FLUSHER_DURABLE_MS);
 		}
 		nanosleep(&ts, NULL);
 		if (ph_mono_ms() < next)

@@ -619,8 +619,14 @@ spool_each_segment(const char *dir, enum ph_segment_verdict (*fn)(struct ph_segm
 		snprintf(g.path, sizeof g.path, "%s/%s", dir, names[i]->d_name);
 		/* Read-write: replayed records are marked in place. */
 		g.fd = open(g.path, O_RDWR | O_CLOEXEC);
-		if (g.fd < 0)
+		if (g.fd < 0 && errno == ENOENT)
 			goto next; /* replayed and removed by another process meanwhile */
+		if (g.fd < 0) {
+			/* Not ours to replay (EACCES: payhookctl run as another user). */
+			snprintf(err, errlen, "spool: %s: %s", g.path, strerror(errno));
+			rc = PH_REPLAY_FAILED;
+			goto next;
+		}
 		/* Held: a live process writes it, or another replays it. */
 		if (flock(g.fd, LOCK_EX | LOCK_NB) != 0) {
 			close(g.fd);
