@@ -2,7 +2,6 @@
 """Load and checks of tests/integration/chaos.sh.
 
 usage: chaos.py post BASE N SECS SEED CLIENTS OUT STOP
-       chaos.py acl-deny DIGITS
        chaos.py check REDIS_PORT ANSWERS OUTDIR
 
 post: N notifications, drawn from SEED, through nginx at BASE by CLIENTS
@@ -16,9 +15,6 @@ sent again, as a provider would: at most 3 tries, 0.2-0.5 s apart. One line
 per try to OUT: "index try provider id entity_type entity_id status spooled
 verdict" (id "-" for Cielo; status 0 for a failed connection; verdict the
 body's status or error, "-" when none).
-
-acl-deny: the ACL key patterns (one per line) that allow every key but the
-seen keys of OneInfinite ids whose last character is one of DIGITS.
 
 check: reads ANSWERS and Redis (payhook:queue, seen, pending and dead keys)
 and writes one file per check to OUTDIR, its first line a count, its second
@@ -127,14 +123,6 @@ def post(base, n, secs, seed, clients, outpath, stop):
         t.join()
     with open(outpath, "w") as f:
         f.writelines(lines)
-
-
-def acl_deny(digits):
-    # ACL key patterns only allow: spell "every key but SEEN*[digits]" as
-    # "differs from SEEN at character k" for every k, plus SEEN*[^digits].
-    pats = ["~%s[^%s]*" % (SEEN[:k], SEEN[k]) for k in range(len(SEEN))]
-    pats.append("~%s*[^%s]" % (SEEN, digits))
-    print("\n".join(pats))
 
 
 class Redis:
@@ -266,8 +254,6 @@ def main():
     a = sys.argv[1:]
     if a and a[0] == "post" and len(a) == 8:
         post(a[1], int(a[2]), float(a[3]), int(a[4]), int(a[5]), a[6], a[7])
-    elif a and a[0] == "acl-deny" and len(a) == 2:
-        acl_deny(a[1])
     elif a and a[0] == "check" and len(a) == 4:
         check(int(a[1]), a[2], a[3])
     else:
