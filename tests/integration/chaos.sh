@@ -10,7 +10,7 @@
 # unique ids, some sharing an entity, some exact repeats, a few Cielo; a 503
 # or a failed connection is tried again, at most 3 tries. The faults, each
 # for a random span, with a random pause (often none) between two:
-#   client_kill    CLIENT KILL TYPE normal SKIPME yes, every 100-300 ms
+#   client_kill    CLIENT KILL TYPE normal SKIPME yes, 3-10 times, 100-300 ms apart
 #   acl_deny       the ACL denies payhook the seen keys of the ids ending in
 #                  1-3 random digits, then allows every key again
 #   maxmemory      CONFIG SET maxmemory 1 (noeviction: every write -OOM), then 0
@@ -85,21 +85,22 @@ restarts_failed=0
 
 # Each fault_KIND draws its own parameters from RANDOM, applies the fault,
 # holds it, mends it, and sets WHAT (what it did, for the log).
+# (A fault draws the same count of RANDOM numbers however long its steps
+# take, so that a seed gives the same faults on a slower machine.)
 fault_client_kill() {
-	local span=$((500 + RANDOM % 1500)) t0 n=0 killed=0 k
-	t0=$(now_ms)
-	while [ $(($(now_ms) - t0)) -lt "$span" ] && [ $n -lt 40 ]; do
+	local n=$((3 + RANDOM % 8)) every=$((100 + RANDOM % 200)) i killed=0 k
+	for ((i = 0; i < n; i++)); do
 		k=$(rcli client kill type normal skipme yes 2>/dev/null)
 		k=${k//[!0-9]/}
 		killed=$((killed + ${k:-0}))
-		n=$((n + 1))
-		sleep_ms $((100 + RANDOM % 200))
+		sleep_ms "$every"
 	done
-	WHAT="$n kills over $span ms, $killed connections"
+	WHAT="$n kills $every ms apart, $killed connections"
 }
 fault_acl_deny() {
-	local span=$((800 + RANDOM % 2200)) digits="" d i pats
-	for i in $(seq 1 $((1 + RANDOM % 3))); do
+	local span=$((800 + RANDOM % 2200)) n=$((1 + RANDOM % 3)) digits="" d i pats
+	# Not in a $(...): a subshell draws from a RANDOM seeded anew.
+	for ((i = 0; i < n; i++)); do
 		d=$((RANDOM % 10))
 		[[ $digits == *$d* ]] || digits+=$d
 	done
