@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 """Load and checks of tests/integration/chaos.sh.
 
 usage: chaos.py post BASE N SECS SEED CLIENTS OUT STOP

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Chaos (issue 17): a few thousand notifications through nginx while Redis
 # and payhook-fcgi meet random faults, one at a time, drawn from a seed;
 # afterwards every notification answered 200 is in Redis exactly once.
