@@ -4,15 +4,28 @@
 #include "scripts.h"
 
 /*
- * Accept a notification in one round trip.
+ * Accept a notification in one round trip. It first checks the type of
+ * every key it may write and refuses, writing nothing, when one holds
+ * another type: a script that failed half way would leave the seen key set
+ * with no job, and the provider's retry would be a duplicate.
  * KEYS: 1 seen, 2 queue, 3 dead, 4 notifications, 5 stats, 5+i pending of entity i.
  * ARGV: 1 now_ms, 2 dedup_ttl, 3 pending_ttl, 4 notifications maxlen,
  *       5 "1" to deduplicate on KEYS[1], 6 provider, 7 notification id,
  *       8 event, 9 raw body, 10 entity count, then per entity: job,
  *       "1" routed / "0" no route, dead-letter entry.
- * Returns {1 accepted | 0 duplicate, jobs queued}.
+ * Returns {1 accepted | 0 duplicate, jobs queued}, or an error reply
+ * "WRONGTYPE {key} holds a {type}, not a {type}" with nothing written.
  */
 static const char script_accept[] =
+    "local want = {'string', 'list', 'list', 'stream', 'hash'}\n"
+    "for i = ARGV[5] == '1' and 1 or 2, 5 + tonumber(ARGV[10]) do\n"
+    "  local t = redis.call('TYPE', KEYS[i])['ok']\n"
+    "  local w = want[i] or 'string'\n"
+    "  if t ~= 'none' and t ~= w then\n"
+    "    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' ..\n"
+    "      w .. ': nothing written')\n"
+    "  end\n"
+    "end\n"
     "if ARGV[5] == '1' then\n"
     "  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then\n"
     "    redis.call('HINCRBY', KEYS[5], 'notifications:' .. ARGV[6] .. ':duplicate', 1)\n"
