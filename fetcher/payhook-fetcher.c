@@ -432,6 +432,13 @@ slot_prepare(struct slot *s)
 		return PREPARED_DEAD;
 	}
 	s->decoded = 1;
+	/* First the marker's key: a job dead from here on drops its marker with it. */
+	if (ph_key_entity(s->pending_key, sizeof s->pending_key, prefix, PH_KEY_PENDING,
+	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0) {
+		s->pending_key[0] = '\0';
+		slot_dead_now(s, "key_too_long");
+		return PREPARED_DEAD;
+	}
 	s->provider = provider_find(s->job.provider, strlen(s->job.provider), &idx);
 	if (s->provider == NULL || provider_route(s->provider, s->job.entity_type) == NULL) {
 		slot_dead_now(s, "no_route");
@@ -445,8 +452,6 @@ slot_prepare(struct slot *s)
 	}
 	if (ph_key_entity(s->lock_key, sizeof s->lock_key, prefix, PH_KEY_LOCK, s->job.provider,
 	        s->job.entity_type, s->job.entity_id) < 0 ||
-	    ph_key_entity(s->pending_key, sizeof s->pending_key, prefix, PH_KEY_PENDING,
-	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0 ||
 	    ph_key_entity(s->entity_key, sizeof s->entity_key, prefix, PH_KEY_ENTITY,
 	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0) {
 		slot_dead_now(s, "key_too_long");
@@ -590,6 +595,7 @@ slot_finish_send(struct slot *s)
 		.dead_key = f->dead_key,
 		.lock_key = s->decoded && s->lock_key[0] != '\0' ? s->lock_key : f->retry_key,
 		.stats_key = f->stats_key,
+		.pending_key = s->decoded && s->pending_key[0] != '\0' ? s->pending_key : NULL,
 		.job = s->raw,
 		.job_len = s->rawlen,
 		.dead = s->action != ACTION_RETRY,
@@ -760,6 +766,7 @@ slot_load(struct slot *s, const char *raw, size_t len)
 	s->elapsed_ms = -1;
 	s->token[0] = '\0';
 	s->lock_key[0] = '\0';
+	s->pending_key[0] = '\0';
 	s->state = SLOT_CLAIM;
 	s->f->busy++;
 }

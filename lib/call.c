@@ -112,6 +112,8 @@ ph_call_reschedule(struct ph_call *c, const struct ph_reschedule *a)
 	call_add(c, a->dead_key);
 	call_add(c, a->lock_key);
 	call_add(c, a->stats_key);
+	/* No marker: any key of the keyspace's slot stands in, never read. */
+	call_add(c, a->pending_key != NULL ? a->pending_key : a->retry_key);
 	call_keys_done(c);
 	call_add_len(c, a->job, a->job_len);
 	call_add(c, a->dead ? "dead" : "retry");
@@ -122,6 +124,7 @@ ph_call_reschedule(struct ph_call *c, const struct ph_reschedule *a)
 	call_add(c, a->latency_field);
 	call_add(c, a->latency_sum_field);
 	call_addf(c, "%ld", a->latency_ms);
+	call_add(c, a->pending_key != NULL ? "1" : "0");
 }
 
 void
@@ -226,13 +229,24 @@ void
 ph_call_refetch(struct ph_call *c, const char *queue_key, const char *pending_key, const char *job,
     long pending_ttl, uint64_t now_ms)
 {
+	char prefix[PH_KEY_MAX];
+	size_t n = strlen(queue_key);
+
+	(void)now_ms;
 	call_begin(c, PH_SCRIPT_REFETCH);
+	/* The queue key is ph_key(prefix, "queue"): the retry key is ph_key(prefix, "retry"). */
+	if (n < 5 || n >= sizeof prefix || strcmp(queue_key + n - 5, "queue") != 0)
+		fatalx("refetch: not a queue key: %s", queue_key);
+	memcpy(prefix, queue_key, n - 5);
+	prefix[n - 5] = '\0';
+	if (ph_key(c->key, sizeof c->key, prefix, "retry") < 0)
+		fatalx("refetch: retry key too long");
 	call_add(c, queue_key);
 	call_add(c, pending_key);
+	call_add(c, c->key);
 	call_keys_done(c);
 	call_add(c, job);
 	call_addf(c, "%ld", pending_ttl);
-	call_addf(c, "%" PRIu64, now_ms);
 }
 
 void
@@ -242,12 +256,12 @@ ph_call_dead_replay(struct ph_call *c, const struct ph_dead_replay *a)
 	call_add(c, a->dead_key);
 	call_add(c, a->queue_key);
 	call_add(c, a->pending_key);
+	call_add(c, a->retry_key);
 	call_keys_done(c);
 	call_add(c, a->entry);
 	call_add(c, a->job);
 	call_addf(c, "%ld", a->pending_ttl);
 	call_add(c, a->use_marker ? "1" : "0");
-	call_addf(c, "%" PRIu64, a->now_ms);
 }
 
 void

@@ -28,6 +28,7 @@ struct ph_call {
 	size_t lens[PH_CALL_ARGS];
 	char num[PH_CALL_NUMS][32];
 	int nnum;
+	char key[PH_KEY_MAX]; /* a key an encoder builds itself (ph_call_refetch) */
 };
 
 /* Claim: take an entity's lock, drop its pending marker. Reply 1 taken, 0 held elsewhere. */
@@ -63,9 +64,14 @@ struct ph_store {
 };
 void ph_call_store(struct ph_call *c, const struct ph_store *a);
 
-/* Give a job back: to the retry zset or the dead list (see script_reschedule). */
+/*
+ * Give a job back: to the retry zset or the dead list (see script_reschedule).
+ * A dead job drops its pending marker if the marker holds it: pending_key,
+ * or NULL when the job does not decode (it has none).
+ */
 struct ph_reschedule {
 	const char *processing_key, *retry_key, *dead_key, *lock_key, *stats_key;
+	const char *pending_key;
 	const char *job; /* as taken */
 	size_t job_len;
 	int dead;          /* 1: dead list, 0: retry */
@@ -115,17 +121,20 @@ void ph_call_refresh_due(struct ph_call *c, const struct ph_refresh_due *a);
 int ph_call_refresh_due_add(struct ph_call *c, const char *pending_key, const char *entity_key,
     const char *member, const char *job);
 
-/* Queue a fetch by hand unless one waits. Reply 1 queued, 2 pending. */
+/*
+ * Queue a fetch by hand unless one waits. Reply 1 queued, 2 pending. The
+ * retry zset it also looks in has the queue key's prefix; now_ms is unused
+ * (the marker holds the job).
+ */
 void ph_call_refetch(struct ph_call *c, const char *queue_key, const char *pending_key,
     const char *job, long pending_ttl, uint64_t now_ms);
 
 /* Put a dead entry back. Reply 0 gone, 1 queued, 2 covered. */
 struct ph_dead_replay {
-	const char *dead_key, *queue_key, *pending_key;
+	const char *dead_key, *queue_key, *pending_key, *retry_key;
 	const char *entry, *job;
 	long pending_ttl;
 	int use_marker;
-	uint64_t now_ms;
 };
 void ph_call_dead_replay(struct ph_call *c, const struct ph_dead_replay *a);
 

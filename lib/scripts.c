@@ -4,10 +4,32 @@
 #include "scripts.h"
 
 /*
+ * A pending marker's value is the job it covers, as queued. It covers
+ * only while that job still waits: in the queue (looked for from both ends,
+ * PH_MARKER_SCAN entries each, so a long backlog costs a bounded scan; a job
+ * further in is taken for gone and a second one queued, which is only an
+ * extra fetch) or in the retry zset (a lock wait). A taken job's marker is
+ * dropped by its claim, or by the dead letter of a job that died before it.
+ */
+#define PH_MARKER_SCAN "1000"
+#define LUA_WAITING                                                                  \
+	"local function waiting(queue, retry, job)\n"                                \
+	"  if not job then return false end\n"                                       \
+	"  if redis.call('LPOS', queue, job, 'MAXLEN', " PH_MARKER_SCAN              \
+	") or\n"                                                                     \
+	"      redis.call('LPOS', queue, job, 'RANK', -1, 'MAXLEN', " PH_MARKER_SCAN \
+	") then\n"                                                                   \
+	"    return true\n"                                                          \
+	"  end\n"                                                                    \
+	"  return redis.call('ZSCORE', retry, job) ~= false\n"                       \
+	"end\n"
+
+/*
  * Accept a notification in one round trip. It first checks the type of
  * every key it may write and refuses, writing nothing, when one holds
  * another type: a script that failed half way would leave the seen key set
- * with no job, and the provider's retry would be a duplicate.
+ * with no job, and the provider's retry would be a duplicate. A pending
+ * marker it sets holds the job it covers (LUA_WAITING).
  * KEYS: 1 seen, 2 queue, 3 dead, 4 notifications, 5 stats, 5+i pending of entity i.
  * ARGV: 1 now_ms, 2 dedup_ttl, 3 pending_ttl, 4 notifications maxlen,
  *       5 "1" to deduplicate on KEYS[1], 6 provider, 7 notification id,
@@ -36,7 +58,7 @@ static const char script_accept[] =
     "for i = 1, tonumber(ARGV[10]) do\n"
     "  local a = 10 + (i - 1) * 3\n"
     "  if ARGV[a + 2] == '1' then\n"
-    "    if redis.call('SET', KEYS[5 + i], ARGV[1], 'NX', 'EX', ARGV[3]) then\n"
+    "    if redis.call('SET', KEYS[5 + i], ARGV[a + 1], 'NX', 'EX', ARGV[3]) then\n"
     "      redis.call('LPUSH', KEYS[2], ARGV[a + 1])\n"
     "      queued = queued + 1\n"
     "    end\n"
@@ -149,11 +171,15 @@ static const char script_store[] =
  * to the retry zset or LPUSH it to the dead list, and release the lock if
  * this fetch holds it. A job no longer in the processing list was re-queued
  * by another fetcher (ours was thought dead): nothing is added then, the
- * queued copy stands for it.
- * KEYS: 1 processing, 2 retry, 3 dead, 4 lock, 5 stats.
+ * queued copy stands for it. A dead job also drops its entity's pending
+ * marker when the marker is its own (a job that died before its claim, which
+ * would drop it): else the entity stays covered by a job that will never
+ * run, and its next notification queues nothing for pending_ttl.
+ * KEYS: 1 processing, 2 retry, 3 dead, 4 lock, 5 stats, 6 pending.
  * ARGV: 1 job as taken, 2 "retry" or "dead", 3 new entry, 4 due (ms),
  *       5 token or "", 6 stats field, 7 latency stats field or "" when no
- *       GET was made, 8 its sum field, 9 latency ms.
+ *       GET was made, 8 its sum field, 9 latency ms, 10 "1" when KEYS[6] is
+ *       the job's marker ("0": a job that does not decode has none).
  * Returns 1 when the entry was added, 0 when the job was gone.
  */
 static const char script_reschedule[] =
@@ -163,6 +189,9 @@ static const char script_reschedule[] =
     "    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
     "  else\n"
     "    redis.call('LPUSH', KEYS[3], ARGV[3])\n"
+    "    if ARGV[10] == '1' and redis.call('GET', KEYS[6]) == ARGV[1] then\n"
+    "      redis.call('DEL', KEYS[6])\n"
+    "    end\n"
     "  end\n"
     "  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
     "  if ARGV[7] ~= '' then\n"
@@ -251,7 +280,7 @@ static const char script_refresh_due[] =
     "      else\n"
     "        redis.call('ZREM', KEYS[1], m)\n"
     "      end\n"
-    "      if redis.call('SET', KEYS[2 + 2 * i], ARGV[1], 'NX', 'EX', ARGV[3]) then\n"
+    "      if redis.call('SET', KEYS[2 + 2 * i], ARGV[4 + 2 * i], 'NX', 'EX', ARGV[3]) then\n"
     "        redis.call('LPUSH', KEYS[2], ARGV[4 + 2 * i])\n"
     "        queued = queued + 1\n"
     "      else\n"
@@ -267,12 +296,14 @@ static const char script_refresh_due[] =
 
 /*
  * Queue a fetch of an entity by hand (payhookctl refetch, POST
- * /entities/.../refetch), unless a job for it is waiting already.
- * KEYS: 1 queue, 2 pending. ARGV: 1 job, 2 pending_ttl, 3 now (ms).
+ * /entities/.../refetch), unless a job for it is waiting already: a marker
+ * whose job no longer waits (LUA_WAITING) is replaced.
+ * KEYS: 1 queue, 2 pending, 3 retry. ARGV: 1 job, 2 pending_ttl.
  * Returns 1 queued, 2 covered by a waiting job.
  */
-static const char script_refetch[] =
-    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[2]) then return 2 end\n"
+static const char script_refetch[] = LUA_WAITING
+    "if waiting(KEYS[1], KEYS[3], redis.call('GET', KEYS[2])) then return 2 end\n"
+    "redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])\n"
     "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
     "return 1\n";
 
@@ -332,17 +363,18 @@ static const char script_rate_penalty[] =
 /*
  * Put a job back in the queue from the dead list (payhookctl dead replay):
  * remove the entry, then queue the job unless a job for the entity is
- * already waiting (its pending marker, as the accept script sets it);
- * ARGV[4] "0" skips the marker (an entity type with no route: the fetcher
- * never clears one).
- * KEYS: 1 dead, 2 queue, 3 pending. ARGV: 1 entry, 2 job, 3 pending_ttl,
- * 4 "1" to use the marker, 5 now (ms).
+ * already waiting (its pending marker names a job that still waits,
+ * LUA_WAITING; a marker whose job is gone is replaced); ARGV[4] "0" skips
+ * the marker (an entity type with no route: the fetcher never clears one).
+ * KEYS: 1 dead, 2 queue, 3 pending, 4 retry. ARGV: 1 entry, 2 job,
+ * 3 pending_ttl, 4 "1" to use the marker.
  * Returns 0 entry gone, 1 queued, 2 covered by a waiting job.
  */
-static const char script_dead_replay[] =
+static const char script_dead_replay[] = LUA_WAITING
     "if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end\n"
-    "if ARGV[4] == '1' and not redis.call('SET', KEYS[3], ARGV[5], 'NX', 'EX', ARGV[3]) then\n"
-    "  return 2\n"
+    "if ARGV[4] == '1' then\n"
+    "  if waiting(KEYS[2], KEYS[4], redis.call('GET', KEYS[3])) then return 2 end\n"
+    "  redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])\n"
     "end\n"
     "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
     "return 1\n";

@@ -588,7 +588,7 @@ static int
 ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
     const struct ph_job *j, int *covered)
 {
-	char kp[PH_KEY_MAX], jobbuf[PH_JOB_MAX + 1];
+	char kp[PH_KEY_MAX], kr[PH_KEY_MAX], jobbuf[PH_JOB_MAX + 1];
 	struct ph_call call;
 	const struct ph_provider *p;
 	struct ph_job fresh = *j;
@@ -601,7 +601,8 @@ ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
 		return -1;
 	}
 	if (ph_key_entity(kp, sizeof kp, c->cfg.redis.prefix, PH_KEY_PENDING, j->provider,
-	        j->entity_type, j->entity_id) < 0) {
+	        j->entity_type, j->entity_id) < 0 ||
+	    ph_key(kr, sizeof kr, c->cfg.redis.prefix, "retry") < 0) {
 		ctl_warn("key too long: %spending:...", c->cfg.redis.prefix);
 		return -1;
 	}
@@ -609,12 +610,12 @@ ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
 		.dead_key = kd,
 		.queue_key = kq,
 		.pending_key = kp,
+		.retry_key = kr,
 		.entry = entry,
 		.job = jobbuf,
 		.pending_ttl = c->cfg.handler.pending_ttl,
 		/* An entity type with no route: the fetcher never clears a marker. */
 		.use_marker = p != NULL && provider_route(p, j->entity_type) != NULL,
-		.now_ms = ph_now_ms(),
 	};
 	ph_call_dead_replay(&call, &dr);
 	r = ctl_eval(c, &call);

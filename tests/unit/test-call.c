@@ -126,6 +126,7 @@ test_fetcher_calls(void)
 	        .dead_key = "D",
 	        .lock_key = "L",
 	        .stats_key = "S",
+	        .pending_key = "P",
 	        .job = "J",
 	        .job_len = 1,
 	        .dead = 1,
@@ -136,11 +137,12 @@ test_fetcher_calls(void)
 	        .latency_field = "",
 	        .latency_sum_field = "LS",
 	        .latency_ms = 0 });
-	ok(c.script == PH_SCRIPT_RESCHEDULE && c.nkeys == 5 && c.argc == 14,
-	    "reschedule: 5 keys, 9 args");
+	ok(c.script == PH_SCRIPT_RESCHEDULE && c.nkeys == 6 && c.argc == 16,
+	    "reschedule: 6 keys, 10 args");
 	ok(!strcmp(key(&c, 1), "PR") && !strcmp(key(&c, 2), "RT") && !strcmp(key(&c, 3), "D") &&
-	        !strcmp(key(&c, 4), "L") && !strcmp(key(&c, 5), "S"),
-	    "reschedule: KEYS processing, retry, dead, lock, stats");
+	        !strcmp(key(&c, 4), "L") && !strcmp(key(&c, 5), "S") && !strcmp(key(&c, 6), "P"),
+	    "reschedule: KEYS processing, retry, dead, lock, stats, pending");
+	ok(!strcmp(arg(&c, 10), "1"), "reschedule: ARGV 10, the marker is the job's");
 	ok(!strcmp(arg(&c, 1), "J") && !strcmp(arg(&c, 2), "dead") && !strcmp(arg(&c, 3), "EN") &&
 	        !strcmp(arg(&c, 4), "5") && !strcmp(arg(&c, 5), "") && !strcmp(arg(&c, 6), "F") &&
 	        !strcmp(arg(&c, 7), "") && !strcmp(arg(&c, 8), "LS") && !strcmp(arg(&c, 9), "0"),
@@ -217,24 +219,25 @@ test_other_calls(void)
 {
 	struct ph_call c;
 
-	ph_call_refetch(&c, "Q", "P", "J", 3600, 5);
-	ok(c.script == PH_SCRIPT_REFETCH && c.nkeys == 2 && !strcmp(key(&c, 1), "Q") &&
-	        !strcmp(key(&c, 2), "P") && !strcmp(arg(&c, 1), "J") &&
-	        !strcmp(arg(&c, 2), "3600") && !strcmp(arg(&c, 3), "5"),
-	    "refetch: KEYS queue, pending; ARGV job, ttl, now");
+	ph_call_refetch(&c, "pfx:queue", "P", "J", 3600, 5);
+	ok(c.script == PH_SCRIPT_REFETCH && c.nkeys == 3 && c.argc == 5 &&
+	        !strcmp(key(&c, 1), "pfx:queue") && !strcmp(key(&c, 2), "P") &&
+	        !strcmp(key(&c, 3), "pfx:retry") && !strcmp(arg(&c, 1), "J") &&
+	        !strcmp(arg(&c, 2), "3600"),
+	    "refetch: KEYS queue, pending, retry (the queue's prefix); ARGV job, ttl");
 	ph_call_dead_replay(&c,
 	    &(struct ph_dead_replay){ .dead_key = "D",
 	        .queue_key = "Q",
 	        .pending_key = "P",
+	        .retry_key = "RT",
 	        .entry = "EN",
 	        .job = "J",
 	        .pending_ttl = 60,
-	        .use_marker = 0,
-	        .now_ms = 9 });
-	ok(c.script == PH_SCRIPT_DEAD_REPLAY && c.nkeys == 3 && c.argc == 8 &&
-	        !strcmp(arg(&c, 1), "EN") && !strcmp(arg(&c, 2), "J") &&
-	        !strcmp(arg(&c, 3), "60") && !strcmp(arg(&c, 4), "0") && !strcmp(arg(&c, 5), "9"),
-	    "dead replay: KEYS dead, queue, pending; ARGV entry, job, ttl, marker, now");
+	        .use_marker = 0 });
+	ok(c.script == PH_SCRIPT_DEAD_REPLAY && c.nkeys == 4 && c.argc == 8 &&
+	        !strcmp(key(&c, 4), "RT") && !strcmp(arg(&c, 1), "EN") &&
+	        !strcmp(arg(&c, 2), "J") && !strcmp(arg(&c, 3), "60") && !strcmp(arg(&c, 4), "0"),
+	    "dead replay: KEYS dead, queue, pending, retry; ARGV entry, job, ttl, marker");
 	ph_call_dead_purge(&c, "D");
 	ok(c.script == PH_SCRIPT_DEAD_PURGE && c.nkeys == 1 && c.argc == 1 &&
 	        !strcmp(key(&c, 1), "D"),
