@@ -250,10 +250,12 @@ static const char script_requeue[] =
  * is tried again then, and the store of a successful one sets its real next
  * time; a lease past refresh_max_age after the entity's first store removes
  * the member instead (its store never comes: a deleted entity, revoked
- * credentials), and a member due past it is removed without a job, as is
- * one whose entity hash is gone (no first store to count from: its lease
- * would never end). Both count as expired. Members the caller read but
- * another fetcher moved meanwhile are skipped.
+ * credentials), and a member due past it is removed without a job. A
+ * member whose entity hash is gone (deleted, or never stored: scheduled by
+ * hand) has no first store to count from, so its lease would never end: it
+ * is moved one last time, removed instead of leased; the store of its fetch
+ * schedules it again, a fetch that fails for good leaves it untracked.
+ * Members the caller read but another fetcher moved meanwhile are skipped.
  * KEYS: 1 refresh, 2 queue, 3 stats, then for member i: 2+2i its pending
  *       marker, 3+2i its entity hash.
  * ARGV: 1 now (ms), 2 lease (ms from now), 3 pending_ttl (s),
@@ -271,11 +273,11 @@ static const char script_refresh_due[] =
     "    local first = tonumber(redis.call('HGET', KEYS[3 + 2 * i], 'first_stored_at') or now)\n"
     "    local last = first + tonumber(ARGV[4])\n"
     "    local lease = now + tonumber(ARGV[2])\n"
-    "    if gone or now > last then\n"
+    "    if not gone and now > last then\n"
     "      redis.call('ZREM', KEYS[1], m)\n"
     "      removed = removed + 1\n"
     "    else\n"
-    "      if lease <= last then\n"
+    "      if not gone and lease <= last then\n"
     "        redis.call('ZADD', KEYS[1], 'XX', lease, m)\n"
     "      else\n"
     "        redis.call('ZREM', KEYS[1], m)\n"
