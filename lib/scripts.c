@@ -4,6 +4,18 @@
 #include "scripts.h"
 
 /*
+ * The time, from Redis: everything a script decides that other hosts share
+ * (what is due, what expired, which worker is dead, the rate) is measured on
+ * one clock, whatever the caller's host says. Redis replicates a script's
+ * effects (Redis >= 5), so TIME before a write is allowed.
+ */
+#define LUA_NOW                                                    \
+	"local function now_ms()\n"                                \
+	"  local t = redis.call('TIME')\n"                         \
+	"  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000\n" \
+	"end\n"
+
+/*
  * A pending marker's value is the job it covers, as queued. It covers
  * only while that job still waits: in the queue (looked for from both ends,
  * PH_MARKER_SCAN entries each, so a long backlog costs a bounded scan; a job
@@ -89,7 +101,9 @@ static const char script_claim[] =
 /*
  * Store a snapshot if this fetch still holds the lock: HSET the entity,
  * XADD an event when the body changed, LREM the job, release the lock, and
- * set the entity's next refresh (docs/REFRESH.md) or remove it.
+ * set the entity's next refresh (docs/REFRESH.md) or remove it. The refresh
+ * due time and first_stored_at are Redis time (LUA_NOW); fetched_at is the
+ * fetcher's.
  * KEYS: 1 lock, 2 entity, 3 events, 4 processing, 5 stats, 6 refresh.
  * ARGV: 1 token, 2 job as taken, 3 body, 4 fetched_at, 5 http_status,
  *       6 sha256, 7 notification_id, 8 provider, 9 entity_type,
@@ -107,15 +121,16 @@ static const char script_claim[] =
  * stops after its last step, final stops at once; nothing is due later than
  * refresh_max_age after the entity was first stored.
  */
-static const char script_store[] =
+static const char script_store[] = LUA_NOW
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
     "  return {0, 0, 0}\n"
     "end\n"
+    "local now = math.floor(now_ms())\n"
     "local old = redis.call('HGET', KEYS[2], 'sha256')\n"
     "local oldstatus = redis.call('HGET', KEYS[2], 'status')\n"
     "local prevcls = redis.call('HGET', KEYS[2], 'refresh_class')\n"
     "local step = tonumber(redis.call('HGET', KEYS[2], 'refresh_step') or '-1') or -1\n"
-    "local first = redis.call('HGET', KEYS[2], 'first_stored_at') or ARGV[4]\n"
+    "local first = redis.call('HGET', KEYS[2], 'first_stored_at') or now\n"
     "redis.call('HSET', KEYS[2], 'body', ARGV[3], 'fetched_at', ARGV[4],\n"
     "  'http_status', ARGV[5], 'sha256', ARGV[6], 'notification_id', ARGV[7],\n"
     "  'status', ARGV[20], 'first_stored_at', first)\n"
@@ -151,7 +166,7 @@ static const char script_store[] =
     "    delay = s[step + 1]\n"
     "  end\n"
     "  if delay then\n"
-    "    local at = tonumber(ARGV[4]) + delay + math.floor(delay * tonumber(ARGV[19]) / 10000)\n"
+    "    local at = now + delay + math.floor(delay * tonumber(ARGV[19]) / 10000)\n"
     "    if at <= tonumber(first) + tonumber(ARGV[18]) then due = at end\n"
     "  end\n"
     "end\n"
@@ -176,17 +191,17 @@ static const char script_store[] =
  * would drop it): else the entity stays covered by a job that will never
  * run, and its next notification queues nothing for pending_ttl.
  * KEYS: 1 processing, 2 retry, 3 dead, 4 lock, 5 stats, 6 pending.
- * ARGV: 1 job as taken, 2 "retry" or "dead", 3 new entry, 4 due (ms),
- *       5 token or "", 6 stats field, 7 latency stats field or "" when no
+ * ARGV: 1 job as taken, 2 "retry" or "dead", 3 new entry, 4 retry delay
+ *       (ms, from Redis' TIME), 5 token or "", 6 stats field, 7 latency stats field or "" when no
  *       GET was made, 8 its sum field, 9 latency ms, 10 "1" when KEYS[6] is
  *       the job's marker ("0": a job that does not decode has none).
  * Returns 1 when the entry was added, 0 when the job was gone.
  */
-static const char script_reschedule[] =
+static const char script_reschedule[] = LUA_NOW
     "local held = redis.call('LREM', KEYS[1], -1, ARGV[1])\n"
     "if held > 0 then\n"
     "  if ARGV[2] == 'retry' then\n"
-    "    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
+    "    redis.call('ZADD', KEYS[2], math.floor(now_ms()) + tonumber(ARGV[4]), ARGV[3])\n"
     "  else\n"
     "    redis.call('LPUSH', KEYS[3], ARGV[3])\n"
     "    if ARGV[10] == '1' and redis.call('GET', KEYS[6]) == ARGV[1] then\n"
@@ -205,34 +220,48 @@ static const char script_reschedule[] =
     "return held > 0 and 1 or 0\n";
 
 /*
- * Move retries that are due back to the queue, oldest first, at most a
- * limit per call.
- * KEYS: 1 retry, 2 queue. ARGV: 1 now (ms), 2 limit.
- * Returns {moved, due time of the next retry or -1}.
+ * Move retries that are due (in Redis time) back to the queue, oldest
+ * first, at most a limit per call.
+ * KEYS: 1 retry, 2 queue. ARGV: 1 limit.
+ * Returns {moved, ms until the next retry is due (0 or more), or -1 when none}.
  */
-static const char script_due[] =
-    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+static const char script_due[] = LUA_NOW
+    "local now = math.floor(now_ms())\n"
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[1])\n"
     "for _, job in ipairs(due) do\n"
     "  redis.call('ZREM', KEYS[1], job)\n"
     "  redis.call('LPUSH', KEYS[2], job)\n"
     "end\n"
     "local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
     "local at = -1\n"
-    "if nxt[2] then at = math.floor(tonumber(nxt[2])) end\n"
+    "if nxt[2] then at = math.max(0, math.floor(tonumber(nxt[2])) - now) end\n"
     "return {#due, at}\n";
 
 /*
- * Re-queue the processing list of a worker whose heartbeat is older than the
- * cutoff (or of this worker at start, forced), so its jobs are taken next,
- * the oldest first; then forget the worker.
+ * A fetcher's heartbeat, in Redis time: ZADD it to the workers zset, and
+ * name the workers whose heartbeat is older than worker_timeout.
+ * KEYS: 1 workers. ARGV: 1 worker, 2 worker_timeout (ms), 3 limit.
+ * Returns the stale workers (at most limit).
+ */
+static const char script_heartbeat[] = LUA_NOW
+    "local now = math.floor(now_ms())\n"
+    "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]),\n"
+    "  'LIMIT', 0, ARGV[3])\n";
+
+/*
+ * Re-queue the processing list of a worker whose heartbeat (script_heartbeat,
+ * Redis time) is older than worker_timeout (or of this worker at start,
+ * forced), so its jobs are taken next, the oldest first; then forget the
+ * worker.
  * KEYS: 1 processing:{worker}, 2 queue, 3 workers.
- * ARGV: 1 worker, 2 cutoff (ms), 3 "1" to force.
+ * ARGV: 1 worker, 2 worker_timeout (ms), 3 "1" to force.
  * Returns the number of jobs moved, or -1 when the worker is alive.
  */
-static const char script_requeue[] =
+static const char script_requeue[] = LUA_NOW
     "if ARGV[3] ~= '1' then\n"
     "  local hb = redis.call('ZSCORE', KEYS[3], ARGV[1])\n"
-    "  if hb and tonumber(hb) > tonumber(ARGV[2]) then\n"
+    "  if hb and tonumber(hb) > math.floor(now_ms()) - tonumber(ARGV[2]) then\n"
     "    return -1\n"
     "  end\n"
     "end\n"
@@ -256,23 +285,24 @@ static const char script_requeue[] =
  * is moved one last time, removed instead of leased; the store of its fetch
  * schedules it again, a fetch that fails for good leaves it untracked.
  * Members the caller read but another fetcher moved meanwhile are skipped.
+ * Due, leases and ages are in Redis time.
  * KEYS: 1 refresh, 2 queue, 3 stats, then for member i: 2+2i its pending
  *       marker, 3+2i its entity hash.
- * ARGV: 1 now (ms), 2 lease (ms from now), 3 pending_ttl (s),
- *       4 refresh_max_age (ms), then member i and its job at 3+2i and 4+2i.
+ * ARGV: 1 lease (ms from now), 2 pending_ttl (s), 3 refresh_max_age (ms),
+ *       then member i and its job at 2+2i and 3+2i.
  * Returns {queued, covered by a waiting job, removed}.
  */
-static const char script_refresh_due[] =
-    "local now = tonumber(ARGV[1])\n"
+static const char script_refresh_due[] = LUA_NOW
+    "local now = math.floor(now_ms())\n"
     "local queued, covered, removed = 0, 0, 0\n"
     "for i = 1, (#KEYS - 3) / 2 do\n"
-    "  local m = ARGV[3 + 2 * i]\n"
+    "  local m = ARGV[2 + 2 * i]\n"
     "  local sc = redis.call('ZSCORE', KEYS[1], m)\n"
     "  if sc and tonumber(sc) <= now then\n"
     "    local gone = redis.call('EXISTS', KEYS[3 + 2 * i]) == 0\n"
     "    local first = tonumber(redis.call('HGET', KEYS[3 + 2 * i], 'first_stored_at') or now)\n"
-    "    local last = first + tonumber(ARGV[4])\n"
-    "    local lease = now + tonumber(ARGV[2])\n"
+    "    local last = first + tonumber(ARGV[3])\n"
+    "    local lease = now + tonumber(ARGV[1])\n"
     "    if not gone and now > last then\n"
     "      redis.call('ZREM', KEYS[1], m)\n"
     "      removed = removed + 1\n"
@@ -282,8 +312,8 @@ static const char script_refresh_due[] =
     "      else\n"
     "        redis.call('ZREM', KEYS[1], m)\n"
     "      end\n"
-    "      if redis.call('SET', KEYS[2 + 2 * i], ARGV[4 + 2 * i], 'NX', 'EX', ARGV[3]) then\n"
-    "        redis.call('LPUSH', KEYS[2], ARGV[4 + 2 * i])\n"
+    "      if redis.call('SET', KEYS[2 + 2 * i], ARGV[3 + 2 * i], 'NX', 'EX', ARGV[2]) then\n"
+    "        redis.call('LPUSH', KEYS[2], ARGV[3 + 2 * i])\n"
     "        queued = queued + 1\n"
     "      else\n"
     "        covered = covered + 1\n"
@@ -314,15 +344,15 @@ static const char script_refetch[] = LUA_WAITING
  * leaky bucket kept as one "theoretical arrival time"). Grants up to n GETs
  * now; a 429 from the provider pushes the time ahead (script_rate_penalty)
  * and holds every fetcher back, with or without a rate set.
+ * The time is Redis' (with a fraction of a ms), one clock for all fetchers.
  * KEYS: 1 rate:{provider}, 2 stats.
- * ARGV: 1 now (ms, with a fraction), 2 interval (ms per GET; 0: no rate),
- *       3 tolerance (ms: the burst), 4 n wanted, 5 provider, 6 newly held
- *       back (counted in rate:{provider}:held).
+ * ARGV: 1 interval (ms per GET; 0: no rate), 2 tolerance (ms: the burst),
+ *       3 n wanted, 4 provider, 5 newly held back (counted in
+ *       rate:{provider}:held).
  * Returns {granted, ms until the next one may be granted}.
  */
-static const char script_rate[] =
-    "local now, t, tau, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),\n"
-    "  tonumber(ARGV[4])\n"
+static const char script_rate[] = LUA_NOW
+    "local now, t, tau, n = now_ms(), tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
     "if tat < now then tat = now end\n"
     "local k = 0\n"
@@ -337,8 +367,8 @@ static const char script_rate[] =
     "      math.ceil(tat - now + tau) + 1000)\n"
     "  end\n"
     "end\n"
-    "if tonumber(ARGV[6]) > 0 then\n"
-    "  redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[5] .. ':held', ARGV[6])\n"
+    "if tonumber(ARGV[5]) > 0 then\n"
+    "  redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[4] .. ':held', ARGV[5])\n"
     "end\n"
     "local wait = 0\n"
     "if k < n then\n"
@@ -348,18 +378,19 @@ static const char script_rate[] =
     "return {k, wait}\n";
 
 /*
- * A provider answered 429: no fetcher sends it a GET before until.
- * KEYS: 1 rate:{provider}, 2 stats. ARGV: 1 now (ms), 2 until (ms), 3 provider.
+ * A provider answered 429: no fetcher sends it a GET for the next hold ms
+ * (from Redis' TIME, the rate script's clock).
+ * KEYS: 1 rate:{provider}, 2 stats. ARGV: 1 hold (ms), 2 provider.
  * Returns 1.
  */
-static const char script_rate_penalty[] =
+static const char script_rate_penalty[] = LUA_NOW
     "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
-    "local u = tonumber(ARGV[2])\n"
+    "local u = now_ms() + tonumber(ARGV[1])\n"
     "if tat < u then\n"
     "  redis.call('SET', KEYS[1], string.format('%.3f', u), 'PX',\n"
-    "    math.ceil(u - tonumber(ARGV[1])) + 1000)\n"
+    "    math.ceil(tonumber(ARGV[1])) + 1000)\n"
     "end\n"
-    "redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[3] .. ':throttled', 1)\n"
+    "redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[2] .. ':throttled', 1)\n"
     "return 1\n";
 
 /*
@@ -400,4 +431,5 @@ const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_RATE_PENALTY] = script_rate_penalty,
 	[PH_SCRIPT_DEAD_REPLAY] = script_dead_replay,
 	[PH_SCRIPT_DEAD_PURGE] = script_dead_purge,
+	[PH_SCRIPT_HEARTBEAT] = script_heartbeat,
 };

@@ -13,6 +13,7 @@ ph_stack_up || { tap_ok 1 "stack up"; tap_done; exit 1; }
 PO=/v1/payment_orders
 M=oneinfinite:payment_order
 beat() { rcli zscore payhook:workers "$1"; }
+has_beat() { [ -n "$(beat "$1")" ]; }
 # beat_moved WORKER FROM: WORKER beat again since its heartbeat was FROM.
 beat_moved() { local b; b=$(beat "$1"); [ -n "$b" ] && [ "$b" != "$2" ]; }
 
@@ -29,7 +30,7 @@ held='{"v":1,"provider":"oneinfinite","entity_type":"payment_order","entity_id":
 rcli lpush payhook:processing:n1 "$held" >/dev/null
 
 PH_WRAP_FETCHER="faketime -f +2h" fetcher_start a1
-ph_wait_for test -n "$(beat a1)"
+ph_wait_for has_beat a1
 tap_ok $? "the fetcher 2 h ahead runs and beats"
 redis_ms=$(rcli eval "local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000)" 0)
 b=$(beat a1)

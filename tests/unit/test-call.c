@@ -131,7 +131,7 @@ test_fetcher_calls(void)
 	        .job_len = 1,
 	        .dead = 1,
 	        .entry = "EN",
-	        .due_ms = 5,
+	        .delay_ms = 5,
 	        .token = "",
 	        .stats_field = "F",
 	        .latency_field = "",
@@ -146,38 +146,43 @@ test_fetcher_calls(void)
 	ok(!strcmp(arg(&c, 1), "J") && !strcmp(arg(&c, 2), "dead") && !strcmp(arg(&c, 3), "EN") &&
 	        !strcmp(arg(&c, 4), "5") && !strcmp(arg(&c, 5), "") && !strcmp(arg(&c, 6), "F") &&
 	        !strcmp(arg(&c, 7), "") && !strcmp(arg(&c, 8), "LS") && !strcmp(arg(&c, 9), "0"),
-	    "reschedule: ARGV job, dead, entry, due, token, fields, ms");
+	    "reschedule: ARGV job, dead, entry, delay, token, fields, ms");
 
-	ph_call_due(&c, "RT", "Q", 77, 100);
-	ok(c.script == PH_SCRIPT_DUE && c.nkeys == 2 && !strcmp(key(&c, 1), "RT") &&
-	        !strcmp(key(&c, 2), "Q") && !strcmp(arg(&c, 1), "77") && !strcmp(arg(&c, 2), "100"),
-	    "due: KEYS retry, queue; ARGV now, limit");
+	ph_call_due(&c, "RT", "Q", 100);
+	ok(c.script == PH_SCRIPT_DUE && c.nkeys == 2 && c.argc == 3 && !strcmp(key(&c, 1), "RT") &&
+	        !strcmp(key(&c, 2), "Q") && !strcmp(arg(&c, 1), "100"),
+	    "due: KEYS retry, queue; ARGV limit (the time is Redis')");
+
+	ph_call_heartbeat(&c, "W", "w1", 30000, 50);
+	ok(c.script == PH_SCRIPT_HEARTBEAT && c.nkeys == 1 && c.argc == 4 &&
+	        !strcmp(key(&c, 1), "W") && !strcmp(arg(&c, 1), "w1") &&
+	        !strcmp(arg(&c, 2), "30000") && !strcmp(arg(&c, 3), "50"),
+	    "heartbeat: KEYS workers; ARGV worker, timeout, limit");
 
 	ph_call_requeue(&c, "PR", "Q", "W", "w1", 99, 1);
 	ok(c.script == PH_SCRIPT_REQUEUE && c.nkeys == 3 && c.argc == 6 &&
 	        !strcmp(key(&c, 3), "W") && !strcmp(arg(&c, 1), "w1") &&
 	        !strcmp(arg(&c, 2), "99") && !strcmp(arg(&c, 3), "1"),
-	    "requeue: KEYS processing, queue, workers; ARGV worker, cutoff, force");
+	    "requeue: KEYS processing, queue, workers; ARGV worker, timeout, force");
 
 	ph_call_rate(&c,
 	    &(struct ph_rate){ .rate_key = "RK",
 	        .stats_key = "S",
 	        .provider = "cielo",
-	        .now_ms = 1.5,
 	        .interval_ms = 5,
 	        .tolerance_ms = 20,
 	        .wanted = 3,
 	        .newly_held = 2 });
-	ok(c.script == PH_SCRIPT_RATE && c.nkeys == 2 && c.argc == 8 &&
-	        !strcmp(arg(&c, 1), "1.500") && !strcmp(arg(&c, 2), "5.000") &&
-	        !strcmp(arg(&c, 3), "20.000") && !strcmp(arg(&c, 4), "3") &&
-	        !strcmp(arg(&c, 5), "cielo") && !strcmp(arg(&c, 6), "2"),
-	    "rate: KEYS rate, stats; ARGV now, interval, tolerance, n, provider, held");
+	ok(c.script == PH_SCRIPT_RATE && c.nkeys == 2 && c.argc == 7 &&
+	        !strcmp(arg(&c, 1), "5.000") && !strcmp(arg(&c, 2), "20.000") &&
+	        !strcmp(arg(&c, 3), "3") && !strcmp(arg(&c, 4), "cielo") &&
+	        !strcmp(arg(&c, 5), "2"),
+	    "rate: KEYS rate, stats; ARGV interval, tolerance, n, provider, held");
 
-	ph_call_rate_penalty(&c, "RK", "S", "cielo", 10, 2010);
-	ok(c.script == PH_SCRIPT_RATE_PENALTY && c.nkeys == 2 && !strcmp(arg(&c, 1), "10") &&
-	        !strcmp(arg(&c, 2), "2010") && !strcmp(arg(&c, 3), "cielo"),
-	    "rate penalty: ARGV now, until, provider");
+	ph_call_rate_penalty(&c, "RK", "S", "cielo", 2000);
+	ok(c.script == PH_SCRIPT_RATE_PENALTY && c.nkeys == 2 && c.argc == 4 &&
+	        !strcmp(arg(&c, 1), "2000") && !strcmp(arg(&c, 2), "cielo"),
+	    "rate penalty: ARGV hold, provider");
 }
 
 static void
@@ -190,24 +195,22 @@ test_refresh_due(void)
 	    &(struct ph_refresh_due){ .refresh_key = "RF",
 	        .queue_key = "Q",
 	        .stats_key = "S",
-	        .now_ms = 1000,
 	        .lease_ms = 86400000,
 	        .pending_ttl = 3600,
 	        .max_age_ms = 7776000000LL });
 	ok(ph_call_refresh_due_add(&c, "P1", "E1", "m1", "j1") == 0 &&
 	        ph_call_refresh_due_add(&c, "P2", "E2", "m2", "j2") == 0,
 	    "refresh due: two members added");
-	ok(c.script == PH_SCRIPT_REFRESH_DUE && c.nkeys == 7 && c.argc == 15,
-	    "refresh due: 3 + 2x2 keys, 4 + 2x2 args");
+	ok(c.script == PH_SCRIPT_REFRESH_DUE && c.nkeys == 7 && c.argc == 14,
+	    "refresh due: 3 + 2x2 keys, 3 + 2x2 args");
 	ok(!strcmp(key(&c, 1), "RF") && !strcmp(key(&c, 2), "Q") && !strcmp(key(&c, 3), "S") &&
 	        !strcmp(key(&c, 4), "P1") && !strcmp(key(&c, 5), "E1") &&
 	        !strcmp(key(&c, 6), "P2") && !strcmp(key(&c, 7), "E2"),
 	    "refresh due: KEYS refresh, queue, stats, then pending and entity per member");
-	ok(!strcmp(arg(&c, 1), "1000") && !strcmp(arg(&c, 2), "86400000") &&
-	        !strcmp(arg(&c, 3), "3600") && !strcmp(arg(&c, 4), "7776000000") &&
-	        !strcmp(arg(&c, 5), "m1") && !strcmp(arg(&c, 6), "j1") &&
-	        !strcmp(arg(&c, 7), "m2") && !strcmp(arg(&c, 8), "j2"),
-	    "refresh due: ARGV now, lease, ttl, max age, then member and job per member");
+	ok(!strcmp(arg(&c, 1), "86400000") && !strcmp(arg(&c, 2), "3600") &&
+	        !strcmp(arg(&c, 3), "7776000000") && !strcmp(arg(&c, 4), "m1") &&
+	        !strcmp(arg(&c, 5), "j1") && !strcmp(arg(&c, 6), "m2") && !strcmp(arg(&c, 7), "j2"),
+	    "refresh due: ARGV lease, ttl, max age, then member and job per member");
 	for (i = 0; i < 200 && !full; i++)
 		full = ph_call_refresh_due_add(&c, "P", "E", "m", "j") != 0;
 	ok(full && c.argc <= PH_CALL_ARGS, "refresh due: a full call refuses more (%d args)",
