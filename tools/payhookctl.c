@@ -1095,9 +1095,32 @@ ctl_refresh_first(const struct ph_config *cfg, enum ph_status_class cls)
 	return -1;
 }
 
-/* Schedule one stored entity (key without the prefix: entity:{p}:{t}:{id}); 1 scheduled, 0 not. */
+/* Redis' clock in ms (TIME), the one the scripts schedule refreshes by; -1 (reported) on error. */
 static int
-ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, long *final)
+ctl_redis_time(struct ctl *c, uint64_t *ms)
+{
+	redisReply *rep = ph_redis_cmd(&c->redis, "TIME");
+	int rc = -1;
+
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[0]->type == REDIS_REPLY_STRING &&
+	    rep->element[1]->type == REDIS_REPLY_STRING) {
+		*ms = strtoull(rep->element[0]->str, NULL, 10) * 1000 +
+		    strtoull(rep->element[1]->str, NULL, 10) / 1000;
+		rc = 0;
+	} else
+		ctl_warn("TIME: %s", rep == NULL ? c->redis.err : "unexpected reply");
+	freeReplyObject(rep);
+	return rc;
+}
+
+/*
+ * Schedule one stored entity (key without the prefix: entity:{p}:{t}:{id}),
+ * from now (Redis' ms); 1 scheduled, 0 not.
+ */
+static int
+ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, uint64_t now,
+    long *final)
 {
 	char provider[PH_PROVIDER_MAX + 1], type[PH_TYPE_MAX + 1], id[PH_ID_MAX + 1];
 	char member[PH_KEY_MAX], status[64];
@@ -1135,7 +1158,7 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 		(*final)++;
 		return 0;
 	}
-	due = ph_now_ms() + (uint64_t)first;
+	due = now + (uint64_t)first;
 	/* NX: an entity scheduled already keeps its time. */
 	rep = ph_redis_cmd(&c->redis, "ZADD %s NX %" PRIu64 " %s", kr, due, member);
 	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
@@ -1144,8 +1167,7 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 		    "HSET %s status %s refresh_class %s refresh_step 0 refresh_due %" PRIu64, key,
 		    status, refresh_class_name(cls), due);
 		freeReplyObject(rep);
-		rep =
-		    ph_redis_cmd(&c->redis, "HSETNX %s first_stored_at %" PRIu64, key, ph_now_ms());
+		rep = ph_redis_cmd(&c->redis, "HSETNX %s first_stored_at %" PRIu64, key, now);
 		done = 1;
 	}
 	freeReplyObject(rep);
@@ -1162,7 +1184,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 	long limit = CTL_LIMIT_DEFAULT, scheduled = 0, final = 0, seen = 0;
 	const char *sub = a->argc > 0 ? a->argv[0] : "";
 	redisReply *rep;
-	uint64_t now = ph_now_ms(), due;
+	uint64_t now, due;
 	size_t i;
 	int only_due = 0, j;
 	char *end;
@@ -1187,7 +1209,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 		fputs(ctl_help_refresh, stderr);
 		return CTL_USAGE;
 	}
-	if (ctl_key(c, kr, "refresh") != 0)
+	if (ctl_key(c, kr, "refresh") != 0 || ctl_redis_time(c, &now) != 0)
 		return CTL_ERR;
 
 	if (strcmp(sub, "list") == 0) {
@@ -1241,7 +1263,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 		for (i = 0; i < rep->element[1]->elements; i++) {
 			seen++;
 			scheduled += ctl_refresh_one(c, kr, rep->element[1]->element[i]->str,
-			    strlen(c->cfg.redis.prefix), &final);
+			    strlen(c->cfg.redis.prefix), now, &final);
 			ctl_progress(&pg, seen, -1);
 		}
 		freeReplyObject(rep);
