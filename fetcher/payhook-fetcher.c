@@ -109,21 +109,21 @@ struct slot {
 
 	enum slot_action action;
 	char entry[FETCHER_ENTRY_MAX]; /* retry or dead entry */
-	uint64_t due_ms;
+	uint64_t delay_ms;             /* a retry: due this long after now, in Redis' time */
 	long http_status;
 	long elapsed_ms; /* of the GET; -1 when none was made */
 	uint64_t fetched_at;
 	char sha[65];
 	const char *stat; /* stats field suffix */
 	enum ph_status_class cls;
-	int cls_known;          /* the status matched a row of the table */
-	char status[64];        /* as text, "" when absent */
-	size_t pidx;            /* the provider's index, once decoded */
-	int granted;            /* the provider's rate limit let its GET go */
-	int held;               /* held back by it at least once (counted) */
-	uint64_t penalty_until; /* a 429: wall ms every fetcher waits until, 0 when none */
-	enum slot_sent sent;    /* in the pipeline now */
-	int sent_penalty;       /* the 429's penalty script goes before it */
+	int cls_known;       /* the status matched a row of the table */
+	char status[64];     /* as text, "" when absent */
+	size_t pidx;         /* the provider's index, once decoded */
+	int granted;         /* the provider's rate limit let its GET go */
+	int held;            /* held back by it at least once (counted) */
+	uint64_t penalty_ms; /* a 429: ms every fetcher waits from now, 0 when none */
+	enum slot_sent sent; /* in the pipeline now */
+	int sent_penalty;    /* the 429's penalty script goes before it */
 };
 
 struct fetcher {
@@ -229,7 +229,7 @@ slot_clear(struct slot *s)
 	s->toobig = 0;
 	s->granted = 0;
 	s->held = 0;
-	s->penalty_until = 0;
+	s->penalty_ms = 0;
 	s->state = SLOT_FREE;
 }
 
@@ -249,8 +249,7 @@ slot_fail(struct slot *s, enum fetch_outcome out, const char *error, long retry_
 		next.attempt = s->job.attempt + 1;
 		if (ph_random_bytes(&rnd, sizeof rnd) != 0)
 			rnd = ph_mono_ms();
-		s->due_ms =
-		    ph_now_ms() + fetch_backoff_ms(&f->policy, s->job.attempt, rnd, retry_after);
+		s->delay_ms = fetch_backoff_ms(&f->policy, s->job.attempt, rnd, retry_after);
 		n = job_encode(&next, s->entry, sizeof s->entry);
 		s->action = ACTION_RETRY;
 		s->stat = "retried";
@@ -434,6 +433,13 @@ slot_prepare(struct slot *s)
 		return PREPARED_DEAD;
 	}
 	s->decoded = 1;
+	/* First the marker's key: a job dead from here on drops its marker with it. */
+	if (ph_key_entity(s->pending_key, sizeof s->pending_key, prefix, PH_KEY_PENDING,
+	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0) {
+		s->pending_key[0] = '\0';
+		slot_dead_now(s, "key_too_long");
+		return PREPARED_DEAD;
+	}
 	s->provider = provider_find(s->job.provider, strlen(s->job.provider), &idx);
 	if (s->provider == NULL || provider_route(s->provider, s->job.entity_type) == NULL) {
 		slot_dead_now(s, "no_route");
@@ -447,8 +453,6 @@ slot_prepare(struct slot *s)
 	}
 	if (ph_key_entity(s->lock_key, sizeof s->lock_key, prefix, PH_KEY_LOCK, s->job.provider,
 	        s->job.entity_type, s->job.entity_id) < 0 ||
-	    ph_key_entity(s->pending_key, sizeof s->pending_key, prefix, PH_KEY_PENDING,
-	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0 ||
 	    ph_key_entity(s->entity_key, sizeof s->entity_key, prefix, PH_KEY_ENTITY,
 	        s->job.provider, s->job.entity_type, s->job.entity_id) < 0) {
 		slot_dead_now(s, "key_too_long");
@@ -497,7 +501,7 @@ slot_claim_reply(struct slot *s, const redisReply *rep)
 		s->token[0] = '\0';
 		memcpy(s->entry, s->raw, s->rawlen);
 		s->entry[s->rawlen] = '\0';
-		s->due_ms = ph_now_ms() + (uint64_t)f->cfg->fetcher.lock_wait_ms;
+		s->delay_ms = (uint64_t)f->cfg->fetcher.lock_wait_ms;
 		s->action = ACTION_RETRY;
 		s->stat = "lock_wait";
 		s->state = SLOT_FINISH;
@@ -524,9 +528,9 @@ slot_finish_send(struct slot *s)
 	unsigned short rnd = 0;
 
 	s->sent_penalty = 0;
-	if (s->penalty_until != 0) {
+	if (s->penalty_ms != 0) {
 		ph_call_rate_penalty(&f->call, f->rate_key[s->pidx], f->stats_key, s->job.provider,
-		    ph_now_ms(), s->penalty_until);
+		    s->penalty_ms);
 		if (ph_pipe_call(&f->pipe, &f->call) != 0)
 			return -1;
 		s->sent_penalty = 1;
@@ -595,11 +599,12 @@ slot_finish_send(struct slot *s)
 		.dead_key = f->dead_key,
 		.lock_key = s->decoded && s->lock_key[0] != '\0' ? s->lock_key : f->retry_key,
 		.stats_key = f->stats_key,
+		.pending_key = s->decoded && s->pending_key[0] != '\0' ? s->pending_key : NULL,
 		.job = s->raw,
 		.job_len = s->rawlen,
 		.dead = s->action != ACTION_RETRY,
 		.entry = s->entry,
-		.due_ms = s->due_ms,
+		.delay_ms = s->delay_ms,
 		.token = s->token,
 		.stats_field = field,
 		.latency_field = lat,
@@ -691,8 +696,8 @@ slot_done(struct slot *s, CURLcode cc)
 	}
 	/* A 429 slows the provider down for every fetcher, not only for this job. */
 	if (status == 429)
-		s->penalty_until = ph_now_ms() +
-		    (ra > 0 ? (uint64_t)(ra > 86400 ? 86400 : ra) * 1000 : FETCHER_429_HOLD_MS);
+		s->penalty_ms =
+		    ra > 0 ? (uint64_t)(ra > 86400 ? 86400 : ra) * 1000 : FETCHER_429_HOLD_MS;
 	out = fetch_classify(&f->policy, status, cc != CURLE_OK ? transport : NULL, s->job.attempt,
 	    error, sizeof error);
 	s->http_status = status;
@@ -741,16 +746,6 @@ fetcher_transfers(struct fetcher *f, int wait_ms)
 	}
 }
 
-/* Wall-clock milliseconds with a fraction, as the rate script counts. */
-static double
-fetcher_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Put a job as taken (exactly its bytes) into a free slot, to be claimed. */
 static void
 slot_load(struct slot *s, const char *raw, size_t len)
@@ -765,6 +760,7 @@ slot_load(struct slot *s, const char *raw, size_t len)
 	s->elapsed_ms = -1;
 	s->token[0] = '\0';
 	s->lock_key[0] = '\0';
+	s->pending_key[0] = '\0';
 	s->state = SLOT_CLAIM;
 	s->f->busy++;
 }
@@ -800,7 +796,6 @@ fetcher_rate_send(struct fetcher *f, size_t pi, long n)
 		.rate_key = f->rate_key[pi],
 		.stats_key = f->stats_key,
 		.provider = provider_at(pi)->name,
-		.now_ms = fetcher_now_ms(),
 		.interval_ms = t,
 		.tolerance_ms = t * (double)(burst - 1),
 		.wanted = n,
@@ -919,9 +914,9 @@ fetcher_pipeline(struct fetcher *f, int take)
 			if ((rep = ph_pipe_reply(&f->pipe)) == NULL)
 				goto lost;
 			if (fetcher_reply_ok(f, rep, "rate_penalty")) {
-				log_info("rate_throttled", "provider=%s until=%" PRIu64,
-				    s->job.provider, s->penalty_until);
-				s->penalty_until = 0;
+				log_info("rate_throttled", "provider=%s hold_ms=%" PRIu64,
+				    s->job.provider, s->penalty_ms);
+				s->penalty_ms = 0;
 			} else
 				failed = 1;
 			freeReplyObject(rep);
@@ -1095,13 +1090,16 @@ fetcher_adopt(struct fetcher *f)
 	return rc;
 }
 
-/* Move due retries to the queue; -1 when Redis failed. */
+/*
+ * Move due retries to the queue; *next_retry is the monotonic ms the next
+ * one is due (by Redis' clock), 0 when none. -1 when Redis failed.
+ */
 static int
-fetcher_due(struct fetcher *f, uint64_t *next_wall)
+fetcher_due(struct fetcher *f, uint64_t *next_retry)
 {
 	redisReply *rep;
 
-	ph_call_due(&f->call, f->retry_key, f->queue_key, ph_now_ms(), FETCHER_DUE_BATCH);
+	ph_call_due(&f->call, f->retry_key, f->queue_key, FETCHER_DUE_BATCH);
 	rep = ph_redis_call(f->redis, &f->call);
 	if (!fetcher_reply_ok(f, rep, "due") || rep->type != REDIS_REPLY_ARRAY ||
 	    rep->elements != 2) {
@@ -1109,10 +1107,29 @@ fetcher_due(struct fetcher *f, uint64_t *next_wall)
 		return -1;
 	}
 	f->due_moved = (int)rep->element[0]->integer;
-	*next_wall = rep->element[1]->integer > 0 ? (uint64_t)rep->element[1]->integer : 0;
+	*next_retry =
+	    rep->element[1]->integer >= 0 ? ph_mono_ms() + (uint64_t)rep->element[1]->integer : 0;
 	freeReplyObject(rep);
 	if (f->due_moved > 0)
 		log_debug("due", "moved=%d", f->due_moved);
+	return 0;
+}
+
+/* Redis' clock, in ms (TIME). -1 when Redis failed. */
+static int
+fetcher_redis_time(struct fetcher *f, uint64_t *ms)
+{
+	redisReply *rep = ph_redis_cmd(f->redis, "TIME");
+
+	if (!fetcher_reply_ok(f, rep, "time") || rep->type != REDIS_REPLY_ARRAY ||
+	    rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_STRING) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	*ms = strtoull(rep->element[0]->str, NULL, 10) * 1000 +
+	    strtoull(rep->element[1]->str, NULL, 10) / 1000;
+	freeReplyObject(rep);
 	return 0;
 }
 
@@ -1141,7 +1158,7 @@ fetcher_refresh_due(struct fetcher *f)
 	const struct ph_provider *p;
 	struct ph_job job;
 	redisReply *rep, *mv;
-	uint64_t now = ph_now_ms();
+	uint64_t now;
 	size_t i, pidx;
 	int k = 0;
 	/* A moved entry waits until this lease: the store of its fetch sets the real time. */
@@ -1149,13 +1166,15 @@ fetcher_refresh_due(struct fetcher *f)
 		.refresh_key = f->refresh_key,
 		.queue_key = f->queue_key,
 		.stats_key = f->stats_key,
-		.now_ms = now,
 		.lease_ms = refresh_last_step_ms(f->cfg->fetcher.refresh_schedule_ms),
 		.pending_ttl = f->cfg->handler.pending_ttl,
 		.max_age_ms = (long long)f->cfg->fetcher.refresh_max_age * 1000,
 	};
 
 	f->refresh_moved = 0;
+	/* What is due is Redis' time to say: the script checks each member again by it. */
+	if (fetcher_redis_time(f, &now) != 0)
+		return -1;
 	rep = ph_redis_cmd(f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d", f->refresh_key,
 	    now, FETCHER_REFRESH_BATCH);
 	if (!fetcher_reply_ok(f, rep, "refresh") || rep->type != REDIS_REPLY_ARRAY) {
@@ -1222,7 +1241,7 @@ enum requeue_result {
 
 /* Re-queue the processing list of one worker (of ours at start when force is set). */
 static enum requeue_result
-fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int force)
+fetcher_requeue(struct fetcher *f, const char *worker, int force)
 {
 	char key[PH_KEY_MAX];
 	redisReply *rep;
@@ -1231,7 +1250,8 @@ fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int forc
 	if (ph_key_of(key, sizeof key, f->cfg->redis.prefix, PH_KEY_PROCESSING, worker, NULL,
 	        NULL) < 0)
 		return REQUEUE_FAILED;
-	ph_call_requeue(&f->call, key, f->queue_key, f->workers_key, worker, cutoff, force);
+	ph_call_requeue(&f->call, key, f->queue_key, f->workers_key, worker,
+	    f->cfg->fetcher.worker_timeout * 1000, force);
 	rep = ph_redis_call(f->redis, &f->call);
 	if (!fetcher_reply_ok(f, rep, "requeue") || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
@@ -1246,30 +1266,27 @@ fetcher_requeue(struct fetcher *f, const char *worker, uint64_t cutoff, int forc
 	return REQUEUE_DONE;
 }
 
-/* Heartbeat, and re-queue the jobs of workers that stopped beating; -1 when Redis failed. */
+/*
+ * Heartbeat, and re-queue the jobs of workers that stopped beating, both in
+ * Redis' time: a host whose clock runs ahead sees no live worker as dead.
+ * -1 when Redis failed.
+ */
 static int
 fetcher_beat(struct fetcher *f)
 {
 	redisReply *rep;
-	uint64_t now = ph_now_ms();
-	uint64_t cutoff = now - (uint64_t)f->cfg->fetcher.worker_timeout * 1000;
 	size_t i;
 
 	if (!f->recovered) {
 		/* Jobs a previous run under this --id held when it died. */
-		if (fetcher_requeue(f, f->id, 0, 1) != REQUEUE_DONE)
+		if (fetcher_requeue(f, f->id, 1) != REQUEUE_DONE)
 			return -1;
 		f->recovered = 1;
 	}
-	rep = ph_redis_cmd(f->redis, "ZADD %s %" PRIu64 " %s", f->workers_key, now, f->id);
-	if (!fetcher_reply_ok(f, rep, "heartbeat")) {
-		freeReplyObject(rep);
-		return -1;
-	}
-	freeReplyObject(rep);
-	rep = ph_redis_cmd(f->redis, "ZRANGEBYSCORE %s -inf %" PRIu64 " LIMIT 0 %d", f->workers_key,
-	    cutoff, FETCHER_REAP_BATCH);
-	if (!fetcher_reply_ok(f, rep, "workers") || rep->type != REDIS_REPLY_ARRAY) {
+	ph_call_heartbeat(&f->call, f->workers_key, f->id, f->cfg->fetcher.worker_timeout * 1000,
+	    FETCHER_REAP_BATCH);
+	rep = ph_redis_call(f->redis, &f->call);
+	if (!fetcher_reply_ok(f, rep, "heartbeat") || rep->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(rep);
 		return -1;
 	}
@@ -1279,7 +1296,7 @@ fetcher_beat(struct fetcher *f)
 		if (w->type != REDIS_REPLY_STRING || !ph_id_valid(w->str, w->len) ||
 		    strcmp(w->str, f->id) == 0)
 			continue;
-		(void)fetcher_requeue(f, w->str, cutoff, 0);
+		(void)fetcher_requeue(f, w->str, 0);
 	}
 	freeReplyObject(rep);
 	return 0;
@@ -1330,7 +1347,7 @@ fetcher_default_id(char *buf, size_t len)
 static void
 fetcher_run(struct fetcher *f)
 {
-	uint64_t now, beat_every, stop_deadline = 0, next_wall = 0;
+	uint64_t now, beat_every, stop_deadline = 0, next_retry = 0;
 	long block;
 	int redis_ok, more, rc;
 
@@ -1368,7 +1385,7 @@ fetcher_run(struct fetcher *f)
 		if (redis_ok && f->adopt && fetcher_adopt(f) == 0 && fetcher_slots(f, 0) != 0)
 			redis_ok = 0;
 		if (redis_ok && !fetcher_stop && now >= f->next_due) {
-			if (fetcher_due(f, &next_wall) != 0 || fetcher_refresh_due(f) != 0)
+			if (fetcher_due(f, &next_retry) != 0 || fetcher_refresh_due(f) != 0)
 				redis_ok = 0;
 			/* A full batch of refreshes: the next one at once. */
 			f->next_due = now + (f->refresh_moved == FETCHER_REFRESH_BATCH ? 0 : 100);
@@ -1376,7 +1393,7 @@ fetcher_run(struct fetcher *f)
 
 		if (f->once && f->busy == 0 && f->queue_empty && f->recovered && redis_ok) {
 			/* Drained: done unless retries came due meanwhile. */
-			if (fetcher_due(f, &next_wall) != 0)
+			if (fetcher_due(f, &next_retry) != 0)
 				redis_ok = 0;
 			else if (f->due_moved == 0)
 				break;
@@ -1388,9 +1405,9 @@ fetcher_run(struct fetcher *f)
 		if (f->busy == 0 && redis_ok && !fetcher_stop && !f->once) {
 			/* Idle: block on the queue, no longer than the next due retry. */
 			block = FETCHER_BLOCK_MS;
-			if (next_wall > 0) {
-				uint64_t w = ph_now_ms();
-				long until = next_wall > w ? (long)(next_wall - w) : 0;
+			if (next_retry > 0) {
+				uint64_t w = ph_mono_ms();
+				long until = next_retry > w ? (long)(next_retry - w) : 0;
 				if (until < block)
 					block = until;
 			}

@@ -29,6 +29,8 @@ accept_init(struct ph_accept_ctx *ctx, const struct ph_config *cfg)
 	return ph_key_of(ctx->queue, sizeof ctx->queue, prefix, PH_KEY_QUEUE, NULL, NULL, NULL) <
 	            0 ||
 	        ph_key_of(ctx->dead, sizeof ctx->dead, prefix, PH_KEY_DEAD, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(ctx->retry, sizeof ctx->retry, prefix, PH_KEY_RETRY, NULL, NULL, NULL) <
+	            0 ||
 	        ph_key_of(ctx->notifications, sizeof ctx->notifications, prefix,
 	            PH_KEY_NOTIFICATIONS, NULL, NULL, NULL) < 0 ||
 	        ph_key_of(ctx->stats, sizeof ctx->stats, prefix, PH_KEY_STATS, NULL, NULL, NULL) < 0
@@ -133,8 +135,8 @@ accept_item_refetch(struct ph_accept_item *it, const struct ph_accept_ctx *ctx,
 	        job->provider, job->entity_type, job->entity_id) < 0 ||
 	    job_encode(job, jobbuf, sizeof jobbuf) < 0)
 		return -1;
-	ph_call_refetch(&call, ctx->queue, pending, jobbuf, ctx->cfg->handler.pending_ttl,
-	    job->received_at);
+	ph_call_refetch(&call, ctx->queue, ctx->retry, pending, jobbuf,
+	    ctx->cfg->handler.pending_ttl);
 	return ph_cmd_call(&it->cmd, &call);
 }
 

@@ -31,6 +31,7 @@ struct ph_accept_ctx {
 	const struct ph_config *cfg;
 	char queue[PH_KEY_MAX];
 	char dead[PH_KEY_MAX];
+	char retry[PH_KEY_MAX]; /* a refetch looks there for a job its marker covers */
 	char notifications[PH_KEY_MAX];
 	char stats[PH_KEY_MAX];
 	char dedup_ttl[24];

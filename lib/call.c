@@ -114,33 +114,46 @@ ph_call_reschedule(struct ph_call *c, const struct ph_reschedule *a)
 	call_add(c, a->dead_key);
 	call_add(c, a->lock_key);
 	call_add(c, a->stats_key);
+	/* No marker: any key of the keyspace's slot stands in, never read. */
+	call_add(c, a->pending_key != NULL ? a->pending_key : a->retry_key);
 	call_keys_done(c);
 	call_add_len(c, a->job, a->job_len);
 	call_add(c, a->dead ? "dead" : "retry");
 	call_add(c, a->entry);
-	call_addf(c, "%" PRIu64, a->due_ms);
+	call_addf(c, "%" PRIu64, a->delay_ms);
 	call_add(c, a->token);
 	call_add(c, a->stats_field);
 	call_add(c, a->latency_field);
 	call_add(c, a->latency_sum_field);
 	call_addf(c, "%ld", a->latency_ms);
+	call_add(c, a->pending_key != NULL ? "1" : "0");
 }
 
 void
-ph_call_due(struct ph_call *c, const char *retry_key, const char *queue_key, uint64_t now_ms,
-    long limit)
+ph_call_due(struct ph_call *c, const char *retry_key, const char *queue_key, long limit)
 {
 	call_begin(c, PH_SCRIPT_DUE);
 	call_add(c, retry_key);
 	call_add(c, queue_key);
 	call_keys_done(c);
-	call_addf(c, "%" PRIu64, now_ms);
+	call_addf(c, "%ld", limit);
+}
+
+void
+ph_call_heartbeat(struct ph_call *c, const char *workers_key, const char *worker, long timeout_ms,
+    long limit)
+{
+	call_begin(c, PH_SCRIPT_HEARTBEAT);
+	call_add(c, workers_key);
+	call_keys_done(c);
+	call_add(c, worker);
+	call_addf(c, "%ld", timeout_ms);
 	call_addf(c, "%ld", limit);
 }
 
 void
 ph_call_requeue(struct ph_call *c, const char *processing_key, const char *queue_key,
-    const char *workers_key, const char *worker, uint64_t cutoff_ms, int force)
+    const char *workers_key, const char *worker, long timeout_ms, int force)
 {
 	call_begin(c, PH_SCRIPT_REQUEUE);
 	call_add(c, processing_key);
@@ -148,7 +161,7 @@ ph_call_requeue(struct ph_call *c, const char *processing_key, const char *queue
 	call_add(c, workers_key);
 	call_keys_done(c);
 	call_add(c, worker);
-	call_addf(c, "%" PRIu64, cutoff_ms);
+	call_addf(c, "%ld", timeout_ms);
 	call_add(c, force ? "1" : "0");
 }
 
@@ -159,7 +172,6 @@ ph_call_rate(struct ph_call *c, const struct ph_rate *a)
 	call_add(c, a->rate_key);
 	call_add(c, a->stats_key);
 	call_keys_done(c);
-	call_addf(c, "%.3f", a->now_ms);
 	call_addf(c, "%.3f", a->interval_ms);
 	call_addf(c, "%.3f", a->tolerance_ms);
 	call_addf(c, "%ld", a->wanted);
@@ -169,20 +181,19 @@ ph_call_rate(struct ph_call *c, const struct ph_rate *a)
 
 void
 ph_call_rate_penalty(struct ph_call *c, const char *rate_key, const char *stats_key,
-    const char *provider, uint64_t now_ms, uint64_t until_ms)
+    const char *provider, uint64_t hold_ms)
 {
 	call_begin(c, PH_SCRIPT_RATE_PENALTY);
 	call_add(c, rate_key);
 	call_add(c, stats_key);
 	call_keys_done(c);
-	call_addf(c, "%" PRIu64, now_ms);
-	call_addf(c, "%" PRIu64, until_ms);
+	call_addf(c, "%" PRIu64, hold_ms);
 	call_add(c, provider);
 }
 
 /*
  * The refresh mover's KEYS and ARGV interleave per member (KEYS 2+2i, 3+2i;
- * ARGV 3+2i, 4+2i), so its members are kept apart and laid out when sent.
+ * ARGV 2+2i, 3+2i), so its members are kept apart and laid out when sent.
  * Begin writes the fixed parts; each add inserts one member's keys before
  * the ARGV and its member and job after.
  */
@@ -194,7 +205,6 @@ ph_call_refresh_due(struct ph_call *c, const struct ph_refresh_due *a)
 	call_add(c, a->queue_key);
 	call_add(c, a->stats_key);
 	call_keys_done(c);
-	call_addf(c, "%" PRIu64, a->now_ms);
 	call_addf(c, "%lld", a->lease_ms);
 	call_addf(c, "%ld", a->pending_ttl);
 	call_addf(c, "%lld", a->max_age_ms);
@@ -225,16 +235,16 @@ ph_call_refresh_due_add(struct ph_call *c, const char *pending_key, const char *
 }
 
 void
-ph_call_refetch(struct ph_call *c, const char *queue_key, const char *pending_key, const char *job,
-    long pending_ttl, uint64_t now_ms)
+ph_call_refetch(struct ph_call *c, const char *queue_key, const char *retry_key,
+    const char *pending_key, const char *job, long pending_ttl)
 {
 	call_begin(c, PH_SCRIPT_REFETCH);
 	call_add(c, queue_key);
 	call_add(c, pending_key);
+	call_add(c, retry_key);
 	call_keys_done(c);
 	call_add(c, job);
 	call_addf(c, "%ld", pending_ttl);
-	call_addf(c, "%" PRIu64, now_ms);
 }
 
 void
@@ -244,12 +254,12 @@ ph_call_dead_replay(struct ph_call *c, const struct ph_dead_replay *a)
 	call_add(c, a->dead_key);
 	call_add(c, a->queue_key);
 	call_add(c, a->pending_key);
+	call_add(c, a->retry_key);
 	call_keys_done(c);
 	call_add(c, a->entry);
 	call_add(c, a->job);
 	call_addf(c, "%ld", a->pending_ttl);
 	call_add(c, a->use_marker ? "1" : "0");
-	call_addf(c, "%" PRIu64, a->now_ms);
 }
 
 void

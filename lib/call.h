@@ -65,14 +65,19 @@ struct ph_store {
 };
 void ph_call_store(struct ph_call *c, const struct ph_store *a);
 
-/* Give a job back: to the retry zset or the dead list (see script_reschedule). */
+/*
+ * Give a job back: to the retry zset or the dead list (see script_reschedule).
+ * A dead job drops its pending marker if the marker holds it: pending_key,
+ * or NULL when the job does not decode (it has none).
+ */
 struct ph_reschedule {
 	const char *processing_key, *retry_key, *dead_key, *lock_key, *stats_key;
+	const char *pending_key;
 	const char *job; /* as taken */
 	size_t job_len;
 	int dead;          /* 1: dead list, 0: retry */
 	const char *entry; /* the retry job or the dead entry */
-	uint64_t due_ms;
+	uint64_t delay_ms; /* a retry is due this long after Redis' TIME */
 	const char *token; /* "" when no lock is held */
 	const char *stats_field;
 	const char *latency_field; /* "" when no GET was made */
@@ -81,18 +86,25 @@ struct ph_reschedule {
 };
 void ph_call_reschedule(struct ph_call *c, const struct ph_reschedule *a);
 
-/* Move due retries to the queue. Reply {moved, next due or -1}. */
-void ph_call_due(struct ph_call *c, const char *retry_key, const char *queue_key, uint64_t now_ms,
-    long limit);
+/*
+ * The scripts below read the time from Redis (TIME): the caller passes
+ * durations, never its own clock.
+ */
 
-/* Re-queue a worker's processing list. Reply jobs moved, -1 alive. */
+/* Move due retries to the queue. Reply {moved, ms until the next is due or -1}. */
+void ph_call_due(struct ph_call *c, const char *retry_key, const char *queue_key, long limit);
+
+/* Heartbeat of a worker. Reply the workers silent for timeout_ms (at most limit). */
+void ph_call_heartbeat(struct ph_call *c, const char *workers_key, const char *worker,
+    long timeout_ms, long limit);
+
+/* Re-queue a worker's processing list if silent for timeout_ms. Reply jobs moved, -1 alive. */
 void ph_call_requeue(struct ph_call *c, const char *processing_key, const char *queue_key,
-    const char *workers_key, const char *worker, uint64_t cutoff_ms, int force);
+    const char *workers_key, const char *worker, long timeout_ms, int force);
 
 /* Ask a provider's rate limit for n GETs. Reply {granted, ms to wait}. */
 struct ph_rate {
 	const char *rate_key, *stats_key, *provider;
-	double now_ms;
 	double interval_ms; /* 0: no rate */
 	double tolerance_ms;
 	long wanted;
@@ -100,14 +112,13 @@ struct ph_rate {
 };
 void ph_call_rate(struct ph_call *c, const struct ph_rate *a);
 
-/* A 429: hold every fetcher back until until_ms. */
+/* A 429: hold every fetcher back for hold_ms. */
 void ph_call_rate_penalty(struct ph_call *c, const char *rate_key, const char *stats_key,
-    const char *provider, uint64_t now_ms, uint64_t until_ms);
+    const char *provider, uint64_t hold_ms);
 
 /* Move due refreshes: begin, then add each member (with its keys and job). */
 struct ph_refresh_due {
 	const char *refresh_key, *queue_key, *stats_key;
-	uint64_t now_ms;
 	long long lease_ms;
 	long pending_ttl;
 	long long max_age_ms;
@@ -117,17 +128,19 @@ void ph_call_refresh_due(struct ph_call *c, const struct ph_refresh_due *a);
 int ph_call_refresh_due_add(struct ph_call *c, const char *pending_key, const char *entity_key,
     const char *member, const char *job);
 
-/* Queue a fetch by hand unless one waits. Reply 1 queued, 2 pending. */
-void ph_call_refetch(struct ph_call *c, const char *queue_key, const char *pending_key,
-    const char *job, long pending_ttl, uint64_t now_ms);
+/*
+ * Queue a fetch by hand unless one waits (in the queue or the retry zset:
+ * the marker holds the job it covers). Reply 1 queued, 2 pending.
+ */
+void ph_call_refetch(struct ph_call *c, const char *queue_key, const char *retry_key,
+    const char *pending_key, const char *job, long pending_ttl);
 
 /* Put a dead entry back. Reply 0 gone, 1 queued, 2 covered. */
 struct ph_dead_replay {
-	const char *dead_key, *queue_key, *pending_key;
+	const char *dead_key, *queue_key, *pending_key, *retry_key;
 	const char *entry, *job;
 	long pending_ttl;
 	int use_marker;
-	uint64_t now_ms;
 };
 void ph_call_dead_replay(struct ph_call *c, const struct ph_dead_replay *a);
 

@@ -6,15 +6,62 @@
 #include "scripts.h"
 
 /*
- * Accept a notification in one round trip.
+ * The time, from Redis: everything a script decides that other hosts share
+ * (what is due, what expired, which worker is dead, the rate) is measured on
+ * one clock, whatever the caller's host says. Redis replicates a script's
+ * effects (Redis >= 5), so TIME before a write is allowed.
+ */
+#define LUA_NOW                                                    \
+	"local function now_ms()\n"                                \
+	"  local t = redis.call('TIME')\n"                         \
+	"  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000\n" \
+	"end\n"
+
+/*
+ * A pending marker's value is the job it covers, as queued. It covers
+ * only while that job still waits: in the queue (looked for from both ends,
+ * PH_MARKER_SCAN entries each, so a long backlog costs a bounded scan; a job
+ * further in is taken for gone and a second one queued, which is only an
+ * extra fetch) or in the retry zset (a lock wait). A taken job's marker is
+ * dropped by its claim, or by the dead letter of a job that died before it.
+ */
+#define PH_MARKER_SCAN "1000"
+#define LUA_WAITING                                                                  \
+	"local function waiting(queue, retry, job)\n"                                \
+	"  if not job then return false end\n"                                       \
+	"  if redis.call('LPOS', queue, job, 'MAXLEN', " PH_MARKER_SCAN              \
+	") or\n"                                                                     \
+	"      redis.call('LPOS', queue, job, 'RANK', -1, 'MAXLEN', " PH_MARKER_SCAN \
+	") then\n"                                                                   \
+	"    return true\n"                                                          \
+	"  end\n"                                                                    \
+	"  return redis.call('ZSCORE', retry, job) ~= false\n"                       \
+	"end\n"
+
+/*
+ * Accept a notification in one round trip. It first checks the type of
+ * every key it may write and refuses, writing nothing, when one holds
+ * another type: a script that failed half way would leave the seen key set
+ * with no job, and the provider's retry would be a duplicate. A pending
+ * marker it sets holds the job it covers (LUA_WAITING).
  * KEYS: 1 seen, 2 queue, 3 dead, 4 notifications, 5 stats, 5+i pending of entity i.
  * ARGV: 1 now_ms, 2 dedup_ttl, 3 pending_ttl, 4 notifications maxlen,
  *       5 "1" to deduplicate on KEYS[1], 6 provider, 7 notification id,
  *       8 event, 9 raw body, 10 entity count, then per entity: job,
  *       "1" routed / "0" no route, dead-letter entry.
- * Returns {1 accepted | 0 duplicate, jobs queued}.
+ * Returns {1 accepted | 0 duplicate, jobs queued}, or an error reply
+ * "WRONGTYPE {key} holds a {type}, not a {type}" with nothing written.
  */
 static const char script_accept[] =
+    "local want = {'string', 'list', 'list', 'stream', 'hash'}\n"
+    "for i = ARGV[5] == '1' and 1 or 2, 5 + tonumber(ARGV[10]) do\n"
+    "  local t = redis.call('TYPE', KEYS[i])['ok']\n"
+    "  local w = want[i] or 'string'\n"
+    "  if t ~= 'none' and t ~= w then\n"
+    "    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', not a ' ..\n"
+    "      w .. ': nothing written')\n"
+    "  end\n"
+    "end\n"
     "if ARGV[5] == '1' then\n"
     "  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then\n"
     "    redis.call('HINCRBY', KEYS[5], 'notifications:' .. ARGV[6] .. ':duplicate', 1)\n"
@@ -25,7 +72,7 @@ static const char script_accept[] =
     "for i = 1, tonumber(ARGV[10]) do\n"
     "  local a = 10 + (i - 1) * 3\n"
     "  if ARGV[a + 2] == '1' then\n"
-    "    if redis.call('SET', KEYS[5 + i], ARGV[1], 'NX', 'EX', ARGV[3]) then\n"
+    "    if redis.call('SET', KEYS[5 + i], ARGV[a + 1], 'NX', 'EX', ARGV[3]) then\n"
     "      redis.call('LPUSH', KEYS[2], ARGV[a + 1])\n"
     "      queued = queued + 1\n"
     "    end\n"
@@ -56,7 +103,9 @@ static const char script_claim[] =
 /*
  * Store a snapshot if this fetch still holds the lock: HSET the entity,
  * XADD an event when the body changed, LREM the job, release the lock, and
- * set the entity's next refresh (docs/REFRESH.md) or remove it.
+ * set the entity's next refresh (docs/REFRESH.md) or remove it. The refresh
+ * due time and first_stored_at are Redis time (LUA_NOW); fetched_at is the
+ * fetcher's.
  * KEYS: 1 lock, 2 entity, 3 events, 4 processing, 5 stats, 6 refresh.
  * ARGV: 1 token, 2 job as taken, 3 body, 4 fetched_at, 5 http_status,
  *       6 sha256, 7 notification_id, 8 provider, 9 entity_type,
@@ -74,15 +123,16 @@ static const char script_claim[] =
  * stops after its last step, final stops at once; nothing is due later than
  * refresh_max_age after the entity was first stored.
  */
-static const char script_store[] =
+static const char script_store[] = LUA_NOW
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
     "  return {0, 0, 0}\n"
     "end\n"
+    "local now = math.floor(now_ms())\n"
     "local old = redis.call('HGET', KEYS[2], 'sha256')\n"
     "local oldstatus = redis.call('HGET', KEYS[2], 'status')\n"
     "local prevcls = redis.call('HGET', KEYS[2], 'refresh_class')\n"
     "local step = tonumber(redis.call('HGET', KEYS[2], 'refresh_step') or '-1') or -1\n"
-    "local first = redis.call('HGET', KEYS[2], 'first_stored_at') or ARGV[4]\n"
+    "local first = redis.call('HGET', KEYS[2], 'first_stored_at') or now\n"
     "redis.call('HSET', KEYS[2], 'body', ARGV[3], 'fetched_at', ARGV[4],\n"
     "  'http_status', ARGV[5], 'sha256', ARGV[6], 'notification_id', ARGV[7],\n"
     "  'status', ARGV[20], 'first_stored_at', first)\n"
@@ -118,7 +168,7 @@ static const char script_store[] =
     "    delay = s[step + 1]\n"
     "  end\n"
     "  if delay then\n"
-    "    local at = tonumber(ARGV[4]) + delay + math.floor(delay * tonumber(ARGV[19]) / 10000)\n"
+    "    local at = now + delay + math.floor(delay * tonumber(ARGV[19]) / 10000)\n"
     "    if at <= tonumber(first) + tonumber(ARGV[18]) then due = at end\n"
     "  end\n"
     "end\n"
@@ -138,20 +188,27 @@ static const char script_store[] =
  * to the retry zset or LPUSH it to the dead list, and release the lock if
  * this fetch holds it. A job no longer in the processing list was re-queued
  * by another fetcher (ours was thought dead): nothing is added then, the
- * queued copy stands for it.
- * KEYS: 1 processing, 2 retry, 3 dead, 4 lock, 5 stats.
- * ARGV: 1 job as taken, 2 "retry" or "dead", 3 new entry, 4 due (ms),
- *       5 token or "", 6 stats field, 7 latency stats field or "" when no
- *       GET was made, 8 its sum field, 9 latency ms.
+ * queued copy stands for it. A dead job also drops its entity's pending
+ * marker when the marker is its own (a job that died before its claim, which
+ * would drop it): else the entity stays covered by a job that will never
+ * run, and its next notification queues nothing for pending_ttl.
+ * KEYS: 1 processing, 2 retry, 3 dead, 4 lock, 5 stats, 6 pending.
+ * ARGV: 1 job as taken, 2 "retry" or "dead", 3 new entry, 4 retry delay
+ *       (ms, from Redis' TIME), 5 token or "", 6 stats field, 7 latency stats field or "" when no
+ *       GET was made, 8 its sum field, 9 latency ms, 10 "1" when KEYS[6] is
+ *       the job's marker ("0": a job that does not decode has none).
  * Returns 1 when the entry was added, 0 when the job was gone.
  */
-static const char script_reschedule[] =
+static const char script_reschedule[] = LUA_NOW
     "local held = redis.call('LREM', KEYS[1], -1, ARGV[1])\n"
     "if held > 0 then\n"
     "  if ARGV[2] == 'retry' then\n"
-    "    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
+    "    redis.call('ZADD', KEYS[2], math.floor(now_ms()) + tonumber(ARGV[4]), ARGV[3])\n"
     "  else\n"
     "    redis.call('LPUSH', KEYS[3], ARGV[3])\n"
+    "    if ARGV[10] == '1' and redis.call('GET', KEYS[6]) == ARGV[1] then\n"
+    "      redis.call('DEL', KEYS[6])\n"
+    "    end\n"
     "  end\n"
     "  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
     "  if ARGV[7] ~= '' then\n"
@@ -165,34 +222,48 @@ static const char script_reschedule[] =
     "return held > 0 and 1 or 0\n";
 
 /*
- * Move retries that are due back to the queue, oldest first, at most a
- * limit per call.
- * KEYS: 1 retry, 2 queue. ARGV: 1 now (ms), 2 limit.
- * Returns {moved, due time of the next retry or -1}.
+ * Move retries that are due (in Redis time) back to the queue, oldest
+ * first, at most a limit per call.
+ * KEYS: 1 retry, 2 queue. ARGV: 1 limit.
+ * Returns {moved, ms until the next retry is due (0 or more), or -1 when none}.
  */
-static const char script_due[] =
-    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+static const char script_due[] = LUA_NOW
+    "local now = math.floor(now_ms())\n"
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[1])\n"
     "for _, job in ipairs(due) do\n"
     "  redis.call('ZREM', KEYS[1], job)\n"
     "  redis.call('LPUSH', KEYS[2], job)\n"
     "end\n"
     "local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
     "local at = -1\n"
-    "if nxt[2] then at = math.floor(tonumber(nxt[2])) end\n"
+    "if nxt[2] then at = math.max(0, math.floor(tonumber(nxt[2])) - now) end\n"
     "return {#due, at}\n";
 
 /*
- * Re-queue the processing list of a worker whose heartbeat is older than the
- * cutoff (or of this worker at start, forced), so its jobs are taken next,
- * the oldest first; then forget the worker.
+ * A fetcher's heartbeat, in Redis time: ZADD it to the workers zset, and
+ * name the workers whose heartbeat is older than worker_timeout.
+ * KEYS: 1 workers. ARGV: 1 worker, 2 worker_timeout (ms), 3 limit.
+ * Returns the stale workers (at most limit).
+ */
+static const char script_heartbeat[] = LUA_NOW
+    "local now = math.floor(now_ms())\n"
+    "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]),\n"
+    "  'LIMIT', 0, ARGV[3])\n";
+
+/*
+ * Re-queue the processing list of a worker whose heartbeat (script_heartbeat,
+ * Redis time) is older than worker_timeout (or of this worker at start,
+ * forced), so its jobs are taken next, the oldest first; then forget the
+ * worker.
  * KEYS: 1 processing:{worker}, 2 queue, 3 workers.
- * ARGV: 1 worker, 2 cutoff (ms), 3 "1" to force.
+ * ARGV: 1 worker, 2 worker_timeout (ms), 3 "1" to force.
  * Returns the number of jobs moved, or -1 when the worker is alive.
  */
-static const char script_requeue[] =
+static const char script_requeue[] = LUA_NOW
     "if ARGV[3] ~= '1' then\n"
     "  local hb = redis.call('ZSCORE', KEYS[3], ARGV[1])\n"
-    "  if hb and tonumber(hb) > tonumber(ARGV[2]) then\n"
+    "  if hb and tonumber(hb) > math.floor(now_ms()) - tonumber(ARGV[2]) then\n"
     "    return -1\n"
     "  end\n"
     "end\n"
@@ -210,35 +281,41 @@ static const char script_requeue[] =
  * is tried again then, and the store of a successful one sets its real next
  * time; a lease past refresh_max_age after the entity's first store removes
  * the member instead (its store never comes: a deleted entity, revoked
- * credentials), and a member due past it is removed without a job. Members
- * the caller read but another fetcher moved meanwhile are skipped.
+ * credentials), and a member due past it is removed without a job. A
+ * member whose entity hash is gone (deleted, or never stored: scheduled by
+ * hand) has no first store to count from, so its lease would never end: it
+ * is moved one last time, removed instead of leased; the store of its fetch
+ * schedules it again, a fetch that fails for good leaves it untracked.
+ * Members the caller read but another fetcher moved meanwhile are skipped.
+ * Due, leases and ages are in Redis time.
  * KEYS: 1 refresh, 2 queue, 3 stats, then for member i: 2+2i its pending
  *       marker, 3+2i its entity hash.
- * ARGV: 1 now (ms), 2 lease (ms from now), 3 pending_ttl (s),
- *       4 refresh_max_age (ms), then member i and its job at 3+2i and 4+2i.
+ * ARGV: 1 lease (ms from now), 2 pending_ttl (s), 3 refresh_max_age (ms),
+ *       then member i and its job at 2+2i and 3+2i.
  * Returns {queued, covered by a waiting job, removed}.
  */
-static const char script_refresh_due[] =
-    "local now = tonumber(ARGV[1])\n"
+static const char script_refresh_due[] = LUA_NOW
+    "local now = math.floor(now_ms())\n"
     "local queued, covered, removed = 0, 0, 0\n"
     "for i = 1, (#KEYS - 3) / 2 do\n"
-    "  local m = ARGV[3 + 2 * i]\n"
+    "  local m = ARGV[2 + 2 * i]\n"
     "  local sc = redis.call('ZSCORE', KEYS[1], m)\n"
     "  if sc and tonumber(sc) <= now then\n"
+    "    local gone = redis.call('EXISTS', KEYS[3 + 2 * i]) == 0\n"
     "    local first = tonumber(redis.call('HGET', KEYS[3 + 2 * i], 'first_stored_at') or now)\n"
-    "    local last = first + tonumber(ARGV[4])\n"
-    "    local lease = now + tonumber(ARGV[2])\n"
-    "    if now > last then\n"
+    "    local last = first + tonumber(ARGV[3])\n"
+    "    local lease = now + tonumber(ARGV[1])\n"
+    "    if not gone and now > last then\n"
     "      redis.call('ZREM', KEYS[1], m)\n"
     "      removed = removed + 1\n"
     "    else\n"
-    "      if lease <= last then\n"
+    "      if not gone and lease <= last then\n"
     "        redis.call('ZADD', KEYS[1], 'XX', lease, m)\n"
     "      else\n"
     "        redis.call('ZREM', KEYS[1], m)\n"
     "      end\n"
-    "      if redis.call('SET', KEYS[2 + 2 * i], ARGV[1], 'NX', 'EX', ARGV[3]) then\n"
-    "        redis.call('LPUSH', KEYS[2], ARGV[4 + 2 * i])\n"
+    "      if redis.call('SET', KEYS[2 + 2 * i], ARGV[3 + 2 * i], 'NX', 'EX', ARGV[2]) then\n"
+    "        redis.call('LPUSH', KEYS[2], ARGV[3 + 2 * i])\n"
     "        queued = queued + 1\n"
     "      else\n"
     "        covered = covered + 1\n"
@@ -253,12 +330,14 @@ static const char script_refresh_due[] =
 
 /*
  * Queue a fetch of an entity by hand (payhookctl refetch, POST
- * /entities/.../refetch), unless a job for it is waiting already.
- * KEYS: 1 queue, 2 pending. ARGV: 1 job, 2 pending_ttl, 3 now (ms).
+ * /entities/.../refetch), unless a job for it is waiting already: a marker
+ * whose job no longer waits (LUA_WAITING) is replaced.
+ * KEYS: 1 queue, 2 pending, 3 retry. ARGV: 1 job, 2 pending_ttl.
  * Returns 1 queued, 2 covered by a waiting job.
  */
-static const char script_refetch[] =
-    "if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[2]) then return 2 end\n"
+static const char script_refetch[] = LUA_WAITING
+    "if waiting(KEYS[1], KEYS[3], redis.call('GET', KEYS[2])) then return 2 end\n"
+    "redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])\n"
     "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
     "return 1\n";
 
@@ -267,15 +346,15 @@ static const char script_refetch[] =
  * leaky bucket kept as one "theoretical arrival time"). Grants up to n GETs
  * now; a 429 from the provider pushes the time ahead (script_rate_penalty)
  * and holds every fetcher back, with or without a rate set.
+ * The time is Redis' (with a fraction of a ms), one clock for all fetchers.
  * KEYS: 1 rate:{provider}, 2 stats.
- * ARGV: 1 now (ms, with a fraction), 2 interval (ms per GET; 0: no rate),
- *       3 tolerance (ms: the burst), 4 n wanted, 5 provider, 6 newly held
- *       back (counted in rate:{provider}:held).
+ * ARGV: 1 interval (ms per GET; 0: no rate), 2 tolerance (ms: the burst),
+ *       3 n wanted, 4 provider, 5 newly held back (counted in
+ *       rate:{provider}:held).
  * Returns {granted, ms until the next one may be granted}.
  */
-static const char script_rate[] =
-    "local now, t, tau, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),\n"
-    "  tonumber(ARGV[4])\n"
+static const char script_rate[] = LUA_NOW
+    "local now, t, tau, n = now_ms(), tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
     "if tat < now then tat = now end\n"
     "local k = 0\n"
@@ -290,8 +369,8 @@ static const char script_rate[] =
     "      math.ceil(tat - now + tau) + 1000)\n"
     "  end\n"
     "end\n"
-    "if tonumber(ARGV[6]) > 0 then\n"
-    "  redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[5] .. ':held', ARGV[6])\n"
+    "if tonumber(ARGV[5]) > 0 then\n"
+    "  redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[4] .. ':held', ARGV[5])\n"
     "end\n"
     "local wait = 0\n"
     "if k < n then\n"
@@ -301,34 +380,36 @@ static const char script_rate[] =
     "return {k, wait}\n";
 
 /*
- * A provider answered 429: no fetcher sends it a GET before until.
- * KEYS: 1 rate:{provider}, 2 stats. ARGV: 1 now (ms), 2 until (ms), 3 provider.
+ * A provider answered 429: no fetcher sends it a GET for the next hold ms
+ * (from Redis' TIME, the rate script's clock).
+ * KEYS: 1 rate:{provider}, 2 stats. ARGV: 1 hold (ms), 2 provider.
  * Returns 1.
  */
-static const char script_rate_penalty[] =
+static const char script_rate_penalty[] = LUA_NOW
     "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0\n"
-    "local u = tonumber(ARGV[2])\n"
+    "local u = now_ms() + tonumber(ARGV[1])\n"
     "if tat < u then\n"
     "  redis.call('SET', KEYS[1], string.format('%.3f', u), 'PX',\n"
-    "    math.ceil(u - tonumber(ARGV[1])) + 1000)\n"
+    "    math.ceil(tonumber(ARGV[1])) + 1000)\n"
     "end\n"
-    "redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[3] .. ':throttled', 1)\n"
+    "redis.call('HINCRBY', KEYS[2], 'rate:' .. ARGV[2] .. ':throttled', 1)\n"
     "return 1\n";
 
 /*
  * Put a job back in the queue from the dead list (payhookctl dead replay):
  * remove the entry, then queue the job unless a job for the entity is
- * already waiting (its pending marker, as the accept script sets it);
- * ARGV[4] "0" skips the marker (an entity type with no route: the fetcher
- * never clears one).
- * KEYS: 1 dead, 2 queue, 3 pending. ARGV: 1 entry, 2 job, 3 pending_ttl,
- * 4 "1" to use the marker, 5 now (ms).
+ * already waiting (its pending marker names a job that still waits,
+ * LUA_WAITING; a marker whose job is gone is replaced); ARGV[4] "0" skips
+ * the marker (an entity type with no route: the fetcher never clears one).
+ * KEYS: 1 dead, 2 queue, 3 pending, 4 retry. ARGV: 1 entry, 2 job,
+ * 3 pending_ttl, 4 "1" to use the marker.
  * Returns 0 entry gone, 1 queued, 2 covered by a waiting job.
  */
-static const char script_dead_replay[] =
+static const char script_dead_replay[] = LUA_WAITING
     "if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end\n"
-    "if ARGV[4] == '1' and not redis.call('SET', KEYS[3], ARGV[5], 'NX', 'EX', ARGV[3]) then\n"
-    "  return 2\n"
+    "if ARGV[4] == '1' then\n"
+    "  if waiting(KEYS[2], KEYS[4], redis.call('GET', KEYS[3])) then return 2 end\n"
+    "  redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])\n"
     "end\n"
     "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
     "return 1\n";
@@ -352,4 +433,5 @@ const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_RATE_PENALTY] = script_rate_penalty,
 	[PH_SCRIPT_DEAD_REPLAY] = script_dead_replay,
 	[PH_SCRIPT_DEAD_PURGE] = script_dead_purge,
+	[PH_SCRIPT_HEARTBEAT] = script_heartbeat,
 };

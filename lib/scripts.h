@@ -22,6 +22,7 @@ enum ph_script {
 	PH_SCRIPT_RATE_PENALTY, /* fetcher: a 429 holds every fetcher back */
 	PH_SCRIPT_DEAD_REPLAY,  /* payhookctl: a dead entry back to the queue */
 	PH_SCRIPT_DEAD_PURGE,   /* payhookctl: empty the dead list */
+	PH_SCRIPT_HEARTBEAT,    /* fetcher: heartbeat in Redis time, name stale workers */
 	PH_NSCRIPTS,
 };
 

@@ -584,7 +584,7 @@ static int
 ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
     const struct ph_job *j, int *covered)
 {
-	char kp[PH_KEY_MAX], jobbuf[PH_JOB_MAX + 1];
+	char kp[PH_KEY_MAX], kr[PH_KEY_MAX], jobbuf[PH_JOB_MAX + 1];
 	struct ph_call call;
 	const struct ph_provider *p;
 	struct ph_job fresh = *j;
@@ -597,7 +597,8 @@ ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
 		return -1;
 	}
 	if (ph_key_entity(kp, sizeof kp, c->cfg.redis.prefix, PH_KEY_PENDING, j->provider,
-	        j->entity_type, j->entity_id) < 0) {
+	        j->entity_type, j->entity_id) < 0 ||
+	    ph_key_of(kr, sizeof kr, c->cfg.redis.prefix, PH_KEY_RETRY, NULL, NULL, NULL) < 0) {
 		ctl_warn("key too long: %spending:...", c->cfg.redis.prefix);
 		return -1;
 	}
@@ -605,12 +606,12 @@ ctl_replay_one(struct ctl *c, const char *kd, const char *kq, const char *entry,
 		.dead_key = kd,
 		.queue_key = kq,
 		.pending_key = kp,
+		.retry_key = kr,
 		.entry = entry,
 		.job = jobbuf,
 		.pending_ttl = c->cfg.handler.pending_ttl,
 		/* An entity type with no route: the fetcher never clears a marker. */
 		.use_marker = p != NULL && provider_route(p, j->entity_type) != NULL,
-		.now_ms = ph_now_ms(),
 	};
 	ph_call_dead_replay(&call, &dr);
 	r = ctl_eval(c, &call);
@@ -1092,9 +1093,32 @@ ctl_refresh_first(const struct ph_config *cfg, enum ph_status_class cls)
 	return -1;
 }
 
-/* Schedule one stored entity (key without the prefix: entity:{p}:{t}:{id}); 1 scheduled, 0 not. */
+/* Redis' clock in ms (TIME), the one the scripts schedule refreshes by; -1 (reported) on error. */
 static int
-ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, long *final)
+ctl_redis_time(struct ctl *c, uint64_t *ms)
+{
+	redisReply *rep = ph_redis_cmd(c->redis, "TIME");
+	int rc = -1;
+
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[0]->type == REDIS_REPLY_STRING &&
+	    rep->element[1]->type == REDIS_REPLY_STRING) {
+		*ms = strtoull(rep->element[0]->str, NULL, 10) * 1000 +
+		    strtoull(rep->element[1]->str, NULL, 10) / 1000;
+		rc = 0;
+	} else
+		ctl_warn("TIME: %s", rep == NULL ? ph_redis_err(c->redis) : "unexpected reply");
+	freeReplyObject(rep);
+	return rc;
+}
+
+/*
+ * Schedule one stored entity (key without the prefix: entity:{p}:{t}:{id}),
+ * from now (Redis' ms); 1 scheduled, 0 not.
+ */
+static int
+ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, uint64_t now,
+    long *final)
 {
 	char provider[PH_PROVIDER_MAX + 1], type[PH_TYPE_MAX + 1], id[PH_ID_MAX + 1];
 	char member[PH_KEY_MAX], status[64];
@@ -1132,7 +1156,7 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 		(*final)++;
 		return 0;
 	}
-	due = ph_now_ms() + (uint64_t)first;
+	due = now + (uint64_t)first;
 	/* NX: an entity scheduled already keeps its time. */
 	rep = ph_redis_cmd(c->redis, "ZADD %s NX %" PRIu64 " %s", kr, due, member);
 	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
@@ -1141,8 +1165,7 @@ ctl_refresh_one(struct ctl *c, const char *kr, const char *key, size_t plen, lon
 		    "HSET %s status %s refresh_class %s refresh_step 0 refresh_due %" PRIu64, key,
 		    status, refresh_class_name(cls), due);
 		freeReplyObject(rep);
-		rep =
-		    ph_redis_cmd(c->redis, "HSETNX %s first_stored_at %" PRIu64, key, ph_now_ms());
+		rep = ph_redis_cmd(c->redis, "HSETNX %s first_stored_at %" PRIu64, key, now);
 		done = 1;
 	}
 	freeReplyObject(rep);
@@ -1159,7 +1182,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 	long limit = CTL_LIMIT_DEFAULT, scheduled = 0, final = 0, seen = 0;
 	const char *sub = a->argc > 0 ? a->argv[0] : "";
 	redisReply *rep;
-	uint64_t now = ph_now_ms(), due;
+	uint64_t now, due;
 	size_t i;
 	int only_due = 0, j;
 	char *end;
@@ -1184,7 +1207,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 		fputs(ctl_help_refresh, stderr);
 		return CTL_USAGE;
 	}
-	if (ctl_key(c, kr, PH_KEY_REFRESH, NULL, NULL, NULL) != 0)
+	if (ctl_key(c, kr, PH_KEY_REFRESH, NULL, NULL, NULL) != 0 || ctl_redis_time(c, &now) != 0)
 		return CTL_ERR;
 
 	if (strcmp(sub, "list") == 0) {
@@ -1241,7 +1264,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 			seen++;
 			/* The member follows "{p}entity:", the pattern less its "*:*:*". */
 			scheduled += ctl_refresh_one(c, kr, rep->element[1]->element[i]->str,
-			    strlen(pattern) - strlen("*:*:*"), &final);
+			    strlen(c->cfg.redis.prefix), now, &final);
 			ctl_progress(&pg, seen, -1);
 		}
 		freeReplyObject(rep);

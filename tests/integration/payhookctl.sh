@@ -156,8 +156,11 @@ like "$ERR" "nosuch: unknown provider \\($providers\\)\$" "the message lists the
 ctl --help
 like "$OUT" "PROVIDER is one of: $providers" "--help lists the providers of the table"
 
-# dead replay --provider cielo: the two cielo entries; the sale is covered.
-rcli SET "payhook:pending:cielo:sale:$SALE" 1 EX 900 >/dev/null
+# dead replay --provider cielo: the two cielo entries; the sale is covered by
+# a job waiting in the retry zset (a lock wait), which its marker names.
+wjob="{\"v\":1,\"provider\":\"cielo\",\"entity_type\":\"sale\",\"entity_id\":\"$SALE\",\"notification_id\":\"w1\",\"event\":\"1\",\"received_at\":1,\"attempt\":0}"
+rcli ZADD payhook:retry 99999999999999 "$wjob" >/dev/null
+rcli SET "payhook:pending:cielo:sale:$SALE" "$wjob" EX 900 >/dev/null
 ctl dead replay --provider cielo
 is "$RC" 0 "dead replay --provider cielo"
 is "$OUT" "replayed 2 (1 covered by a job already waiting), 1 kept" "replay counts"

@@ -142,56 +142,63 @@ test_fetcher_calls(void)
 	        .dead_key = "D",
 	        .lock_key = "L",
 	        .stats_key = "S",
+	        .pending_key = "P",
 	        .job = "J",
 	        .job_len = 1,
 	        .dead = 1,
 	        .entry = "EN",
-	        .due_ms = 5,
+	        .delay_ms = 5,
 	        .token = "",
 	        .stats_field = "F",
 	        .latency_field = "",
 	        .latency_sum_field = "LS",
 	        .latency_ms = 0 });
-	ok(c.script == PH_SCRIPT_RESCHEDULE && c.nkeys == 5 && c.argc == 14,
-	    "reschedule: 5 keys, 9 args");
+	ok(c.script == PH_SCRIPT_RESCHEDULE && c.nkeys == 6 && c.argc == 16,
+	    "reschedule: 6 keys, 10 args");
 	ok(!strcmp(key(&c, 1), "PR") && !strcmp(key(&c, 2), "RT") && !strcmp(key(&c, 3), "D") &&
-	        !strcmp(key(&c, 4), "L") && !strcmp(key(&c, 5), "S"),
-	    "reschedule: KEYS processing, retry, dead, lock, stats");
+	        !strcmp(key(&c, 4), "L") && !strcmp(key(&c, 5), "S") && !strcmp(key(&c, 6), "P"),
+	    "reschedule: KEYS processing, retry, dead, lock, stats, pending");
+	ok(!strcmp(arg(&c, 10), "1"), "reschedule: ARGV 10, the marker is the job's");
 	ok(!strcmp(arg(&c, 1), "J") && !strcmp(arg(&c, 2), "dead") && !strcmp(arg(&c, 3), "EN") &&
 	        !strcmp(arg(&c, 4), "5") && !strcmp(arg(&c, 5), "") && !strcmp(arg(&c, 6), "F") &&
 	        !strcmp(arg(&c, 7), "") && !strcmp(arg(&c, 8), "LS") && !strcmp(arg(&c, 9), "0"),
-	    "reschedule: ARGV job, dead, entry, due, token, fields, ms");
+	    "reschedule: ARGV job, dead, entry, delay, token, fields, ms");
 
-	ph_call_due(&c, "RT", "Q", 77, 100);
-	ok(c.script == PH_SCRIPT_DUE && c.nkeys == 2 && !strcmp(key(&c, 1), "RT") &&
-	        !strcmp(key(&c, 2), "Q") && !strcmp(arg(&c, 1), "77") && !strcmp(arg(&c, 2), "100"),
-	    "due: KEYS retry, queue; ARGV now, limit");
+	ph_call_due(&c, "RT", "Q", 100);
+	ok(c.script == PH_SCRIPT_DUE && c.nkeys == 2 && c.argc == 3 && !strcmp(key(&c, 1), "RT") &&
+	        !strcmp(key(&c, 2), "Q") && !strcmp(arg(&c, 1), "100"),
+	    "due: KEYS retry, queue; ARGV limit (the time is Redis')");
+
+	ph_call_heartbeat(&c, "W", "w1", 30000, 50);
+	ok(c.script == PH_SCRIPT_HEARTBEAT && c.nkeys == 1 && c.argc == 4 &&
+	        !strcmp(key(&c, 1), "W") && !strcmp(arg(&c, 1), "w1") &&
+	        !strcmp(arg(&c, 2), "30000") && !strcmp(arg(&c, 3), "50"),
+	    "heartbeat: KEYS workers; ARGV worker, timeout, limit");
 
 	ph_call_requeue(&c, "PR", "Q", "W", "w1", 99, 1);
 	ok(c.script == PH_SCRIPT_REQUEUE && c.nkeys == 3 && c.argc == 6 &&
 	        !strcmp(key(&c, 3), "W") && !strcmp(arg(&c, 1), "w1") &&
 	        !strcmp(arg(&c, 2), "99") && !strcmp(arg(&c, 3), "1"),
-	    "requeue: KEYS processing, queue, workers; ARGV worker, cutoff, force");
+	    "requeue: KEYS processing, queue, workers; ARGV worker, timeout, force");
 
 	ph_call_rate(&c,
 	    &(struct ph_rate){ .rate_key = "RK",
 	        .stats_key = "S",
 	        .provider = "cielo",
-	        .now_ms = 1.5,
 	        .interval_ms = 5,
 	        .tolerance_ms = 20,
 	        .wanted = 3,
 	        .newly_held = 2 });
-	ok(c.script == PH_SCRIPT_RATE && c.nkeys == 2 && c.argc == 8 &&
-	        !strcmp(arg(&c, 1), "1.500") && !strcmp(arg(&c, 2), "5.000") &&
-	        !strcmp(arg(&c, 3), "20.000") && !strcmp(arg(&c, 4), "3") &&
-	        !strcmp(arg(&c, 5), "cielo") && !strcmp(arg(&c, 6), "2"),
-	    "rate: KEYS rate, stats; ARGV now, interval, tolerance, n, provider, held");
+	ok(c.script == PH_SCRIPT_RATE && c.nkeys == 2 && c.argc == 7 &&
+	        !strcmp(arg(&c, 1), "5.000") && !strcmp(arg(&c, 2), "20.000") &&
+	        !strcmp(arg(&c, 3), "3") && !strcmp(arg(&c, 4), "cielo") &&
+	        !strcmp(arg(&c, 5), "2"),
+	    "rate: KEYS rate, stats; ARGV interval, tolerance, n, provider, held");
 
-	ph_call_rate_penalty(&c, "RK", "S", "cielo", 10, 2010);
-	ok(c.script == PH_SCRIPT_RATE_PENALTY && c.nkeys == 2 && !strcmp(arg(&c, 1), "10") &&
-	        !strcmp(arg(&c, 2), "2010") && !strcmp(arg(&c, 3), "cielo"),
-	    "rate penalty: ARGV now, until, provider");
+	ph_call_rate_penalty(&c, "RK", "S", "cielo", 2000);
+	ok(c.script == PH_SCRIPT_RATE_PENALTY && c.nkeys == 2 && c.argc == 4 &&
+	        !strcmp(arg(&c, 1), "2000") && !strcmp(arg(&c, 2), "cielo"),
+	    "rate penalty: ARGV hold, provider");
 }
 
 static void
@@ -204,24 +211,22 @@ test_refresh_due(void)
 	    &(struct ph_refresh_due){ .refresh_key = "RF",
 	        .queue_key = "Q",
 	        .stats_key = "S",
-	        .now_ms = 1000,
 	        .lease_ms = 86400000,
 	        .pending_ttl = 3600,
 	        .max_age_ms = 7776000000LL });
 	ok(ph_call_refresh_due_add(&c, "P1", "E1", "m1", "j1") == 0 &&
 	        ph_call_refresh_due_add(&c, "P2", "E2", "m2", "j2") == 0,
 	    "refresh due: two members added");
-	ok(c.script == PH_SCRIPT_REFRESH_DUE && c.nkeys == 7 && c.argc == 15,
-	    "refresh due: 3 + 2x2 keys, 4 + 2x2 args");
+	ok(c.script == PH_SCRIPT_REFRESH_DUE && c.nkeys == 7 && c.argc == 14,
+	    "refresh due: 3 + 2x2 keys, 3 + 2x2 args");
 	ok(!strcmp(key(&c, 1), "RF") && !strcmp(key(&c, 2), "Q") && !strcmp(key(&c, 3), "S") &&
 	        !strcmp(key(&c, 4), "P1") && !strcmp(key(&c, 5), "E1") &&
 	        !strcmp(key(&c, 6), "P2") && !strcmp(key(&c, 7), "E2"),
 	    "refresh due: KEYS refresh, queue, stats, then pending and entity per member");
-	ok(!strcmp(arg(&c, 1), "1000") && !strcmp(arg(&c, 2), "86400000") &&
-	        !strcmp(arg(&c, 3), "3600") && !strcmp(arg(&c, 4), "7776000000") &&
-	        !strcmp(arg(&c, 5), "m1") && !strcmp(arg(&c, 6), "j1") &&
-	        !strcmp(arg(&c, 7), "m2") && !strcmp(arg(&c, 8), "j2"),
-	    "refresh due: ARGV now, lease, ttl, max age, then member and job per member");
+	ok(!strcmp(arg(&c, 1), "86400000") && !strcmp(arg(&c, 2), "3600") &&
+	        !strcmp(arg(&c, 3), "7776000000") && !strcmp(arg(&c, 4), "m1") &&
+	        !strcmp(arg(&c, 5), "j1") && !strcmp(arg(&c, 6), "m2") && !strcmp(arg(&c, 7), "j2"),
+	    "refresh due: ARGV lease, ttl, max age, then member and job per member");
 	for (i = 0; i < 200 && !full; i++)
 		full = ph_call_refresh_due_add(&c, "P", "E", "m", "j") != 0;
 	ok(full && c.argc <= PH_CALL_ARGS, "refresh due: a full call refuses more (%d args)",
@@ -233,24 +238,25 @@ test_other_calls(void)
 {
 	struct ph_call c;
 
-	ph_call_refetch(&c, "Q", "P", "J", 3600, 5);
-	ok(c.script == PH_SCRIPT_REFETCH && c.nkeys == 2 && !strcmp(key(&c, 1), "Q") &&
-	        !strcmp(key(&c, 2), "P") && !strcmp(arg(&c, 1), "J") &&
-	        !strcmp(arg(&c, 2), "3600") && !strcmp(arg(&c, 3), "5"),
-	    "refetch: KEYS queue, pending; ARGV job, ttl, now");
+	ph_call_refetch(&c, "pfx:queue", "pfx:retry", "P", "J", 3600);
+	ok(c.script == PH_SCRIPT_REFETCH && c.nkeys == 3 && c.argc == 5 &&
+	        !strcmp(key(&c, 1), "pfx:queue") && !strcmp(key(&c, 2), "P") &&
+	        !strcmp(key(&c, 3), "pfx:retry") && !strcmp(arg(&c, 1), "J") &&
+	        !strcmp(arg(&c, 2), "3600"),
+	    "refetch: KEYS queue, pending, retry; ARGV job, ttl");
 	ph_call_dead_replay(&c,
 	    &(struct ph_dead_replay){ .dead_key = "D",
 	        .queue_key = "Q",
 	        .pending_key = "P",
+	        .retry_key = "RT",
 	        .entry = "EN",
 	        .job = "J",
 	        .pending_ttl = 60,
-	        .use_marker = 0,
-	        .now_ms = 9 });
-	ok(c.script == PH_SCRIPT_DEAD_REPLAY && c.nkeys == 3 && c.argc == 8 &&
-	        !strcmp(arg(&c, 1), "EN") && !strcmp(arg(&c, 2), "J") &&
-	        !strcmp(arg(&c, 3), "60") && !strcmp(arg(&c, 4), "0") && !strcmp(arg(&c, 5), "9"),
-	    "dead replay: KEYS dead, queue, pending; ARGV entry, job, ttl, marker, now");
+	        .use_marker = 0 });
+	ok(c.script == PH_SCRIPT_DEAD_REPLAY && c.nkeys == 4 && c.argc == 8 &&
+	        !strcmp(key(&c, 4), "RT") && !strcmp(arg(&c, 1), "EN") &&
+	        !strcmp(arg(&c, 2), "J") && !strcmp(arg(&c, 3), "60") && !strcmp(arg(&c, 4), "0"),
+	    "dead replay: KEYS dead, queue, pending, retry; ARGV entry, job, ttl, marker");
 	ph_call_dead_purge(&c, "D");
 	ok(c.script == PH_SCRIPT_DEAD_PURGE && c.nkeys == 1 && c.argc == 1 &&
 	        !strcmp(key(&c, 1), "D"),
