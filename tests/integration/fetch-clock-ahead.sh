@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # Scripts take the time from Redis (TIME), not from the caller's clock (issue
 # 17, item 6): a fetcher whose host clock runs 2 h ahead (libfaketime), next
 # to a normal one, neither expires a refresh member early (refresh_max_age is

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # A job dead-lettered before its claim (here: no credentials for its
 # provider) drops its entity's pending marker in the same script that writes
 # its dead entry, so nothing is left "covered" by a job that will never run

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # The accept script refuses before its first write (issue 17, item 8): with
 # a key it writes holding the wrong type (here the queue is a string), a
 # notification is answered 503 (no spool), 200 spooled with a spool, and

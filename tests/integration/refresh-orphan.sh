@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: The payhook authors
+# SPDX-License-Identifier: BSD-2-Clause
 # A due refresh member whose entity hash is gone (deleted by hand, or lost)
 # is moved one last time without a lease (issue 17, item 7): before, its
 # first_stored_at was nil, the script took "now" for it, and the lease never
