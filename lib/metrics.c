@@ -333,8 +333,8 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	static const enum ph_key_kind names[] = { PH_KEY_STATS, PH_KEY_QUEUE, PH_KEY_RETRY,
 		PH_KEY_DEAD, PH_KEY_WORKERS, PH_KEY_EVENTS, PH_KEY_NOTIFICATIONS, PH_KEY_REFRESH };
 	char keys[8][PH_KEY_MAX], key[PH_KEY_MAX];
-	redisReply *rep[10] = { 0 }, *len, *w;
-	uint64_t now = ph_now_ms(), cutoff = now - (uint64_t)cfg->fetcher.worker_timeout * 1000;
+	redisReply *rep[11] = { 0 }, *len, *w;
+	uint64_t now = ph_now_ms(), rnow, cutoff;
 	struct ph_job job;
 	char err[128];
 	size_t i, asked = 0;
@@ -362,23 +362,32 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	    ph_pipe_fmt(&p, "XLEN %s", keys[5]) != 0 || ph_pipe_fmt(&p, "XLEN %s", keys[6]) != 0 ||
 	    ph_pipe_fmt(&p, "LINDEX %s -1", keys[1]) != 0 ||
 	    ph_pipe_fmt(&p, "ZCARD %s", keys[7]) != 0 ||
-	    ph_pipe_fmt(&p, "ZRANGE %s 0 0 WITHSCORES", keys[7]) != 0) {
+	    ph_pipe_fmt(&p, "ZRANGE %s 0 0 WITHSCORES", keys[7]) != 0 ||
+	    ph_pipe_fmt(&p, "TIME") != 0) {
 		ph_redis_set_err(r, "metrics: out of memory");
 		goto out;
 	}
 	if (ph_redis_pipe(r, &p) == 0)
 		goto out;
-	for (i = 0; i < 10; i++)
+	for (i = 0; i < 11; i++)
 		rep[i] = metrics_reply(r, &p);
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < 11; i++) {
 		if (rep[i] == NULL)
 			goto out;
 	}
+	/* Heartbeats and refresh times are Redis' clock (the scripts take TIME): compare with it. */
+	rnow = now;
+	if (rep[10]->type == REDIS_REPLY_ARRAY && rep[10]->elements == 2 &&
+	    rep[10]->element[0]->type == REDIS_REPLY_STRING &&
+	    rep[10]->element[1]->type == REDIS_REPLY_STRING)
+		rnow = strtoull(rep[10]->element[0]->str, NULL, 10) * 1000 +
+		    strtoull(rep[10]->element[1]->str, NULL, 10) / 1000;
+	cutoff = rnow - (uint64_t)cfg->fetcher.worker_timeout * 1000;
 	g->refresh_tracked = rep[8]->integer;
 	if (rep[9]->type == REDIS_REPLY_ARRAY && rep[9]->elements == 2 &&
 	    rep[9]->element[1]->type == REDIS_REPLY_STRING) {
 		uint64_t due = strtoull(rep[9]->element[1]->str, NULL, 10);
-		g->refresh_lag_ms = due < now ? (int64_t)(now - due) : 0;
+		g->refresh_lag_ms = due < rnow ? (int64_t)(rnow - due) : 0;
 	}
 	g->queue = rep[1]->integer;
 	g->retry = rep[2]->integer;
@@ -421,7 +430,7 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	rep[0] = NULL;
 	rc = 0;
 out:
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < 11; i++) {
 		if (rep[i] != NULL)
 			freeReplyObject(rep[i]);
 	}
