@@ -1264,7 +1264,7 @@ ctl_refresh(struct ctl *c, struct ctl_args *a)
 			seen++;
 			/* The member follows "{p}entity:", the pattern less its "*:*:*". */
 			scheduled += ctl_refresh_one(c, kr, rep->element[1]->element[i]->str,
-			    strlen(c->cfg.redis.prefix), now, &final);
+			    strlen(pattern) - strlen("*:*:*"), now, &final);
 			ctl_progress(&pg, seen, -1);
 		}
 		freeReplyObject(rep);
