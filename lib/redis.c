@@ -546,10 +546,31 @@ static const struct {
 	{ "EXECABORT", PH_REFUSAL_PASSING },
 };
 
+/*
+ * The error code of an error reply: its first word. Redis 6 wraps the error
+ * of a command inside a script as "ERR Error running script (...):
+ * @user_script:N: @user_script: N: -CODE ..."; Redis 7 passes "-CODE ...
+ * script: ..." on as it is. The code of the wrapped error is the code then.
+ */
+static const char *
+redis_error_code(const char *s, size_t *len)
+{
+	const char *w;
+
+	*len = strcspn(s, " \r\n");
+	if (*len == 3 && memcmp(s, "ERR", 3) == 0 && (w = strstr(s, ": -")) != NULL &&
+	    w[3] >= 'A' && w[3] <= 'Z') {
+		*len = strcspn(w + 3, " \r\n");
+		return w + 3;
+	}
+	return s;
+}
+
 /* Label a reply from its type and error code. */
 enum ph_reply
 ph_reply_kind(const redisReply *rep, enum ph_refusal *refusal)
 {
+	const char *code;
 	size_t i, n;
 
 	*refusal = PH_REFUSAL_NONE;
@@ -557,10 +578,10 @@ ph_reply_kind(const redisReply *rep, enum ph_refusal *refusal)
 		return PH_REPLY_UNKNOWN;
 	if (rep->type != REDIS_REPLY_ERROR)
 		return PH_REPLY_RAN;
-	n = strcspn(rep->str, " \r\n");
+	code = redis_error_code(rep->str, &n);
 	for (i = 0; i < sizeof redis_refusals / sizeof redis_refusals[0]; i++) {
 		if (strlen(redis_refusals[i].code) == n &&
-		    memcmp(rep->str, redis_refusals[i].code, n) == 0) {
+		    memcmp(code, redis_refusals[i].code, n) == 0) {
 			*refusal = redis_refusals[i].refusal;
 			return PH_REPLY_REFUSED;
 		}

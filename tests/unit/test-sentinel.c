@@ -181,6 +181,13 @@ test_redis(void)
 	is_int(ph_reply_kind(&rep, &why), PH_REPLY_REFUSED, "-READONLY: refused");
 	is_int(why, PH_REFUSAL_STALE, "-READONLY: a stale master");
 	rep.str =
+	    "ERR Error running script (call to f_x): @user_script:3: "
+	    "@user_script: 3: -READONLY You can't write against a read only replica.";
+	ph_reply_kind(&rep, &why);
+	is_int(why, PH_REFUSAL_STALE, "Redis 6: -READONLY wrapped in a script's -ERR: stale");
+	rep.str = "ERR user_script:1: Script attempted to access a non local key";
+	is_int(ph_reply_kind(&rep, &why), PH_REPLY_FAILED, "a script's own -ERR: failed");
+	rep.str =
 	    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 	ph_reply_kind(&rep, &why);
 	is_int(why, PH_REFUSAL_STALE, "-MASTERDOWN: a stale master");
