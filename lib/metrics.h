@@ -10,6 +10,8 @@
  *   fetch_ms:{provider}:{le}  one count per observation, in the first bucket
  *                             whose upper bound (ms, or "inf") holds it
  *   fetch_ms_sum:{provider}   total milliseconds
+ *   events:trimmed_unread     events a consumer group had not read, trimmed
+ *                             past events_hard_maxlen (script_store)
  */
 #ifndef PH_METRICS_H
 #define PH_METRICS_H
