@@ -1493,8 +1493,8 @@ fetcher_keys(struct fetcher *f)
 	        ph_key_of(f->events_key, PH_KEY_MAX, p, PH_KEY_EVENTS, NULL, NULL, NULL) < 0 ||
 	        ph_key_of(f->stats_key, PH_KEY_MAX, p, PH_KEY_STATS, NULL, NULL, NULL) < 0 ||
 	        ph_key_of(f->refresh_key, PH_KEY_MAX, p, PH_KEY_REFRESH, NULL, NULL, NULL) < 0 ||
-	        ph_key_of(f->events_trim_key, PH_KEY_MAX, p, PH_KEY_EVENTS_TRIM, NULL, NULL,
-	            NULL) < 0 ||
+	        ph_key_of(f->events_trim_key, PH_KEY_MAX, p, PH_KEY_EVENTS_TRIM, NULL, NULL, NULL) <
+	            0 ||
 	        ph_stat_field(f->trimmed_field, sizeof f->trimmed_field, PH_STAT_EVENTS,
 	            "trimmed_unread", NULL) < 0
 	    ? -1

@@ -61,8 +61,8 @@ struct ph_store {
 	const char *sha256;
 	const char *notification_id, *provider, *entity_type, *entity_id;
 	long events_maxlen;
-	long events_hard_maxlen;      /* with consumer groups: trimmed anyway past this */
-	const char *trimmed_field;    /* the stats field of unread entries trimmed */
+	long events_hard_maxlen;   /* with consumer groups: trimmed anyway past this */
+	const char *trimmed_field; /* the stats field of unread entries trimmed */
 	const char *latency_field;
 	long latency_ms;
 	const char *refresh_member;

@@ -150,7 +150,8 @@ metrics_events_groups(const redisReply *rep, struct ph_events_group *out, int ma
 			    metrics_group_ok(v->str, (size_t)v->len)) {
 				memcpy(e.name, v->str, (size_t)v->len + 1);
 				named = 1;
-			} else if (strcmp(f->str, "consumers") == 0 && v->type == REDIS_REPLY_INTEGER)
+			} else if (strcmp(f->str, "consumers") == 0 &&
+			    v->type == REDIS_REPLY_INTEGER)
 				e.consumers = v->integer;
 			else if (strcmp(f->str, "pending") == 0 && v->type == REDIS_REPLY_INTEGER)
 				e.pending = v->integer;

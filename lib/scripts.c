@@ -132,7 +132,7 @@ static const char script_claim[] =
 	"  return as < bs\n"                                                             \
 	"end\n"                                                                          \
 	"local function bound_lt(a, b)\n"                                                \
-	"  local ax, bx = string.sub(a, 1, 1) == '(', string.sub(b, 1, 1) == '('\n"     \
+	"  local ax, bx = string.sub(a, 1, 1) == '(', string.sub(b, 1, 1) == '('\n"      \
 	"  local ai = ax and string.sub(a, 2) or a\n"                                    \
 	"  local bi = bx and string.sub(b, 2) or b\n"                                    \
 	"  if ai == bi then return ax and not bx end\n"                                  \
@@ -165,7 +165,8 @@ static const char script_claim[] =
 	"  end\n"                                                                        \
 	"  redis.call('XADD', stream, '*', unpack(e))\n"                                 \
 	"  local len = redis.call('XLEN', stream)\n"                                     \
-	"  local n = math.min(len - maxlen, " PH_EVENTS_TRIM_STEP ")\n"                  \
+	"  local n = math.min(len - maxlen, " PH_EVENTS_TRIM_STEP                        \
+	")\n"                                                                            \
 	"  if n > 0 then\n"                                                              \
 	"    local done = redis.call('XRANGE', stream, '-', bound, 'COUNT', n)\n"        \
 	"    if #done > 0 then\n"                                                        \

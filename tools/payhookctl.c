@@ -939,7 +939,8 @@ ctl_events_groups(struct ctl *c, const char *key)
 		for (i = 0; i < n; i++) {
 			o = json_object_new_object();
 			json_object_object_add(o, "group", json_object_new_string(g[i].name));
-			json_object_object_add(o, "consumers", json_object_new_int64(g[i].consumers));
+			json_object_object_add(o, "consumers",
+			    json_object_new_int64(g[i].consumers));
 			json_object_object_add(o, "pending", json_object_new_int64(g[i].pending));
 			json_object_object_add(o, "lag",
 			    g[i].lag >= 0 ? json_object_new_int64(g[i].lag) : NULL);
@@ -967,8 +968,9 @@ ctl_events_groups(struct ctl *c, const char *key)
 		}
 	}
 	if (skipped > 0)
-		ctl_warn("events groups: %d group(s) not shown (past %d, or a name not of "
-		         "[A-Za-z0-9_.:-])",
+		ctl_warn(
+		    "events groups: %d group(s) not shown (past %d, or a name not of "
+		    "[A-Za-z0-9_.:-])",
 		    skipped, PH_EVENTS_GROUPS_MAX);
 	return CTL_OK;
 }

@@ -60,7 +60,8 @@ test_defaults(void)
 	is_int(c.fetcher.backoff_cap_ms, 600000, "defaults: backoff_cap_ms");
 	is_int(c.fetcher.worker_timeout, 30, "defaults: worker_timeout");
 	is_int(c.fetcher.lock_ttl, 30000, "defaults: lock_ttl");
-	is_int(c.fetcher.events_hard_maxlen, 10000000, "defaults: events_hard_maxlen 10 x events_maxlen");
+	is_int(c.fetcher.events_hard_maxlen, 10000000,
+	    "defaults: events_hard_maxlen 10 x events_maxlen");
 	is_int(c.fetcher.events_maxlen, 1000000, "defaults: events_maxlen");
 	is_str(c.providers[0].base, "https://api.one.lat", "defaults: oneinfinite api_base");
 	is_str(c.providers[1].base, "https://apiquery.cieloecommerce.cielo.com.br",
