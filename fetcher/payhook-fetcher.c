@@ -146,6 +146,8 @@ struct fetcher {
 	char events_key[PH_KEY_MAX];
 	char stats_key[PH_KEY_MAX];
 	char refresh_key[PH_KEY_MAX];
+	char events_trim_key[PH_KEY_MAX];
+	char trimmed_field[64]; /* events:trimmed_unread */
 	char rate_key[PH_MAX_PROVIDERS][PH_KEY_MAX];
 	uint64_t rate_until[PH_MAX_PROVIDERS]; /* monotonic ms: no grant asked before */
 	long rate_held[PH_MAX_PROVIDERS];      /* newly held back, not yet counted in Redis */
@@ -559,6 +561,7 @@ slot_finish_send(struct slot *s)
 			.processing_key = f->processing_key,
 			.stats_key = f->stats_key,
 			.refresh_key = f->refresh_key,
+			.events_trim_key = f->events_trim_key,
 			.token = s->token,
 			.job = s->raw,
 			.job_len = s->rawlen,
@@ -572,6 +575,8 @@ slot_finish_send(struct slot *s)
 			.entity_type = s->job.entity_type,
 			.entity_id = s->job.entity_id,
 			.events_maxlen = f->cfg->fetcher.events_maxlen,
+			.events_hard_maxlen = f->cfg->fetcher.events_hard_maxlen,
+			.trimmed_field = f->trimmed_field,
 			.latency_field = lat,
 			.latency_ms = s->elapsed_ms >= 0 ? s->elapsed_ms : 0,
 			.refresh_member = member,
@@ -624,10 +629,15 @@ slot_store_reply(struct slot *s, const redisReply *rep)
 {
 	int stored;
 
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4 ||
 	    rep->element[0]->type != REDIS_REPLY_INTEGER)
 		return; /* sent again next turn */
 	stored = rep->element[0]->integer == 1;
+	/* A consumer group fell events_hard_maxlen behind: what it had not read is gone. */
+	if (stored && rep->element[3]->type == REDIS_REPLY_INTEGER && rep->element[3]->integer > 0)
+		log_warn("events_trimmed_unread",
+		    "count=%lld events_hard_maxlen=%ld: a consumer group had not read them",
+		    rep->element[3]->integer, s->f->cfg->fetcher.events_hard_maxlen);
 	/* Said once per entity and status: when the stored status changes. */
 	if (stored && !s->cls_known && rep->element[2]->type == REDIS_REPLY_INTEGER &&
 	    rep->element[2]->integer == 1)
@@ -1482,7 +1492,11 @@ fetcher_keys(struct fetcher *f)
 	        ph_key_of(f->dead_key, PH_KEY_MAX, p, PH_KEY_DEAD, NULL, NULL, NULL) < 0 ||
 	        ph_key_of(f->events_key, PH_KEY_MAX, p, PH_KEY_EVENTS, NULL, NULL, NULL) < 0 ||
 	        ph_key_of(f->stats_key, PH_KEY_MAX, p, PH_KEY_STATS, NULL, NULL, NULL) < 0 ||
-	        ph_key_of(f->refresh_key, PH_KEY_MAX, p, PH_KEY_REFRESH, NULL, NULL, NULL) < 0
+	        ph_key_of(f->refresh_key, PH_KEY_MAX, p, PH_KEY_REFRESH, NULL, NULL, NULL) < 0 ||
+	        ph_key_of(f->events_trim_key, PH_KEY_MAX, p, PH_KEY_EVENTS_TRIM, NULL, NULL, NULL) <
+	            0 ||
+	        ph_stat_field(f->trimmed_field, sizeof f->trimmed_field, PH_STAT_EVENTS,
+	            "trimmed_unread", NULL) < 0
 	    ? -1
 	    : fetcher_rate_keys(f);
 }

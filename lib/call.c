@@ -82,6 +82,7 @@ ph_call_store(struct ph_call *c, const struct ph_store *a)
 	call_add(c, a->processing_key);
 	call_add(c, a->stats_key);
 	call_add(c, a->refresh_key);
+	call_add(c, a->events_trim_key);
 	call_keys_done(c);
 	call_add(c, a->token);
 	call_add_len(c, a->job, a->job_len);
@@ -103,6 +104,9 @@ ph_call_store(struct ph_call *c, const struct ph_store *a)
 	call_addf(c, "%lld", a->refresh_max_age_ms);
 	call_addf(c, "%u", a->jitter);
 	call_add(c, a->status);
+	call_addf(c, "%ld", a->events_hard_maxlen);
+	call_add(c, a->trimmed_field);
+	call_addf(c, "%d", PH_EVENTS_TRIM_MS);
 }
 
 void

@@ -19,7 +19,7 @@
 /* The most KEYS + ARGV of one call (the refresh mover's batch of 100 needs 407). */
 #define PH_CALL_ARGS 512
 /* Numbers an encoder formats itself. */
-#define PH_CALL_NUMS 8
+#define PH_CALL_NUMS 10
 
 /* A script call: KEYS then ARGV. The strings are the caller's or in num. */
 struct ph_call {
@@ -41,9 +41,16 @@ struct ph_claim {
 };
 void ph_call_claim(struct ph_call *c, const struct ph_claim *a);
 
+/*
+ * How long the store script keeps the events stream's trim bound, read from
+ * its consumer groups, before it asks them again (script_store, LUA_TRIM).
+ */
+#define PH_EVENTS_TRIM_MS 1000
+
 /* Store a snapshot and set the entity's next refresh (see script_store). */
 struct ph_store {
 	const char *lock_key, *entity_key, *events_key, *processing_key, *stats_key, *refresh_key;
+	const char *events_trim_key;
 	const char *token;
 	const char *job; /* as taken */
 	size_t job_len;
@@ -54,6 +61,8 @@ struct ph_store {
 	const char *sha256;
 	const char *notification_id, *provider, *entity_type, *entity_id;
 	long events_maxlen;
+	long events_hard_maxlen;   /* with consumer groups: trimmed anyway past this */
+	const char *trimmed_field; /* the stats field of unread entries trimmed */
 	const char *latency_field;
 	long latency_ms;
 	const char *refresh_member;

@@ -139,6 +139,8 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 	    &c->fetcher.lock_ttl);
 	conf_add(ctx, "fetcher", "events_maxlen", CONF_LONG, "1000000", 1, 1000000000,
 	    &c->fetcher.events_maxlen);
+	conf_add(ctx, "fetcher", "events_hard_maxlen", CONF_LONG, "0", 0, 10000000000L,
+	    &c->fetcher.events_hard_maxlen);
 	conf_add(ctx, "fetcher", "max_body", CONF_LONG, "1048576", 1024, 67108864,
 	    &c->fetcher.max_body);
 	conf_add(ctx, "fetcher", "refresh_schedule", CONF_STRING, "60,300,900,3600,21600,86400", 0,
@@ -408,6 +410,16 @@ conf_validate(struct ph_config *c, char **cause)
 	if (refresh_schedule_ms(c->fetcher.refresh_settled, c->fetcher.refresh_settled_ms,
 	        sizeof c->fetcher.refresh_settled_ms, err, sizeof err) != 0) {
 		conf_cause(cause, "[fetcher] refresh_settled: %s", err);
+		return -1;
+	}
+	/* With consumer groups the events stream grows past events_maxlen up to this. */
+	if (c->fetcher.events_hard_maxlen == 0)
+		c->fetcher.events_hard_maxlen = 10 * c->fetcher.events_maxlen;
+	if (c->fetcher.events_hard_maxlen < c->fetcher.events_maxlen) {
+		conf_cause(cause,
+		    "[fetcher] events_hard_maxlen: must be at least events_maxlen (%ld), or 0 for "
+		    "10 x events_maxlen",
+		    c->fetcher.events_maxlen);
 		return -1;
 	}
 	if (c->fetcher.lock_ttl <= c->fetcher.timeout_ms) {

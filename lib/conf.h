@@ -53,6 +53,7 @@ struct ph_config {
 		long worker_timeout;
 		long lock_ttl;
 		long events_maxlen;
+		long events_hard_maxlen; /* 0 in the file: 10 x events_maxlen (conf_validate) */
 		long max_body;
 		char *refresh_schedule; /* seconds, "60,300,..." (docs/REFRESH.md) */
 		char *refresh_settled;

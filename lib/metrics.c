@@ -106,6 +106,70 @@ metrics_label_ok(const char *s, size_t len)
 	return ph_type_valid(s, len);
 }
 
+/* Tell whether a consumer group's name can be a label value: 1..128 of [A-Za-z0-9_.:-]. */
+static int
+metrics_group_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > PH_EVENTS_GROUP_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == ':' ||
+		        ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Read the groups of XINFO GROUPS (RESP2: per group a flat array of names and values). */
+int
+metrics_events_groups(const redisReply *rep, struct ph_events_group *out, int max, int *skipped)
+{
+	size_t i, k;
+	int n = 0;
+
+	*skipped = 0;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (i = 0; i < rep->elements; i++) {
+		const redisReply *g = rep->element[i];
+		struct ph_events_group e = { .lag = -1 };
+		int named = 0;
+
+		if (g->type != REDIS_REPLY_ARRAY)
+			continue;
+		for (k = 0; k + 1 < g->elements; k += 2) {
+			const redisReply *f = g->element[k], *v = g->element[k + 1];
+
+			if (f->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(f->str, "name") == 0 && v->type == REDIS_REPLY_STRING &&
+			    metrics_group_ok(v->str, (size_t)v->len)) {
+				memcpy(e.name, v->str, (size_t)v->len + 1);
+				named = 1;
+			} else if (strcmp(f->str, "consumers") == 0 &&
+			    v->type == REDIS_REPLY_INTEGER)
+				e.consumers = v->integer;
+			else if (strcmp(f->str, "pending") == 0 && v->type == REDIS_REPLY_INTEGER)
+				e.pending = v->integer;
+			else if (strcmp(f->str, "lag") == 0 && v->type == REDIS_REPLY_INTEGER)
+				e.lag = v->integer;
+			else if (strcmp(f->str, "last-delivered-id") == 0 &&
+			    v->type == REDIS_REPLY_STRING && (size_t)v->len < sizeof e.last_id)
+				memcpy(e.last_id, v->str, (size_t)v->len + 1);
+		}
+		if (!named || n == max) {
+			(*skipped)++;
+			continue;
+		}
+		out[n++] = e;
+	}
+	return n;
+}
+
 /* Split "a:b:c[:d]" into up to 4 parts; returns the count. */
 static int
 metrics_split(char *s, char **parts, int max)
@@ -303,6 +367,54 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 	}
 }
 
+/* The value of one stats field, 0 when absent. */
+static long long
+metrics_stat(const redisReply *stats, const char *field)
+{
+	size_t k;
+
+	for (k = 0; k + 1 < stats->elements; k += 2) {
+		const redisReply *f = stats->element[k], *v = stats->element[k + 1];
+
+		if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+		    strcmp(f->str, field) == 0)
+			return strtoll(v->str, NULL, 10);
+	}
+	return 0;
+}
+
+/* Print the consumer groups of the events stream and the unread entries trimmed. */
+static void
+metrics_events(struct mbuf *b, const struct ph_gauges *g)
+{
+	char field[64];
+	int i;
+
+	ph_stat_field(field, sizeof field, PH_STAT_EVENTS, "trimmed_unread", NULL);
+	mbuf_printf(b,
+	    "# HELP payhook_events_trimmed_unread_total Events a consumer group had not read "
+	    "or acknowledged, trimmed past events_hard_maxlen.\n"
+	    "# TYPE payhook_events_trimmed_unread_total counter\n"
+	    "payhook_events_trimmed_unread_total %lld\n",
+	    metrics_stat(g->stats, field));
+	mbuf_printf(b,
+	    "# HELP payhook_events_group_lag Entries of the events stream not yet delivered to "
+	    "the consumer group.\n"
+	    "# TYPE payhook_events_group_lag gauge\n");
+	for (i = 0; i < g->ngroups; i++) {
+		if (g->groups[i].lag >= 0)
+			mbuf_printf(b, "payhook_events_group_lag{group=\"%s\"} %lld\n",
+			    g->groups[i].name, g->groups[i].lag);
+	}
+	mbuf_printf(b,
+	    "# HELP payhook_events_group_pending Entries of the events stream delivered to the "
+	    "consumer group and not acknowledged.\n"
+	    "# TYPE payhook_events_group_pending gauge\n");
+	for (i = 0; i < g->ngroups; i++)
+		mbuf_printf(b, "payhook_events_group_pending{group=\"%s\"} %lld\n",
+		    g->groups[i].name, g->groups[i].pending);
+}
+
 /* Print one gauge. */
 static void
 metrics_gauge(struct mbuf *b, const char *name, const char *help, double value)
@@ -333,7 +445,7 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	static const enum ph_key_kind names[] = { PH_KEY_STATS, PH_KEY_QUEUE, PH_KEY_RETRY,
 		PH_KEY_DEAD, PH_KEY_WORKERS, PH_KEY_EVENTS, PH_KEY_NOTIFICATIONS, PH_KEY_REFRESH };
 	char keys[8][PH_KEY_MAX], key[PH_KEY_MAX];
-	redisReply *rep[11] = { 0 }, *len, *w;
+	redisReply *rep[11] = { 0 }, *len, *w, *groups;
 	uint64_t now = ph_now_ms(), rnow, cutoff;
 	struct ph_job job;
 	char err[128];
@@ -363,7 +475,7 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	    ph_pipe_fmt(&p, "LINDEX %s -1", keys[1]) != 0 ||
 	    ph_pipe_fmt(&p, "ZCARD %s", keys[7]) != 0 ||
 	    ph_pipe_fmt(&p, "ZRANGE %s 0 0 WITHSCORES", keys[7]) != 0 ||
-	    ph_pipe_fmt(&p, "TIME") != 0) {
+	    ph_pipe_fmt(&p, "TIME") != 0 || ph_pipe_fmt(&p, "XINFO GROUPS %s", keys[5]) != 0) {
 		ph_redis_set_err(r, "metrics: out of memory");
 		goto out;
 	}
@@ -371,6 +483,12 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 		goto out;
 	for (i = 0; i < 11; i++)
 		rep[i] = metrics_reply(r, &p);
+	/* The stream's consumer groups: an error reply (no stream yet) has none. */
+	if ((groups = ph_pipe_reply(&p)) != NULL) {
+		g->ngroups = metrics_events_groups(groups, g->groups, PH_EVENTS_GROUPS_MAX,
+		    &g->groups_skipped);
+		freeReplyObject(groups);
+	}
 	for (i = 0; i < 11; i++) {
 		if (rep[i] == NULL)
 			goto out;
@@ -455,6 +573,7 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 		return -1;
 	}
 	metrics_counters(&b, g.stats);
+	metrics_events(&b, &g);
 	freeReplyObject(g.stats);
 	metrics_gauge(&b, "payhook_queue_jobs", "Jobs waiting in the queue.", (double)g.queue);
 	metrics_gauge(&b, "payhook_retry_jobs", "Jobs waiting for a retry.", (double)g.retry);

@@ -10,6 +10,8 @@
  *   fetch_ms:{provider}:{le}  one count per observation, in the first bucket
  *                             whose upper bound (ms, or "inf") holds it
  *   fetch_ms_sum:{provider}   total milliseconds
+ *   events:trimmed_unread     events a consumer group had not read, trimmed
+ *                             past events_hard_maxlen (script_store)
  */
 #ifndef PH_METRICS_H
 #define PH_METRICS_H
@@ -27,6 +29,28 @@ extern const long ph_fetch_buckets_ms[PH_FETCH_BUCKETS];
 /* The stats field of a fetch latency observation: "fetch_ms:{provider}:{le}". */
 int metrics_latency_field(char *buf, size_t len, const char *provider, long ms);
 
+/* The most consumer groups of the events stream read in one scrape. */
+#define PH_EVENTS_GROUPS_MAX 64
+/* The longest group name shown: 1..128 of [A-Za-z0-9_.:-] (others are skipped). */
+#define PH_EVENTS_GROUP_NAME_MAX 128
+
+/* A consumer group of the events stream, from XINFO GROUPS. */
+struct ph_events_group {
+	char name[PH_EVENTS_GROUP_NAME_MAX + 1];
+	long long consumers;
+	long long pending; /* delivered, not acknowledged */
+	long long lag;     /* not yet delivered; -1 when Redis cannot tell (Redis < 7, deletions) */
+	char last_id[48];  /* last-delivered-id */
+};
+
+/*
+ * Read the groups of an XINFO GROUPS reply into out (at most max, names
+ * checked as above). Returns how many; *skipped counts the groups left out
+ * (bad name, or past max). An error reply (no stream yet) has none.
+ */
+int metrics_events_groups(const redisReply *rep, struct ph_events_group *out, int max,
+    int *skipped);
+
 /* What is in Redis now: key lengths, fetchers and the stats hash. */
 struct ph_gauges {
 	long long queue;
@@ -41,6 +65,9 @@ struct ph_gauges {
 	long long refresh_tracked; /* entities in {p}refresh */
 	int64_t refresh_lag_ms;    /* how overdue the most overdue refresh is; 0 when none */
 	redisReply *stats;         /* HGETALL {p}stats (an array) */
+	int ngroups;               /* consumer groups of the events stream */
+	int groups_skipped;        /* left out: bad name or past PH_EVENTS_GROUPS_MAX */
+	struct ph_events_group groups[PH_EVENTS_GROUPS_MAX];
 };
 
 /*

@@ -1066,6 +1066,7 @@ static const struct {
 	[PH_KEY_NOTIFICATIONS] = { "notifications", 0 },
 	[PH_KEY_STATS] = { "stats", 0 },
 	[PH_KEY_REFRESH] = { "refresh", 0 },
+	[PH_KEY_EVENTS_TRIM] = { "events_trim", 0 },
 };
 
 /* Build a key (without printf: the accept path builds several for every notification). */
@@ -1115,6 +1116,7 @@ static const char *const redis_stats[PH_NSTATS] = {
 	[PH_STAT_SPOOL] = "spool:",
 	[PH_STAT_REFRESH] = "refresh:",
 	[PH_STAT_RATE] = "rate:",
+	[PH_STAT_EVENTS] = "events:",
 };
 
 /* Build a stats field. */

@@ -228,6 +228,7 @@ enum ph_key_kind {
 	PH_KEY_NOTIFICATIONS, /* notifications */
 	PH_KEY_STATS,         /* stats */
 	PH_KEY_REFRESH,       /* refresh */
+	PH_KEY_EVENTS_TRIM,   /* events_trim: how far events may be trimmed (script_store) */
 	PH_NKEYS,
 };
 
@@ -255,6 +256,7 @@ enum ph_stat_family {
 	PH_STAT_SPOOL,         /* spool:{outcome} */
 	PH_STAT_REFRESH,       /* refresh:{outcome} */
 	PH_STAT_RATE,          /* rate:{provider}:{held|throttled} */
+	PH_STAT_EVENTS,        /* events:trimmed_unread */
 	PH_NSTATS,
 };
 

@@ -101,21 +101,107 @@ static const char script_claim[] =
     "return 0\n";
 
 /*
+ * Retention of the events stream (DESIGN.md: Retention of events). With no
+ * consumer group it is trimmed as it always was, MAXLEN ~ maxlen. With
+ * groups, nothing is trimmed that some group has not read (past its
+ * last-delivered-id) or still holds pending (from XPENDING's smallest id),
+ * up to the hard bound: past it the oldest entries go anyway, and are
+ * counted.
+ *
+ * The bound, from XINFO GROUPS and XPENDING, costs a call per group: it is
+ * kept in the key events_trim for a short time (PH_EVENTS_TRIM_MS) and asked
+ * again only once that key expired, so its cost is per second, not per
+ * store. Its value: "none" (no group), "ID" (every group read every entry up
+ * to ID, inclusive) or "(ID" (entries before ID only: ID is pending), an
+ * XRANGE end as it is. Groups only read forward, so an older bound is a safe
+ * one; a group created, or set back with XGROUP SETID, is seen once the key
+ * expires.
+ *
+ * Trimming with groups is exact and bounded: the oldest entries over maxlen
+ * that every group is done with, at most PH_EVENTS_TRIM_STEP a store, then,
+ * once none of those is left, whatever is over the hard bound.
+ */
+#define PH_EVENTS_TRIM_STEP "100"
+#define LUA_TRIM                                                                         \
+	"local function idlt(a, b)\n"                                                    \
+	"  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"                            \
+	"  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"                            \
+	"  if #am ~= #bm then return #am < #bm end\n"                                    \
+	"  if am ~= bm then return am < bm end\n"                                        \
+	"  if #as ~= #bs then return #as < #bs end\n"                                    \
+	"  return as < bs\n"                                                             \
+	"end\n"                                                                          \
+	"local function bound_lt(a, b)\n"                                                \
+	"  local ax, bx = string.sub(a, 1, 1) == '(', string.sub(b, 1, 1) == '('\n"      \
+	"  local ai = ax and string.sub(a, 2) or a\n"                                    \
+	"  local bi = bx and string.sub(b, 2) or b\n"                                    \
+	"  if ai == bi then return ax and not bx end\n"                                  \
+	"  return idlt(ai, bi)\n"                                                        \
+	"end\n"                                                                          \
+	"local function trim_bound(stream)\n"                                            \
+	"  if redis.call('EXISTS', stream) == 0 then return 'none' end\n"                \
+	"  local bound = 'none'\n"                                                       \
+	"  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do\n"               \
+	"    local f = {}\n"                                                             \
+	"    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end\n"                               \
+	"    local b = f['last-delivered-id']\n"                                         \
+	"    if tonumber(f['pending']) > 0 then\n"                                       \
+	"      local p = redis.call('XPENDING', stream, f['name'])[2]\n"                 \
+	"      if p and not idlt(b, p) then b = '(' .. p end\n"                          \
+	"    end\n"                                                                      \
+	"    if bound == 'none' or bound_lt(b, bound) then bound = b end\n"              \
+	"  end\n"                                                                        \
+	"  return bound\n"                                                               \
+	"end\n"                                                                          \
+	"local function events_add(stream, tkey, stats, field, maxlen, hard, keep, e)\n" \
+	"  local bound = redis.call('GET', tkey)\n"                                      \
+	"  if not bound then\n"                                                          \
+	"    bound = trim_bound(stream)\n"                                               \
+	"    redis.call('SET', tkey, bound, 'PX', keep)\n"                               \
+	"  end\n"                                                                        \
+	"  if bound == 'none' then\n"                                                    \
+	"    redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(e))\n"        \
+	"    return 0\n"                                                                 \
+	"  end\n"                                                                        \
+	"  redis.call('XADD', stream, '*', unpack(e))\n"                                 \
+	"  local len = redis.call('XLEN', stream)\n"                                     \
+	"  local n = math.min(len - maxlen, " PH_EVENTS_TRIM_STEP                        \
+	")\n"                                                                            \
+	"  if n > 0 then\n"                                                              \
+	"    local done = redis.call('XRANGE', stream, '-', bound, 'COUNT', n)\n"        \
+	"    if #done > 0 then\n"                                                        \
+	"      local ms, seq = string.match(done[#done][1], '^(%d+)-(%d+)$')\n"          \
+	"      redis.call('XTRIM', stream, 'MINID',\n"                                   \
+	"        ms .. '-' .. string.format('%.0f', tonumber(seq) + 1))\n"               \
+	"      len = len - #done\n"                                                      \
+	"    end\n"                                                                      \
+	"    if #done == n then return 0 end\n"                                          \
+	"  end\n"                                                                        \
+	"  if len <= hard then return 0 end\n"                                           \
+	"  local lost = redis.call('XTRIM', stream, 'MAXLEN', hard)\n"                   \
+	"  redis.call('HINCRBY', stats, field, lost)\n"                                  \
+	"  return lost\n"                                                                \
+	"end\n"
+
+/*
  * Store a snapshot if this fetch still holds the lock: HSET the entity,
  * XADD an event when the body changed, LREM the job, release the lock, and
  * set the entity's next refresh (docs/REFRESH.md) or remove it. The refresh
  * due time and first_stored_at are Redis time (LUA_NOW); fetched_at is the
  * fetcher's.
- * KEYS: 1 lock, 2 entity, 3 events, 4 processing, 5 stats, 6 refresh.
+ * KEYS: 1 lock, 2 entity, 3 events, 4 processing, 5 stats, 6 refresh,
+ *       7 events_trim (LUA_TRIM).
  * ARGV: 1 token, 2 job as taken, 3 body, 4 fetched_at, 5 http_status,
  *       6 sha256, 7 notification_id, 8 provider, 9 entity_type,
  *       10 entity_id, 11 events maxlen, 12 latency stats field, 13 latency ms,
  *       14 refresh member, 15 class (progress, ongoing, settled, final, or
  *       off), 16 refresh_schedule (ms, comma-separated), 17 refresh_settled
  *       (ms), 18 refresh_max_age (ms), 19 jitter (0..999, tenths of a
- *       percent of the step), 20 status as text.
- * Returns {0, 0, 0} when the lock was lost (nothing written), else
- * {1, changed, status changed}.
+ *       percent of the step), 20 status as text, 21 events hard maxlen,
+ *       22 stats field of unread entries trimmed, 23 how long (ms) a trim
+ *       bound read from the groups is kept.
+ * Returns {0, 0, 0, 0} when the lock was lost (nothing written), else
+ * {1, changed, status changed, unread entries trimmed}.
  *
  * The schedule: a changed body (or a new class) starts again at the first
  * step, an unchanged one moves to the next; in progress repeats its last
@@ -123,9 +209,9 @@ static const char script_claim[] =
  * stops after its last step, final stops at once; nothing is due later than
  * refresh_max_age after the entity was first stored.
  */
-static const char script_store[] = LUA_NOW
+static const char script_store[] = LUA_NOW LUA_TRIM
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
-    "  return {0, 0, 0}\n"
+    "  return {0, 0, 0, 0}\n"
     "end\n"
     "local now = math.floor(now_ms())\n"
     "local old = redis.call('HGET', KEYS[2], 'sha256')\n"
@@ -136,11 +222,11 @@ static const char script_store[] = LUA_NOW
     "redis.call('HSET', KEYS[2], 'body', ARGV[3], 'fetched_at', ARGV[4],\n"
     "  'http_status', ARGV[5], 'sha256', ARGV[6], 'notification_id', ARGV[7],\n"
     "  'status', ARGV[20], 'first_stored_at', first)\n"
-    "local changed = 0\n"
+    "local changed, trimmed = 0, 0\n"
     "if old ~= ARGV[6] then\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[11], '*', 'provider', ARGV[8],\n"
-    "    'entity_type', ARGV[9], 'entity_id', ARGV[10], 'fetched_at', ARGV[4],\n"
-    "    'body', ARGV[3])\n"
+    "  trimmed = events_add(KEYS[3], KEYS[7], KEYS[5], ARGV[22], tonumber(ARGV[11]),\n"
+    "    tonumber(ARGV[21]), ARGV[23], {'provider', ARGV[8], 'entity_type', ARGV[9],\n"
+    "    'entity_id', ARGV[10], 'fetched_at', ARGV[4], 'body', ARGV[3]})\n"
     "  changed = 1\n"
     "end\n"
     /* From the tail: jobs are taken to the head, so an older (finishing) one is nearer it. */
@@ -181,7 +267,7 @@ static const char script_store[] = LUA_NOW
     "  redis.call('HSET', KEYS[2], 'refresh_class', cls, 'refresh_step', step)\n"
     "  redis.call('HDEL', KEYS[2], 'refresh_due')\n"
     "end\n"
-    "return {1, changed, oldstatus ~= ARGV[20] and 1 or 0}\n";
+    "return {1, changed, oldstatus ~= ARGV[20] and 1 or 0, trimmed}\n";
 
 /*
  * Give a job back: LREM it from the processing list, then ZADD the new entry

@@ -876,11 +876,104 @@ ctl_entity(struct ctl *c, struct ctl_args *a)
 /* Help of the events verb. */
 static const char ctl_help_events[] =
     "usage: payhookctl events tail [-f] [-n N] [--json]\n"
+    "       payhookctl events groups [--json]\n"
     "\n"
-    "Print the last N snapshot changes (default 10, at most 10000), oldest\n"
+    "tail: print the last N snapshot changes (default 10, at most 10000), oldest\n"
     "first: time, provider, entity type, entity id, body size. With -f, keep\n"
     "printing new ones until interrupted. --json prints one JSON object per\n"
-    "line, with the body.\n";
+    "line, with the body.\n"
+    "groups: list the consumer groups of the events stream (at most 64): their\n"
+    "consumers, entries delivered and not acknowledged (pending), entries not\n"
+    "yet delivered (lag, - when Redis cannot tell), how long since a consumer\n"
+    "of the group was last active (idle), and the last delivered id. No entry\n"
+    "is trimmed that a group has not read and acknowledged, up to [fetcher]\n"
+    "events_hard_maxlen. --json prints an array.\n";
+
+/* List the consumer groups of the events stream. */
+static int
+ctl_events_groups(struct ctl *c, const char *key)
+{
+	struct ph_events_group g[PH_EVENTS_GROUPS_MAX];
+	long long idle[PH_EVENTS_GROUPS_MAX];
+	struct json_object *arr = NULL, *o;
+	const char *argv[4];
+	redisReply *rep;
+	int n, skipped, i;
+	size_t k, j;
+	char lag[24], idl[32];
+
+	argv[0] = "XINFO";
+	argv[1] = "GROUPS";
+	argv[2] = key;
+	if ((rep = ph_redis_argv(c->redis, 3, argv, NULL)) == NULL) {
+		ctl_warn("redis: %s", ph_redis_err(c->redis));
+		return CTL_ERR;
+	}
+	/* An error reply: no stream yet, so no group either. */
+	n = metrics_events_groups(rep, g, PH_EVENTS_GROUPS_MAX, &skipped);
+	freeReplyObject(rep);
+	for (i = 0; i < n; i++) {
+		idle[i] = -1;
+		argv[0] = "XINFO";
+		argv[1] = "CONSUMERS";
+		argv[2] = key;
+		argv[3] = g[i].name;
+		if ((rep = ctl_cmd(c, 4, argv)) == NULL)
+			return CTL_ERR;
+		/* The group's idle time: its most recently active consumer's. */
+		for (k = 0; rep->type == REDIS_REPLY_ARRAY && k < rep->elements; k++) {
+			const redisReply *e = rep->element[k];
+
+			for (j = 0; e->type == REDIS_REPLY_ARRAY && j + 1 < e->elements; j += 2) {
+				if (e->element[j]->type == REDIS_REPLY_STRING &&
+				    strcmp(e->element[j]->str, "idle") == 0 &&
+				    e->element[j + 1]->type == REDIS_REPLY_INTEGER &&
+				    (idle[i] < 0 || e->element[j + 1]->integer < idle[i]))
+					idle[i] = e->element[j + 1]->integer;
+			}
+		}
+		freeReplyObject(rep);
+	}
+	if (c->json) {
+		arr = json_object_new_array();
+		for (i = 0; i < n; i++) {
+			o = json_object_new_object();
+			json_object_object_add(o, "group", json_object_new_string(g[i].name));
+			json_object_object_add(o, "consumers",
+			    json_object_new_int64(g[i].consumers));
+			json_object_object_add(o, "pending", json_object_new_int64(g[i].pending));
+			json_object_object_add(o, "lag",
+			    g[i].lag >= 0 ? json_object_new_int64(g[i].lag) : NULL);
+			json_object_object_add(o, "idle_ms",
+			    idle[i] >= 0 ? json_object_new_int64(idle[i]) : NULL);
+			json_object_object_add(o, "last_delivered_id",
+			    json_object_new_string(g[i].last_id));
+			json_object_array_add(arr, o);
+		}
+		ctl_json_put(arr, 1);
+	} else {
+		printf("%-32s %9s %10s %10s %10s  %s\n", "group", "consumers", "pending", "lag",
+		    "idle", "last_delivered_id");
+		for (i = 0; i < n; i++) {
+			if (g[i].lag >= 0)
+				snprintf(lag, sizeof lag, "%lld", g[i].lag);
+			else
+				snprintf(lag, sizeof lag, "-");
+			if (idle[i] >= 0)
+				snprintf(idl, sizeof idl, "%.1fs", (double)idle[i] / 1000.0);
+			else
+				snprintf(idl, sizeof idl, "-");
+			printf("%-32s %9lld %10lld %10s %10s  %s\n", g[i].name, g[i].consumers,
+			    g[i].pending, lag, idl, g[i].last_id);
+		}
+	}
+	if (skipped > 0)
+		ctl_warn(
+		    "events groups: %d group(s) not shown (past %d, or a name not of "
+		    "[A-Za-z0-9_.:-])",
+		    skipped, PH_EVENTS_GROUPS_MAX);
+	return CTL_OK;
+}
 
 /* Print one stream entry of the events stream. */
 static void
@@ -930,13 +1023,15 @@ ctl_events(struct ctl *c, struct ctl_args *a)
 	char key[PH_KEY_MAX], count[24], last[64] = "0-0", block[24];
 	const char *argv[8];
 	long n = 10, i;
-	int follow = 0, tail = 0;
+	int follow = 0, tail = 0, groups = 0;
 	redisReply *rep, *entries;
 	size_t j;
 
 	for (i = 0; i < a->argc; i++) {
 		if (strcmp(a->argv[i], "tail") == 0 && i == 0)
 			tail = 1;
+		else if (strcmp(a->argv[i], "groups") == 0 && i == 0)
+			groups = 1;
 		else if (strcmp(a->argv[i], "-f") == 0 || strcmp(a->argv[i], "--follow") == 0)
 			follow = 1;
 		else if (strcmp(a->argv[i], "--json") == 0)
@@ -950,13 +1045,20 @@ ctl_events(struct ctl *c, struct ctl_args *a)
 			return CTL_USAGE;
 		}
 	}
-	if (!tail) {
-		ctl_warn("events: give tail");
+	if (!tail && !groups) {
+		ctl_warn("events: give tail or groups");
+		fputs(ctl_help_events, stderr);
+		return CTL_USAGE;
+	}
+	if (groups && (follow || n != 10)) {
+		ctl_warn("events groups: takes only --json");
 		fputs(ctl_help_events, stderr);
 		return CTL_USAGE;
 	}
 	if (ctl_key(c, key, PH_KEY_EVENTS, NULL, NULL, NULL))
 		return CTL_ERR;
+	if (groups)
+		return ctl_events_groups(c, key);
 	snprintf(count, sizeof count, "%ld", n);
 	argv[0] = "XREVRANGE";
 	argv[1] = key;
@@ -1423,6 +1525,7 @@ usage(FILE *f)
 	    "  dead purge                     delete them\n"
 	    "  entity PROVIDER TYPE ID        the latest snapshot of an entity\n"
 	    "  events tail [-f] [-n N]        the latest snapshot changes\n"
+	    "  events groups                  consumer groups: lag, pending, consumers, idle\n"
 	    "  refetch PROVIDER TYPE ID       queue a fetch by hand\n"
 	    "  refresh list [--due] | rebuild the entities refreshed until final\n"
 	    "  spool status|replay [--dir D]  payhook-fcgi's spool on this host\n"

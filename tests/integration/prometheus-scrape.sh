@@ -78,14 +78,14 @@ rules=$(curl -s "$P/api/v1/rules")
 is "$(echo "$rules" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)["data"]["groups"]
-print(sum(len(g["rules"]) for g in d), sum(r.get("health") == "ok" for g in d for r in g["rules"]))')" "12 12" \
-	"prometheus loaded the 12 rules, all healthy"
+print(sum(len(g["rules"]) for g in d), sum(r.get("health") == "ok" for g in d for r in g["rules"]))')" "14 14" \
+	"prometheus loaded the 14 rules, all healthy"
 pending() { curl -s "$P/api/v1/alerts" | grep -q '"alertname":"PayhookNoLiveFetcher".*"state":"pending"'; }
 PH_WAIT=10 ph_wait_for pending
 tap_ok $? "PayhookNoLiveFetcher pending: no fetcher runs"
 
 # Every query of the dashboard, with Grafana's variables filled in, runs
-# (one python3 for all of them: 27 queries).
+# (one python3 for all of them: 30 queries).
 bad=$(python3 -c '
 import json, sys, urllib.parse, urllib.request
 d = json.load(open(sys.argv[1]))

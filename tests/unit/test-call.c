@@ -94,6 +94,7 @@ test_fetcher_calls(void)
 	        .processing_key = "PR",
 	        .stats_key = "S",
 	        .refresh_key = "R",
+	        .events_trim_key = "VT",
 	        .token = "T",
 	        .job = "J",
 	        .job_len = 1,
@@ -107,6 +108,8 @@ test_fetcher_calls(void)
 	        .entity_type = "sale",
 	        .entity_id = "ID",
 	        .events_maxlen = 1000,
+	        .events_hard_maxlen = 10000,
+	        .trimmed_field = "TU",
 	        .latency_field = "LF",
 	        .latency_ms = 42,
 	        .refresh_member = "M",
@@ -116,10 +119,11 @@ test_fetcher_calls(void)
 	        .refresh_max_age_ms = 9000,
 	        .jitter = 7,
 	        .status = "2" });
-	ok(c.script == PH_SCRIPT_STORE && c.nkeys == 6 && c.argc == 26, "store: 6 keys, 20 args");
+	ok(c.script == PH_SCRIPT_STORE && c.nkeys == 7 && c.argc == 30, "store: 7 keys, 23 args");
 	ok(!strcmp(key(&c, 1), "L") && !strcmp(key(&c, 2), "E") && !strcmp(key(&c, 3), "V") &&
-	        !strcmp(key(&c, 4), "PR") && !strcmp(key(&c, 5), "S") && !strcmp(key(&c, 6), "R"),
-	    "store: KEYS lock, entity, events, processing, stats, refresh");
+	        !strcmp(key(&c, 4), "PR") && !strcmp(key(&c, 5), "S") && !strcmp(key(&c, 6), "R") &&
+	        !strcmp(key(&c, 7), "VT"),
+	    "store: KEYS lock, entity, events, processing, stats, refresh, events_trim");
 	ok(!strcmp(arg(&c, 1), "T") && !strcmp(arg(&c, 2), "J") &&
 	        c.lens[c.nkeys + 2] == sizeof body - 1 &&
 	        memcmp(arg(&c, 3), body, sizeof body - 1) == 0,
@@ -135,6 +139,9 @@ test_fetcher_calls(void)
 	        !strcmp(arg(&c, 18), "9000") && !strcmp(arg(&c, 19), "7") &&
 	        !strcmp(arg(&c, 20), "2"),
 	    "store: ARGV refresh member .. status in order");
+	ok(!strcmp(arg(&c, 21), "10000") && !strcmp(arg(&c, 22), "TU") &&
+	        atol(arg(&c, 23)) == PH_EVENTS_TRIM_MS,
+	    "store: ARGV hard maxlen, trimmed field, trim bound lifetime");
 
 	ph_call_reschedule(&c,
 	    &(struct ph_reschedule){ .processing_key = "PR",

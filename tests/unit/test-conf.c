@@ -60,6 +60,8 @@ test_defaults(void)
 	is_int(c.fetcher.backoff_cap_ms, 600000, "defaults: backoff_cap_ms");
 	is_int(c.fetcher.worker_timeout, 30, "defaults: worker_timeout");
 	is_int(c.fetcher.lock_ttl, 30000, "defaults: lock_ttl");
+	is_int(c.fetcher.events_hard_maxlen, 10000000,
+	    "defaults: events_hard_maxlen 10 x events_maxlen");
 	is_int(c.fetcher.events_maxlen, 1000000, "defaults: events_maxlen");
 	is_str(c.providers[0].base, "https://api.one.lat", "defaults: oneinfinite api_base");
 	is_str(c.providers[1].base, "https://apiquery.cieloecommerce.cielo.com.br",
@@ -126,6 +128,15 @@ test_file(void)
 	ok(load(&c, "[fetcher]\nlock_ttl = 5000\ntimeout_ms = 5000\n", &cause) != 0 &&
 	        strstr(cause, "lock_ttl") != NULL,
 	    "file: lock_ttl must exceed timeout_ms");
+	ok(load(&c, "[fetcher]\nevents_maxlen = 20\n", &cause) == 0 &&
+	        c.fetcher.events_hard_maxlen == 200,
+	    "file: events_hard_maxlen follows events_maxlen (%s)", cause ? cause : "");
+	ok(load(&c, "[fetcher]\nevents_maxlen = 20\nevents_hard_maxlen = 60\n", &cause) == 0 &&
+	        c.fetcher.events_hard_maxlen == 60,
+	    "file: events_hard_maxlen set");
+	ok(load(&c, "[fetcher]\nevents_maxlen = 20\nevents_hard_maxlen = 19\n", &cause) != 0 &&
+	        strstr(cause, "events_hard_maxlen") != NULL,
+	    "file: events_hard_maxlen below events_maxlen names the key (%s)", cause);
 	ok(load(&c, "[fetcher]\nbackoff_base_ms = 10\nbackoff_cap_ms = 5\n", &cause) != 0 &&
 	        strstr(cause, "backoff") != NULL,
 	    "file: backoff base above cap rejected");
