@@ -267,7 +267,7 @@ test_bounds(void)
 static void
 test_name_taken(void)
 {
-	char sub[PATH_MAX + 16], path[PATH_MAX + 96], err[256], buf[8];
+	char sub[PATH_MAX + 16], path[PATH_MAX + 300], err[256], buf[8];
 	uint64_t now = ph_now_ms(), ms;
 	struct ph_spool *s;
 	int fd, intact = 1, total = 0;
