@@ -29,3 +29,7 @@ check_PROGRAMS += tests/unit/test-sentinel
 tests_unit_test_sentinel_SOURCES = tests/unit/test-sentinel.c tests/unit/tap.h
 tests_unit_test_sentinel_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sentinel_LDADD = $(LIBPAYHOOK)
+check_PROGRAMS += tests/unit/test-whsig
+tests_unit_test_whsig_SOURCES = tests/unit/test-whsig.c tests/unit/tap.h
+tests_unit_test_whsig_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_whsig_LDADD = $(LIBPAYHOOK)
