@@ -29,3 +29,12 @@ check_PROGRAMS += tests/unit/test-sentinel
 tests_unit_test_sentinel_SOURCES = tests/unit/test-sentinel.c tests/unit/tap.h
 tests_unit_test_sentinel_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sentinel_LDADD = $(LIBPAYHOOK)
+check_PROGRAMS += tests/unit/test-whsig
+tests_unit_test_whsig_SOURCES = tests/unit/test-whsig.c tests/unit/tap.h
+tests_unit_test_whsig_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_whsig_LDADD = $(LIBPAYHOOK)
+# Not a unit test (tests/run runs test-* only): signs for tests/integration/whsig-verify.sh.
+check_PROGRAMS += tests/unit/whsig-sign
+tests_unit_whsig_sign_SOURCES = tests/unit/whsig-sign.c
+tests_unit_whsig_sign_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_whsig_sign_LDADD = $(LIBPAYHOOK)
