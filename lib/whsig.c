@@ -129,7 +129,7 @@ whsig_new(const char *secrets, char *err, size_t errlen)
 	struct ph_whsig *w;
 	unsigned char key[PH_WHSIG_KEY_MAX];
 	OSSL_PARAM params[2];
-	const char *p = secrets, *e, *why;
+	const char *p = secrets, *e, *why = "not base64";
 	size_t n, bytes;
 	int len;
 
