@@ -45,7 +45,7 @@ on() {
 proxy_ctl cut EVALSHA $((K + 1)) 1 failover >/dev/null
 oi_lines gc 0 "$N" | post_many --pause "$A:$PAUSE" --first-alone "$PROXY_CTL" >"$T/gc.out"
 cut=$(grep ' cut conn=' "$T/proxy.log" | head -n 1)
-like "$cut" "upstream=0 after reply $((K + 1)) to EVALSHA; unanswered EVALSHA=$((N - K))\$" \
+like "$cut" "upstream=0 after reply $((K + 1)) to EVALSHA; unanswered EVALSHA=[1-9][0-9]*\$" \
 	"the connection to A was cut after reply $K of a batch of $N"
 echo "# $(sed 's/^[0-9.]* //' <<<"$cut")"
 like "$(cat "$T/proxy.log")" 'failover upstream=0 -> 1' "then the proxy failed over to B"
