@@ -780,18 +780,6 @@ cmd_vfmt(struct ph_cmd *c, const char *fmt, va_list ap)
 }
 
 int
-ph_cmd_fmt(struct ph_cmd *c, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = cmd_vfmt(c, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-int
 ph_cmd_script(struct ph_cmd *c, enum ph_script script, int nkeys, int argc, const char *const *argv,
     const size_t *lens)
 {

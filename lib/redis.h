@@ -84,9 +84,6 @@ struct ph_cmd {
 /* Build a command from argv (lens NULL: strlen). 0, or -1 when out of memory. */
 int ph_cmd_argv(struct ph_cmd *c, int argc, const char *const *argv, const size_t *lens);
 
-/* Build a command with hiredis' printf-like format (%s, %b, %d...). 0 or -1. */
-int ph_cmd_fmt(struct ph_cmd *c, const char *fmt, ...);
-
 /* Build EVALSHA of a script: argv holds nkeys keys then the arguments. 0 or -1. */
 int ph_cmd_script(struct ph_cmd *c, enum ph_script script, int nkeys, int argc,
     const char *const *argv, const size_t *lens);

@@ -295,8 +295,6 @@ replay_dir(const char *dir, const struct ph_accept_ctx *ctx, struct ph_redis *r,
 /* The replayer thread's state. */
 static struct {
 	pthread_t thread;
-	atomic_int stopping;
-	int started;
 	const struct ph_config *cfg;
 	struct ph_spool *spool;
 	const struct ph_accept_ctx *ctx;
@@ -322,7 +320,8 @@ replay_thread(void *arg)
 	int up;
 
 	(void)arg;
-	while (!atomic_load(&replayer.stopping)) {
+	/* Until the process exits: payhook-fcgi _exit()s with it running. */
+	for (;;) {
 		nanosleep(&ts, NULL);
 		if (spool_status(dir, &st) != 0)
 			continue;
@@ -373,17 +372,5 @@ replay_start(const struct ph_config *cfg, struct ph_spool *spool, const struct p
 		snprintf(err, errlen, "cannot start the spool replayer");
 		return -1;
 	}
-	replayer.started = 1;
 	return 0;
-}
-
-/* Stop the replayer thread. */
-void
-replay_stop(void)
-{
-	if (!replayer.started)
-		return;
-	atomic_store(&replayer.stopping, 1);
-	pthread_join(replayer.thread, NULL);
-	replayer.started = 0;
 }

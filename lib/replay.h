@@ -42,7 +42,4 @@ long replay_settle_ms(int durable);
 int replay_start(const struct ph_config *cfg, struct ph_spool *spool,
     const struct ph_accept_ctx *ctx, char *err, size_t errlen);
 
-/* Stop the replayer thread (it finishes its turn). */
-void replay_stop(void);
-
 #endif
