@@ -410,8 +410,11 @@ handler_request(struct worker *w, FCGX_Request *req)
  * (fastcgi_keep_conn). Each idle kept connection holds a thread; without a
  * bound, more kept connections than threads (nginx keeps a pool per worker)
  * leave new connections waiting in the backlog. After idle_timeout_ms the
- * read fails, libfcgi closes the connection and the thread accepts again;
- * nginx retries a request that meets a closed cached connection.
+ * read fails, libfcgi closes the connection and the thread accepts again.
+ * A request the web server sent as the connection closed is tried again on a
+ * new one: nginx/payhook.conf's fastcgi_next_upstream (POSTs included: they
+ * are idempotent here) and mod_proxy_fcgi's pool, which checks a connection
+ * before it reuses it (tests/integration/ingest-idle-close.sh).
  */
 static void
 handler_idle_timeout(FCGX_Request *req, long ms)
