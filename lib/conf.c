@@ -35,7 +35,7 @@ struct conf_key {
 	void *ptr; /* char ** or long * inside struct ph_config */
 };
 
-#define CONF_MAX_KEYS 96
+#define CONF_MAX_KEYS 160
 #define CONF_SECRET_FILE_MAX 4096
 
 struct conf_ctx {
@@ -67,7 +67,11 @@ static void
 conf_add(struct conf_ctx *ctx, const char *section, const char *name, enum conf_type type,
     const char *def, long min, long max, void *ptr)
 {
-	struct conf_key *k = &ctx->keys[ctx->nkeys++];
+	struct conf_key *k;
+
+	if (ctx->nkeys == CONF_MAX_KEYS)
+		fatalx("config: more than %d keys: raise CONF_MAX_KEYS", CONF_MAX_KEYS);
+	k = &ctx->keys[ctx->nkeys++];
 
 	k->section = section;
 	k->name = name;
@@ -158,7 +162,8 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 		struct ph_provider_cfg *pc = &c->providers[i];
 
 		conf_add(ctx, p->name, p->base_key, CONF_STRING, p->base_default, 0, 0, &pc->base);
-		conf_add(ctx, p->name, p->key_id_key, CONF_SECRET, NULL, 0, 0, &pc->key_id);
+		if (p->key_id_key != NULL)
+			conf_add(ctx, p->name, p->key_id_key, CONF_SECRET, NULL, 0, 0, &pc->key_id);
 		conf_add(ctx, p->name, p->secret_key, CONF_SECRET, NULL, 0, 0, &pc->secret);
 		conf_add(ctx, p->name, "token", CONF_SECRET, NULL, 0, 0, &pc->token);
 		conf_add(ctx, p->name, "required_header", CONF_SECRET, NULL, 0, 0,

@@ -58,12 +58,32 @@ struct ph_headers {
 	char line[PH_HEADER_MAX][PH_HEADER_LEN];
 };
 
+/* How a fetched entity's status bears on refreshing it (docs/REFRESH.md). */
+enum ph_status_class {
+	PH_CLASS_PROGRESS, /* may change soon: refresh_schedule, step by step */
+	PH_CLASS_ONGOING,  /* live for long (a subscription): the last step, repeating */
+	PH_CLASS_SETTLED,  /* done, but a refund can still come: refresh_settled, then no more */
+	PH_CLASS_FINAL,    /* cannot change: no more refreshes */
+};
+
+/*
+ * One status of one entity type of a provider; a provider's rows end with a
+ * row whose entity_type is NULL. The rows of one type are together, and a
+ * status not listed (nor covered by a NULL value) counts as in progress.
+ */
+struct ph_status_row {
+	const char *entity_type;
+	const char *path;  /* the status member, dotted: "status", "Payment.Status" */
+	const char *value; /* as text ("OPENED", "2"); NULL: any other value present */
+	enum ph_status_class cls;
+};
+
 struct ph_provider {
 	const char *name;
 	/* Config key names and the default of the base URL. */
 	const char *base_key;
 	const char *base_default;
-	const char *key_id_key;
+	const char *key_id_key; /* NULL when its API takes one credential (secret_key) */
 	const char *secret_key;
 	/* Whether the body carries a unique notification id (dedup by SET NX seen). */
 	int has_notification_id;
@@ -75,6 +95,8 @@ struct ph_provider {
 	const struct ph_route *routes;
 	/* Fill h with the credentials of cfg; -1 when they are not configured. */
 	int (*auth_headers)(const struct ph_provider_cfg *cfg, struct ph_headers *h);
+	/* Its entities' statuses and their classes (refresh.c reads them). */
+	const struct ph_status_row *statuses;
 };
 
 /* How many providers there are, and each by index. */

@@ -93,22 +93,27 @@ test_classes(void)
 static void
 test_table_covered(void)
 {
+	const struct ph_provider *p;
 	const struct ph_status_row *r;
-	size_t i;
+	size_t i, k;
 	int n = 0, missing = 0;
 
-	for (r = ph_status_rows; r->provider != NULL; r++, n++) {
-		for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-			if (cases[i].value != NULL && strcmp(cases[i].provider, r->provider) == 0 &&
-			    strcmp(cases[i].type, r->entity_type) == 0 &&
-			    strcmp(cases[i].value, r->value != NULL ? r->value : "*") == 0 &&
-			    cases[i].cls == r->cls)
-				break;
-		}
-		if (i == sizeof cases / sizeof cases[0]) {
-			printf("# no case for %s %s %s\n", r->provider, r->entity_type,
-			    r->value != NULL ? r->value : "*");
-			missing++;
+	for (k = 0; k < provider_count(); k++) {
+		p = provider_at(k);
+		for (r = p->statuses; r != NULL && r->entity_type != NULL; r++, n++) {
+			for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+				if (cases[i].value != NULL &&
+				    strcmp(cases[i].provider, p->name) == 0 &&
+				    strcmp(cases[i].type, r->entity_type) == 0 &&
+				    strcmp(cases[i].value, r->value != NULL ? r->value : "*") == 0 &&
+				    cases[i].cls == r->cls)
+					break;
+			}
+			if (i == sizeof cases / sizeof cases[0]) {
+				printf("# no case for %s %s %s\n", p->name, r->entity_type,
+				    r->value != NULL ? r->value : "*");
+				missing++;
+			}
 		}
 	}
 	ok(n >= 25 && missing == 0, "every one of the %d rows of the table has its case", n);
