@@ -170,6 +170,13 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 		    &pc->header_name);
 		conf_add(ctx, p->name, "refresh", CONF_STRING, "on", 0, 0, &pc->refresh);
 		conf_add(ctx, p->name, "max_rps", CONF_LONG, "0", 0, 100000, &pc->max_rps);
+		if (p->verify == NULL)
+			continue;
+		conf_add(ctx, p->name, "signing_secret", CONF_SECRET, NULL, 0, 0,
+		    &pc->signing_secret);
+		conf_add(ctx, p->name, "signature_tolerance_s", CONF_LONG, "300", 1, 86400,
+		    &pc->tolerance_s);
+		conf_add(ctx, p->name, "unsigned", CONF_STRING, "off", 0, 0, &pc->unsigned_s);
 	}
 	/* clang-format on */
 }
@@ -339,6 +346,28 @@ conf_env(struct conf_ctx *ctx, char **cause)
 	return 0;
 }
 
+/* Check a signing provider's keys: unsigned, and the secrets keyed once. */
+static int
+conf_signing(const struct ph_provider *p, struct ph_provider_cfg *pc, char **cause)
+{
+	char err[160];
+
+	if (pc->unsigned_s == NULL ||
+	    (strcmp(pc->unsigned_s, "on") != 0 && strcmp(pc->unsigned_s, "off") != 0)) {
+		conf_cause(cause, "[%s] unsigned: must be on or off", p->name);
+		return -1;
+	}
+	pc->unsigned_on = strcmp(pc->unsigned_s, "on") == 0;
+	if (pc->signing_secret == NULL)
+		return 0;
+	pc->keys = sig_keys_new(pc->signing_secret, err, sizeof err);
+	if (pc->keys == NULL) {
+		conf_cause(cause, "[%s] signing_secret: %s", p->name, err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Check values that depend on each other and split compound ones. */
 static int
 conf_validate(struct ph_config *c, char **cause)
@@ -458,6 +487,8 @@ conf_validate(struct ph_config *c, char **cause)
 			conf_cause(cause, "[%s] token: must be 1..128 of [A-Za-z0-9_-]", p->name);
 			return -1;
 		}
+		if (p->verify != NULL && conf_signing(p, pc, cause) != 0)
+			return -1;
 		if (pc->header_name == NULL)
 			continue;
 		/* "Name: value": the name becomes the CGI parameter HTTP_NAME. */
@@ -568,6 +599,8 @@ conf_free(struct ph_config *cfg)
 			free(cfg->providers[i].header_value);
 			cfg->providers[i].header_value = NULL;
 		}
+		sig_keys_free(cfg->providers[i].keys);
+		cfg->providers[i].keys = NULL;
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "payhook.h"
+#include "sig.h"
 
 struct json_object;
 
@@ -41,6 +42,12 @@ struct ph_provider_cfg {
 	char *refresh;         /* "on" or "off": refresh its entities on a schedule */
 	int refresh_off;       /* refresh = off */
 	long max_rps;          /* GETs a second for all fetchers together; 0: no limit */
+	/* Signing providers only (DESIGN.md: Signing providers). */
+	char *signing_secret;     /* one or two space-separated secrets */
+	long tolerance_s;         /* signature_tolerance_s */
+	char *unsigned_s;         /* "on" or "off" */
+	int unsigned_on;          /* unsigned = on: signatures are not checked */
+	struct ph_sig_keys *keys; /* keyed from signing_secret; NULL when not set */
 };
 
 /* An entity type and the path its GET goes to: {base}{path}{escaped id}. */
@@ -97,6 +104,14 @@ struct ph_provider {
 	int (*auth_headers)(const struct ph_provider_cfg *cfg, struct ph_headers *h);
 	/* Its entities' statuses and their classes (refresh.c reads them). */
 	const struct ph_status_row *statuses;
+	/*
+	 * A signing provider: the request headers its check reads, as CGI
+	 * parameters ("HTTP_X_SIGNATURE"), NULL-terminated, and the check of a
+	 * raw request (sig.h). why gets a reason to log that never quotes a
+	 * secret or an expected signature. NULL verify: the provider does not sign.
+	 */
+	const char *sig_headers[PH_SIG_HEADERS_MAX + 1];
+	enum ph_sig (*verify)(const struct ph_sig_request *r, char *why, size_t whylen);
 };
 
 /* How many providers there are, and each by index. */
