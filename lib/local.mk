@@ -6,6 +6,7 @@ lib_libpayhook_a_SOURCES = \
 	lib/log.h lib/log.c \
 	lib/conf.h lib/conf.c \
 	lib/provider.h lib/provider.c lib/provider-oneinfinite.c lib/provider-cielo.c \
+	lib/provider-mercadopago.c lib/provider-stripe.c \
 	lib/job.h lib/job.c \
 	lib/scripts.h lib/scripts.c \
 	lib/call.h lib/call.c \

@@ -27,7 +27,7 @@ like "$(oi n2 po2)" '^200 .*accepted' "accepted"
 like "$(oi n1 po1)" '^200 .*duplicate' "duplicate"
 like "$(post "$BASE/webhooks/cielo" '{"PaymentId":"9f8e7d6c-5b4a-4321-8765-0fedcba98765","ChangeType":1}')" '^200 .*accepted' "cielo accepted"
 like "$(post "$BASE/webhooks/oneinfinite" 'nope')" '^400 ' "rejected"
-like "$(post "$BASE/webhooks/stripe" '{}')" '^404 ' "unknown provider"
+like "$(post "$BASE/webhooks/paypal" '{}')" '^404 ' "unknown provider"
 PH_WAIT=30 once_until fetch_drained
 tap_ok $? "fetched through the stand-in"
 flushed() { [ "$(ph_stat notifications:unknown:rejected:not_found)" = 1 ] &&

@@ -63,7 +63,7 @@ main(void)
 	is_int(route("POST", "/webhooks/oneinfinite/s3cre", 100), 404, "token prefix: 404");
 	is_int(route("POST", "/webhooks/oneinfinite/s3cretX", 100), 404, "token longer: 404");
 	is_int(route("POST", "/webhooks/oneinfinite/s3cret/x", 100), 404, "extra segment: 404");
-	is_int(route("POST", "/webhooks/stripe", 100), 404, "unknown provider: 404");
+	is_int(route("POST", "/webhooks/paypal", 100), 404, "unknown provider: 404");
 	is_int(route("POST", "/webhooks/", 100), 404, "no provider: 404");
 	is_int(route("POST", "/other", 100), 404, "other path: 404");
 	is_int(route("POST", "/webhooks/cielo/tok", 100), 404,
@@ -111,7 +111,7 @@ main(void)
 	    "refetch with a body: 400");
 	is_int(route("GET", "/entities/oneinfinite/payment_order/po_1/refetch", 0), 405,
 	    "refetch by GET: 405");
-	is_int(route("POST", "/entities/stripe/charge/ch_1/refetch", 0), 404,
+	is_int(route("POST", "/entities/paypal/charge/ch_1/refetch", 0), 404,
 	    "refetch: unknown provider: 404");
 	is_int(route("POST", "/entities/oneinfinite/refund/r1/refetch", 0), 404,
 	    "refetch: an entity type with no route: 404");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "provider.h"
 #include "sig.h"
 #include "tap.h"
 
@@ -96,11 +97,126 @@ test_parsers(void)
 	is_str(sig_reason(PH_SIG_SIGNATURE), "signature", "reason signature");
 }
 
+/* Check a request with a provider's verify hook. */
+static enum ph_sig
+verify(const char *name, const char *secrets, const char *body, const char *query,
+    const char *h0, const char *h1, int64_t now)
+{
+	const struct ph_provider *p = provider_find(name, strlen(name), NULL);
+	struct ph_sig_request r;
+	char err[160], why[160];
+	enum ph_sig rc;
+
+	memset(&r, 0, sizeof r);
+	r.keys = sig_keys_new(secrets, err, sizeof err);
+	r.body = body;
+	r.len = strlen(body);
+	r.query = query;
+	r.header[0] = h0;
+	r.header[1] = h1;
+	r.now = now;
+	r.tolerance_s = 300;
+	rc = p->verify(&r, why, sizeof why);
+	sig_keys_free((struct ph_sig_keys *)r.keys);
+	return rc;
+}
+
+/*
+ * Mercado Pago: the docs show the header of a notification (ts=1704908010,
+ * x-request-id bb56a2f1-...) but not its secret, so the vectors here are
+ * computed apart, with Python's hmac, from the documented manifest.
+ */
+static void
+test_mercadopago(void)
+{
+	static const char rid[] = "bb56a2f1-6aae-46ac-982e-9dcd3581d08e";
+	static const char body[] = "{\"id\":1,\"type\":\"payment\",\"data\":{\"id\":\"123456\"}}";
+	static const char sig[] =
+	    "ts=1704908010,v1=047f2ff216ba033e27f50efeae31bc329a77e34b6d3fa34132a76c20eda49244";
+	int64_t now = 1704908010;
+
+	ok(verify("mercadopago", "mp-secret", body, "data.id=123456&type=payment", sig, rid, now) ==
+	        PH_SIG_OK,
+	    "mercadopago: the documented manifest");
+	ok(verify("mercadopago", "old mp-secret", body, "type=payment&data.id=123456", sig, rid,
+	       now) == PH_SIG_OK,
+	    "mercadopago: the second secret while rotating");
+	ok(verify("mercadopago", "mp-secret", body, "data.id=123456", sig, rid, now + 301) ==
+	        PH_SIG_TIMESTAMP,
+	    "mercadopago: stale");
+	ok(verify("mercadopago", "mp-secret", body, "data.id=123456", sig, rid, now + 290) ==
+	        PH_SIG_OK,
+	    "mercadopago: within the tolerance");
+	ok(verify("mercadopago", "other", body, "data.id=123456", sig, rid, now) == PH_SIG_SIGNATURE,
+	    "mercadopago: wrong secret");
+	ok(verify("mercadopago", "mp-secret", body, "data.id=123457", sig, rid, now) ==
+	        PH_SIG_SIGNATURE,
+	    "mercadopago: another data.id");
+	ok(verify("mercadopago", "mp-secret", body, "data.id=123456", sig, "x", now) ==
+	        PH_SIG_SIGNATURE,
+	    "mercadopago: another request id");
+	ok(verify("mercadopago", "mp-secret", body, "data.id=123456", NULL, rid, now) ==
+	        PH_SIG_HEADER,
+	    "mercadopago: no x-signature");
+	ok(verify("mercadopago", "mp-secret", body, "data.id=123456", "ts=1704908010", rid, now) ==
+	        PH_SIG_HEADER,
+	    "mercadopago: no v1");
+	ok(verify("mercadopago", "mp-secret", body, "data.id=123456",
+	       "ts=1704908010000,v1=047f2ff216ba033e27f50efeae31bc329a77e34b6d3fa34132a76c20eda49244",
+	       rid, now) == PH_SIG_SIGNATURE,
+	    "mercadopago: ts in ms is within the tolerance, but signed as sent");
+	ok(verify("mercadopago", "mp-secret", "{\"id\":1,\"type\":\"payment\",\"data\":{\"id\":\"999\"}}",
+	       "data.id=123456", sig, rid, now) == PH_SIG_SIGNATURE,
+	    "mercadopago: a body naming another entity than the signed data.id");
+	ok(verify("mercadopago", "mp-secret", "{\"type\":\"payment\",\"data\":{\"id\":\"abc123def\"}}",
+	       "data.id=ABC123DEF", "ts=1704908010,v1=a94005b845bec79b5fc23e9e1dfa0d52da50400b66fda60f554865c6af9b7c00",
+	       rid, now) == PH_SIG_OK,
+	    "mercadopago: an alphanumeric data.id signed in lower case");
+	ok(verify("mercadopago", "mp-secret", body, "",
+	       "ts=1704908010,v1=6760cc2ace430464f10d2afd10f6acc6e76aa6c4a70d6b04afc2b3e1227d531e",
+	       NULL, now) == PH_SIG_OK,
+	    "mercadopago: absent parts left out of the manifest");
+}
+
+/* Stripe: "{t}.{body}" keyed with the whsec_ text (vector from Python's hmac). */
+static void
+test_stripe(void)
+{
+	static const char body[] = "{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"charge.succeeded\","
+	                           "\"data\":{\"object\":{\"id\":\"ch_1\",\"object\":\"charge\"}}}";
+	static const char good[] = "a0d67384dba357a28351eb2609db24d4d687d783e8878c3d1e77e4f29e913e3c";
+	char h[256];
+	int64_t now = 1704908010;
+
+	snprintf(h, sizeof h, "t=1704908010,v1=%s", good);
+	ok(verify("stripe", "whsec_test", body, "", h, NULL, now) == PH_SIG_OK, "stripe: signed");
+	snprintf(h, sizeof h, "t=1704908010,v1=%064d,v1=%s,v0=00", 0, good);
+	ok(verify("stripe", "whsec_test", body, "", h, NULL, now) == PH_SIG_OK,
+	    "stripe: one of two v1 matches, v0 ignored");
+	ok(verify("stripe", "whsec_new whsec_test", body, "", h, NULL, now) == PH_SIG_OK,
+	    "stripe: the old secret while rotating");
+	ok(verify("stripe", "whsec_other", body, "", h, NULL, now) == PH_SIG_SIGNATURE,
+	    "stripe: wrong secret");
+	ok(verify("stripe", "whsec_test", body, "", h, NULL, now - 301) == PH_SIG_TIMESTAMP,
+	    "stripe: from the future");
+	snprintf(h, sizeof h, "t=1704908011,v1=%s", good);
+	ok(verify("stripe", "whsec_test", body, "", h, NULL, now) == PH_SIG_SIGNATURE,
+	    "stripe: another t");
+	ok(verify("stripe", "whsec_test", body, "", "v1=00", NULL, now) == PH_SIG_HEADER,
+	    "stripe: no t");
+	ok(verify("stripe", "whsec_test", body, "", "t=1704908010", NULL, now) == PH_SIG_HEADER,
+	    "stripe: no v1");
+	ok(verify("stripe", "whsec_test", body, "", NULL, NULL, now) == PH_SIG_HEADER,
+	    "stripe: no header");
+}
+
 int
 main(void)
 {
 	test_hmac();
 	test_timestamp();
 	test_parsers();
+	test_mercadopago();
+	test_stripe();
 	return tap_done();
 }
