@@ -195,12 +195,13 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		return;
 	}
 	/* A signing provider's signature covers the raw body: checked before it is decoded. */
-	sr = route_verify(w->cfg, pidx, FCGX_GetParam("REQUEST_URI", req->envp), handler_param,
-	    req, body, (size_t)len, (int64_t)(now / 1000), resp, why, sizeof why);
+	sr = route_verify(w->cfg, pidx, FCGX_GetParam("REQUEST_URI", req->envp), handler_param, req,
+	    body, (size_t)len, (int64_t)(now / 1000), resp, why, sizeof why);
 	if (sr != PH_SIG_OK) {
-		flusher_count(pidx, sr == PH_SIG_HEADER      ? PH_COUNT_SIG_HEADER
-		                    : sr == PH_SIG_TIMESTAMP ? PH_COUNT_SIG_TIMESTAMP
-		                                             : PH_COUNT_SIG_SIGNATURE);
+		flusher_count(pidx,
+		    sr == PH_SIG_HEADER          ? PH_COUNT_SIG_HEADER
+		        : sr == PH_SIG_TIMESTAMP ? PH_COUNT_SIG_TIMESTAMP
+		                                 : PH_COUNT_SIG_SIGNATURE);
 		log_info("rejected", "provider=%s status=401 reason=%s detail=\"%s\"", p->name,
 		    sig_reason(sr), why);
 		return;

@@ -235,7 +235,8 @@ metrics_outcomes(struct mbuf *b, const redisReply *stats, const char *prefix, co
 static void
 metrics_sig_rejected(struct mbuf *b, const redisReply *stats)
 {
-	const char *prefix = ph_stat_prefix(PH_STAT_SIG_REJECTED), *name = "payhook_notifications_rejected_total";
+	const char *prefix = ph_stat_prefix(PH_STAT_SIG_REJECTED),
+	           *name = "payhook_notifications_rejected_total";
 	size_t k, plen = strlen(prefix);
 	char field[256], *colon;
 

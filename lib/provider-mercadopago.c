@@ -157,7 +157,8 @@ mercadopago_decode(struct json_object *root, struct ph_notification *n, char *er
 	r = mercadopago_id(data, "id", e->id);
 	if (r <= 0) {
 		snprintf(err, errlen,
-		    r == 0 ? "missing field: data.id" : "data.id is not a valid id ([A-Za-z0-9_-], 1..128)");
+		    r == 0 ? "missing field: data.id"
+		           : "data.id is not a valid id ([A-Za-z0-9_-], 1..128)");
 		return -1;
 	}
 	n->nentities = 1;
@@ -256,7 +257,8 @@ mercadopago_verify(const struct ph_sig_request *r, char *why, size_t whylen)
 		id[qidlen] = '\0';
 		if (mercadopago_alnum(id, qidlen)) {
 			for (i = 0; i < qidlen; i++)
-				id[i] = id[i] >= 'A' && id[i] <= 'Z' ? (char)(id[i] - 'A' + 'a') : id[i];
+				id[i] = id[i] >= 'A' && id[i] <= 'Z' ? (char)(id[i] - 'A' + 'a')
+				                                     : id[i];
 		}
 		parts[np++] = (struct ph_sig_part){ "id:", 3 };
 		parts[np++] = (struct ph_sig_part){ id, qidlen };

@@ -107,8 +107,8 @@ stripe_type(const char *s, size_t len, char out[PH_TYPE_MAX + 1])
 
 /* Read the {id, type} of the object an event is about into e; -1 with a reason. */
 static int
-stripe_object(struct json_object *o, const char *where, const char *type_key,
-    struct ph_entity *e, char *err, size_t errlen)
+stripe_object(struct json_object *o, const char *where, const char *type_key, struct ph_entity *e,
+    char *err, size_t errlen)
 {
 	const char *s;
 	size_t len;
@@ -117,7 +117,8 @@ stripe_object(struct json_object *o, const char *where, const char *type_key,
 	r = provider_json_string(o, "id", &s, &len);
 	if (r <= 0 || !ph_id_valid(s, len)) {
 		snprintf(err, errlen,
-		    r == 0 ? "missing field: %s.id" : "%s.id is not a valid id ([A-Za-z0-9_-], 1..128)",
+		    r == 0 ? "missing field: %s.id"
+		           : "%s.id is not a valid id ([A-Za-z0-9_-], 1..128)",
 		    where);
 		return -1;
 	}
@@ -125,7 +126,8 @@ stripe_object(struct json_object *o, const char *where, const char *type_key,
 	r = provider_json_string(o, type_key, &s, &len);
 	if (r <= 0 || stripe_type(s, len, e->type) != 0) {
 		snprintf(err, errlen,
-		    r == 0 ? "missing field: %s.%s" : "%s.%s is not a valid type ([a-z0-9_.], 1..32)",
+		    r == 0 ? "missing field: %s.%s"
+		           : "%s.%s is not a valid type ([a-z0-9_.], 1..32)",
 		    where, type_key);
 		return -1;
 	}
@@ -191,14 +193,16 @@ stripe_decode(struct json_object *root, struct ph_notification *n, char *err, si
 	r = provider_json_string(obj, "url", &url, &ulen);
 	if (r <= 0) {
 		snprintf(err, errlen,
-		    r == 0 ? "missing field: related_object.url" : "related_object.url is not a string");
+		    r == 0 ? "missing field: related_object.url"
+		           : "related_object.url is not a string");
 		return -1;
 	}
 	/* Fetched at its route, which must be the URL the event names. */
 	route = provider_route(&provider_stripe, e->type);
-	if (route != NULL && (ulen != strlen(route->path) + strlen(e->id) ||
-	                         memcmp(url, route->path, strlen(route->path)) != 0 ||
-	                         strcmp(url + strlen(route->path), e->id) != 0)) {
+	if (route != NULL &&
+	    (ulen != strlen(route->path) + strlen(e->id) ||
+	        memcmp(url, route->path, strlen(route->path)) != 0 ||
+	        strcmp(url + strlen(route->path), e->id) != 0)) {
 		snprintf(err, errlen, "related_object.url is not the API path of its type and id");
 		return -1;
 	}
@@ -251,7 +255,8 @@ stripe_verify(const struct ph_sig_request *r, char *why, size_t whylen)
 		failed |= m < 0;
 	}
 	if (!match) {
-		snprintf(why, whylen, failed ? "HMAC failed" : "no v1 of Stripe-Signature matches a secret");
+		snprintf(why, whylen,
+		    failed ? "HMAC failed" : "no v1 of Stripe-Signature matches a secret");
 		return PH_SIG_SIGNATURE;
 	}
 	return PH_SIG_OK;

@@ -54,7 +54,8 @@ sig_keys_new(const char *secrets, char *err, size_t errlen)
 		for (e = p; *e != '\0' && *e != ' ' && *e != '\t'; e++)
 			;
 		if (k->n == PH_SIG_SECRETS_MAX) {
-			snprintf(err, errlen, "at most %d secrets (the current one and the old one)",
+			snprintf(err, errlen,
+			    "at most %d secrets (the current one and the old one)",
 			    PH_SIG_SECRETS_MAX);
 			goto err;
 		}

@@ -11,12 +11,12 @@
 
 static const struct ph_provider *oi, *cielo;
 
-#define like_prefix(got, want, ...)                                                       \
-	do {                                                                              \
-		const char *g_ = (got), *w_ = (want);                                     \
-		ok(strncmp(g_, w_, strlen(w_)) == 0, __VA_ARGS__);                        \
-		if (strncmp(g_, w_, strlen(w_)) != 0)                                     \
-			printf("#   got \"%s\", want \"%s...\"\n", g_, w_);                  \
+#define like_prefix(got, want, ...)                                         \
+	do {                                                                \
+		const char *g_ = (got), *w_ = (want);                       \
+		ok(strncmp(g_, w_, strlen(w_)) == 0, __VA_ARGS__);          \
+		if (strncmp(g_, w_, strlen(w_)) != 0)                       \
+			printf("#   got \"%s\", want \"%s...\"\n", g_, w_); \
 	} while (0)
 
 /* Decode a NUL-terminated body with provider p. */
@@ -312,7 +312,8 @@ ent(const char *name, const char *body, char *out, size_t len)
 	if (dec(p, body, &n, err) != 0)
 		snprintf(out, len, "400 %s", err);
 	else
-		snprintf(out, len, "%s %s %s/%s", n.id, n.event, n.entities[0].type, n.entities[0].id);
+		snprintf(out, len, "%s %s %s/%s", n.id, n.event, n.entities[0].type,
+		    n.entities[0].id);
 	return out;
 }
 
@@ -330,7 +331,8 @@ test_mercadopago(void)
 	is_str(ent("mercadopago",
 	           "{\"id\":\"n-1\",\"type\":\"topic_merchant_order_wh\",\"data\":{\"id\":77}}", b,
 	           sizeof b),
-	    "n-1 merchant_order merchant_order/77", "mercadopago: panel topic, no action, numeric data.id");
+	    "n-1 merchant_order merchant_order/77",
+	    "mercadopago: panel topic, no action, numeric data.id");
 	is_str(ent("mercadopago",
 	           "{\"id\":1,\"type\":\"subscription_preapproval\",\"action\":\"updated\","
 	           "\"data\":{\"id\":\"2c938084726fca480172750000000000\"}}",
@@ -340,17 +342,19 @@ test_mercadopago(void)
 	is_str(ent("mercadopago", "{\"id\":2,\"type\":\"mp-connect\",\"data\":{\"id\":\"x\"}}", b,
 	           sizeof b),
 	    "2 mp_connect mp_connect/x", "mercadopago: another type kept (no route: dead letter)");
-	like_prefix(ent("mercadopago", "{\"type\":\"payment\",\"data\":{\"id\":\"1\"}}", b, sizeof b),
+	like_prefix(ent("mercadopago", "{\"type\":\"payment\",\"data\":{\"id\":\"1\"}}", b,
+	                sizeof b),
 	    "400 missing field: id", "mercadopago: no id");
 	like_prefix(ent("mercadopago", "{\"id\":1,\"type\":\"payment\"}", b, sizeof b),
 	    "400 missing field: data", "mercadopago: no data");
-	like_prefix(ent("mercadopago", "{\"id\":1,\"type\":\"payment\",\"data\":{\"id\":\"a b\"}}", b,
-	                sizeof b),
+	like_prefix(ent("mercadopago", "{\"id\":1,\"type\":\"payment\",\"data\":{\"id\":\"a b\"}}",
+	                b, sizeof b),
 	    "400 data.id is not", "mercadopago: bad data.id");
-	like_prefix(ent("mercadopago", "{\"id\":-1,\"type\":\"payment\",\"data\":{\"id\":\"1\"}}", b,
-	                sizeof b),
+	like_prefix(ent("mercadopago", "{\"id\":-1,\"type\":\"payment\",\"data\":{\"id\":\"1\"}}",
+	                b, sizeof b),
 	    "400 id is not", "mercadopago: negative id");
-	like_prefix(ent("mercadopago", "{\"id\":1,\"type\":7,\"data\":{\"id\":\"1\"}}", b, sizeof b),
+	like_prefix(ent("mercadopago", "{\"id\":1,\"type\":7,\"data\":{\"id\":\"1\"}}", b,
+	                sizeof b),
 	    "400 type is not", "mercadopago: type not a string");
 }
 
@@ -366,7 +370,8 @@ test_stripe(void)
 	    "evt_1 checkout.session.completed checkout_session/cs_test_a1",
 	    "stripe: snapshot, checkout.session as checkout_session");
 	is_str(ent("stripe",
-	           "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"v1.payment_intent.succeeded\","
+	           "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"v1.payment_intent."
+	           "succeeded\","
 	           "\"related_object\":{\"id\":\"pi_1\",\"type\":\"payment_intent\",\"url\":"
 	           "\"/v1/payment_intents/pi_1\"}}",
 	           b, sizeof b),
@@ -377,9 +382,8 @@ test_stripe(void)
 	                "\"/v1/charges/pi_1\"}}",
 	                b, sizeof b),
 	    "400 related_object.url is not", "stripe: thin event whose url is not its object's");
-	like_prefix(ent("stripe",
-	                "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"x\"}", b,
-	                sizeof b),
+	like_prefix(ent("stripe", "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"x\"}",
+	                b, sizeof b),
 	    "400 missing field: related_object", "stripe: thin event without related_object");
 	like_prefix(ent("stripe", "{\"id\":\"evt_3\",\"object\":\"charge\",\"type\":\"x\"}", b,
 	                sizeof b),
@@ -389,7 +393,8 @@ test_stripe(void)
 	                sizeof b),
 	    "400 missing field: data.object", "stripe: no data.object");
 	like_prefix(ent("stripe",
-	                "{\"id\":\"evt_5\",\"object\":\"event\",\"type\":\"x\",\"data\":{\"object\":"
+	                "{\"id\":\"evt_5\",\"object\":\"event\",\"type\":\"x\",\"data\":{"
+	                "\"object\":"
 	                "{\"id\":\"x\",\"object\":\"Charge\"}}}",
 	                b, sizeof b),
 	    "400 data.object.object is not", "stripe: a type outside [a-z0-9_.]");

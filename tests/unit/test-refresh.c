@@ -74,18 +74,27 @@ static const struct {
 	{ "mercadopago", "merchant_order", "{\"status\":\"closed\"}", "closed", S, 1 },
 	{ "mercadopago", "merchant_order", "{\"status\":\"expired\"}", "expired", F, 1 },
 	{ "mercadopago", "subscription_preapproval", "{\"status\":\"pending\"}", "pending", P, 1 },
-	{ "mercadopago", "subscription_preapproval", "{\"status\":\"authorized\"}", "authorized", O, 1 },
+	{ "mercadopago", "subscription_preapproval", "{\"status\":\"authorized\"}", "authorized", O,
+	    1 },
 	{ "mercadopago", "subscription_preapproval", "{\"status\":\"paused\"}", "paused", O, 1 },
-	{ "mercadopago", "subscription_preapproval", "{\"status\":\"cancelled\"}", "cancelled", F, 1 },
-	{ "mercadopago", "subscription_authorized_payment", "{\"status\":\"scheduled\"}", "scheduled", P, 1 },
-	{ "mercadopago", "subscription_authorized_payment", "{\"status\":\"recycling\"}", "recycling", P, 1 },
-	{ "mercadopago", "subscription_authorized_payment", "{\"status\":\"processed\"}", "processed", S, 1 },
-	{ "mercadopago", "subscription_authorized_payment", "{\"status\":\"cancelled\"}", "cancelled", F, 1 },
-	{ "stripe", "payment_intent", "{\"status\":\"requires_payment_method\"}", "requires_payment_method", P, 1 },
-	{ "stripe", "payment_intent", "{\"status\":\"requires_confirmation\"}", "requires_confirmation", P, 1 },
+	{ "mercadopago", "subscription_preapproval", "{\"status\":\"cancelled\"}", "cancelled", F,
+	    1 },
+	{ "mercadopago", "subscription_authorized_payment", "{\"status\":\"scheduled\"}",
+	    "scheduled", P, 1 },
+	{ "mercadopago", "subscription_authorized_payment", "{\"status\":\"recycling\"}",
+	    "recycling", P, 1 },
+	{ "mercadopago", "subscription_authorized_payment", "{\"status\":\"processed\"}",
+	    "processed", S, 1 },
+	{ "mercadopago", "subscription_authorized_payment", "{\"status\":\"cancelled\"}",
+	    "cancelled", F, 1 },
+	{ "stripe", "payment_intent", "{\"status\":\"requires_payment_method\"}",
+	    "requires_payment_method", P, 1 },
+	{ "stripe", "payment_intent", "{\"status\":\"requires_confirmation\"}",
+	    "requires_confirmation", P, 1 },
 	{ "stripe", "payment_intent", "{\"status\":\"requires_action\"}", "requires_action", P, 1 },
 	{ "stripe", "payment_intent", "{\"status\":\"processing\"}", "processing", P, 1 },
-	{ "stripe", "payment_intent", "{\"status\":\"requires_capture\"}", "requires_capture", P, 1 },
+	{ "stripe", "payment_intent", "{\"status\":\"requires_capture\"}", "requires_capture", P,
+	    1 },
 	{ "stripe", "payment_intent", "{\"status\":\"succeeded\"}", "succeeded", S, 1 },
 	{ "stripe", "payment_intent", "{\"status\":\"canceled\"}", "canceled", F, 1 },
 	{ "stripe", "charge", "{\"status\":\"pending\"}", "pending", P, 1 },
@@ -108,9 +117,12 @@ static const struct {
 	{ "stripe", "subscription", "{\"status\":\"active\"}", "active", O, 1 },
 	{ "stripe", "subscription", "{\"status\":\"paused\"}", "paused", O, 1 },
 	{ "stripe", "subscription", "{\"status\":\"canceled\"}", "canceled", F, 1 },
-	{ "stripe", "subscription", "{\"status\":\"incomplete_expired\"}", "incomplete_expired", F, 1 },
-	{ "stripe", "dispute", "{\"status\":\"warning_needs_response\"}", "warning_needs_response", P, 1 },
-	{ "stripe", "dispute", "{\"status\":\"warning_under_review\"}", "warning_under_review", P, 1 },
+	{ "stripe", "subscription", "{\"status\":\"incomplete_expired\"}", "incomplete_expired", F,
+	    1 },
+	{ "stripe", "dispute", "{\"status\":\"warning_needs_response\"}", "warning_needs_response",
+	    P, 1 },
+	{ "stripe", "dispute", "{\"status\":\"warning_under_review\"}", "warning_under_review", P,
+	    1 },
 	{ "stripe", "dispute", "{\"status\":\"needs_response\"}", "needs_response", P, 1 },
 	{ "stripe", "dispute", "{\"status\":\"under_review\"}", "under_review", P, 1 },
 	{ "stripe", "dispute", "{\"status\":\"won\"}", "won", F, 1 },
@@ -165,7 +177,8 @@ test_table_covered(void)
 				if (cases[i].value != NULL &&
 				    strcmp(cases[i].provider, p->name) == 0 &&
 				    strcmp(cases[i].type, r->entity_type) == 0 &&
-				    strcmp(cases[i].value, r->value != NULL ? r->value : "*") == 0 &&
+				    strcmp(cases[i].value, r->value != NULL ? r->value : "*") ==
+				        0 &&
 				    cases[i].cls == r->cls)
 					break;
 			}

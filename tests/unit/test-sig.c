@@ -99,8 +99,8 @@ test_parsers(void)
 
 /* Check a request with a provider's verify hook. */
 static enum ph_sig
-verify(const char *name, const char *secrets, const char *body, const char *query,
-    const char *h0, const char *h1, int64_t now)
+verify(const char *name, const char *secrets, const char *body, const char *query, const char *h0,
+    const char *h1, int64_t now)
 {
 	const struct ph_provider *p = provider_find(name, strlen(name), NULL);
 	struct ph_sig_request r;
@@ -147,7 +147,8 @@ test_mercadopago(void)
 	ok(verify("mercadopago", "mp-secret", body, "data.id=123456", sig, rid, now + 290) ==
 	        PH_SIG_OK,
 	    "mercadopago: within the tolerance");
-	ok(verify("mercadopago", "other", body, "data.id=123456", sig, rid, now) == PH_SIG_SIGNATURE,
+	ok(verify("mercadopago", "other", body, "data.id=123456", sig, rid, now) ==
+	        PH_SIG_SIGNATURE,
 	    "mercadopago: wrong secret");
 	ok(verify("mercadopago", "mp-secret", body, "data.id=123457", sig, rid, now) ==
 	        PH_SIG_SIGNATURE,
@@ -162,14 +163,17 @@ test_mercadopago(void)
 	        PH_SIG_HEADER,
 	    "mercadopago: no v1");
 	ok(verify("mercadopago", "mp-secret", body, "data.id=123456",
-	       "ts=1704908010000,v1=047f2ff216ba033e27f50efeae31bc329a77e34b6d3fa34132a76c20eda49244",
+	       "ts=1704908010000,v1="
+	       "047f2ff216ba033e27f50efeae31bc329a77e34b6d3fa34132a76c20eda49244",
 	       rid, now) == PH_SIG_SIGNATURE,
 	    "mercadopago: ts in ms is within the tolerance, but signed as sent");
-	ok(verify("mercadopago", "mp-secret", "{\"id\":1,\"type\":\"payment\",\"data\":{\"id\":\"999\"}}",
-	       "data.id=123456", sig, rid, now) == PH_SIG_SIGNATURE,
+	ok(verify("mercadopago", "mp-secret",
+	       "{\"id\":1,\"type\":\"payment\",\"data\":{\"id\":\"999\"}}", "data.id=123456", sig,
+	       rid, now) == PH_SIG_SIGNATURE,
 	    "mercadopago: a body naming another entity than the signed data.id");
-	ok(verify("mercadopago", "mp-secret", "{\"type\":\"payment\",\"data\":{\"id\":\"abc123def\"}}",
-	       "data.id=ABC123DEF", "ts=1704908010,v1=a94005b845bec79b5fc23e9e1dfa0d52da50400b66fda60f554865c6af9b7c00",
+	ok(verify("mercadopago", "mp-secret",
+	       "{\"type\":\"payment\",\"data\":{\"id\":\"abc123def\"}}", "data.id=ABC123DEF",
+	       "ts=1704908010,v1=a94005b845bec79b5fc23e9e1dfa0d52da50400b66fda60f554865c6af9b7c00",
 	       rid, now) == PH_SIG_OK,
 	    "mercadopago: an alphanumeric data.id signed in lower case");
 	ok(verify("mercadopago", "mp-secret", body, "",
@@ -182,9 +186,11 @@ test_mercadopago(void)
 static void
 test_stripe(void)
 {
-	static const char body[] = "{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"charge.succeeded\","
-	                           "\"data\":{\"object\":{\"id\":\"ch_1\",\"object\":\"charge\"}}}";
-	static const char good[] = "a0d67384dba357a28351eb2609db24d4d687d783e8878c3d1e77e4f29e913e3c";
+	static const char body[] =
+	    "{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"charge.succeeded\","
+	    "\"data\":{\"object\":{\"id\":\"ch_1\",\"object\":\"charge\"}}}";
+	static const char good[] =
+	    "a0d67384dba357a28351eb2609db24d4d687d783e8878c3d1e77e4f29e913e3c";
 	char h[256];
 	int64_t now = 1704908010;
 
