@@ -12,7 +12,9 @@
  * ("checkout.session" is checkout_session: payhook's types are [a-z0-9_]).
  * A thin event's related_object.url must be the route of its type plus its
  * id: the fetch goes to that same URL, and a notification cannot point the
- * fetcher anywhere else. The event id is unique (the dedup key).
+ * fetcher anywhere else; a thin event whose related_object is null (the
+ * Events v2 API allows it) is recorded and deduplicated with nothing to
+ * fetch. The event id is unique (the dedup key).
  *
  * Stripe-Signature: "t=<unix s>,v1=<hex>[,v1=<hex>]..." (one v1 per secret
  * while the endpoint's secret is rolled; v0 is Stripe's test scheme, ignored),
@@ -183,9 +185,11 @@ stripe_decode(struct json_object *root, struct ph_notification *n, char *err, si
 		return 0;
 	}
 
-	if (!json_object_object_get_ex(root, "related_object", &obj) || obj == NULL ||
-	    !json_object_is_type(obj, json_type_object)) {
-		snprintf(err, errlen, "missing field: related_object (an object)");
+	/* Null when the event is about no object (a thin event may be): recorded, nothing to fetch. */
+	if (!json_object_object_get_ex(root, "related_object", &obj) || obj == NULL)
+		return 0;
+	if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(err, errlen, "related_object is not an object");
 		return -1;
 	}
 	if (stripe_object(obj, "related_object", "type", e, err, errlen) != 0)

@@ -84,6 +84,7 @@ snap() {
 	snap st_nosig evt_nosig charge ch_n '"omit":["Stripe-Signature"]'
 	echo "{\"name\":\"st_thin\",\"provider\":\"stripe\",\"url\":\"$ST\",\"secret\":\"whsec_new_one\",\"body\":{\"id\":\"evt_thin\",\"object\":\"v2.core.event\",\"type\":\"v1.payment_intent.succeeded\",\"created\":\"2026-01-01T00:00:00Z\",\"related_object\":{\"id\":\"pi_thin\",\"type\":\"payment_intent\",\"url\":\"/v1/payment_intents/pi_thin\"}}}"
 	echo "{\"name\":\"st_badthin\",\"provider\":\"stripe\",\"url\":\"$ST\",\"secret\":\"whsec_new_one\",\"body\":{\"id\":\"evt_bt\",\"object\":\"v2.core.event\",\"type\":\"x\",\"related_object\":{\"id\":\"pi_x\",\"type\":\"payment_intent\",\"url\":\"https://evil.example/pi_x\"}}}"
+	echo "{\"name\":\"st_noobj\",\"provider\":\"stripe\",\"url\":\"$ST\",\"secret\":\"whsec_new_one\",\"body\":{\"id\":\"evt_noobj\",\"object\":\"v2.core.event\",\"type\":\"v1.billing.meter.no_meter_found\",\"related_object\":null}}"
 	echo "{\"name\":\"st_bad\",\"provider\":\"stripe\",\"url\":\"$ST\",\"secret\":\"whsec_new_one\",\"body\":\"{not json\"}"
 } >"$T/requests.jsonl"
 
@@ -103,7 +104,7 @@ is "$(ans mp_wrong)" "$UNAUTH" "mercadopago: wrong secret: 401"
 is "$(ans mp_stale)" "$UNAUTH" "mercadopago: stale ts: 401"
 is "$(ans mp_nosig)" "$UNAUTH" "mercadopago: no x-signature: 401"
 like "$(ans mp_bad)" '^400 .*missing field: data' "mercadopago: a bad body, signed: 400"
-for n in st_pi st_ch st_re st_in st_sub st_dp st_cs st_final st_rotated st_thin; do
+for n in st_pi st_ch st_re st_in st_sub st_dp st_cs st_final st_rotated st_thin st_noobj; do
 	is "$(ans $n)" "$ACC" "stripe $n: 200"
 done
 is "$(ans st_replay)" "$DUP" "stripe: the same event again: duplicate"

@@ -382,9 +382,22 @@ test_stripe(void)
 	                "\"/v1/charges/pi_1\"}}",
 	                b, sizeof b),
 	    "400 related_object.url is not", "stripe: thin event whose url is not its object's");
-	like_prefix(ent("stripe", "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"x\"}",
+	{
+		struct ph_notification n;
+		char err[160];
+		const char *body =
+		    "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"x\","
+		    "\"related_object\":null}";
+
+		ok(dec(provider_find("stripe", 6, NULL), body, &n, err) == 0 && n.nentities == 0 &&
+		        strcmp(n.id, "evt_2") == 0,
+		    "stripe: thin event about no object: recorded, nothing to fetch");
+	}
+	like_prefix(ent("stripe",
+	                "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"x\","
+	                "\"related_object\":[]}",
 	                b, sizeof b),
-	    "400 missing field: related_object", "stripe: thin event without related_object");
+	    "400 related_object is not", "stripe: related_object not an object");
 	like_prefix(ent("stripe", "{\"id\":\"evt_3\",\"object\":\"charge\",\"type\":\"x\"}", b,
 	                sizeof b),
 	    "400 object is not", "stripe: not an event");
