@@ -154,12 +154,18 @@ mercadopago_decode(struct json_object *root, struct ph_notification *n, char *er
 		snprintf(err, errlen, "missing field: data (an object)");
 		return -1;
 	}
+	/*
+	 * Some topics carry no entity id (automatic-payments' card.updated has
+	 * customer and card ids in data): recorded, deduplicated, nothing to fetch.
+	 */
 	r = mercadopago_id(data, "id", e->id);
-	if (r <= 0) {
-		snprintf(err, errlen,
-		    r == 0 ? "missing field: data.id"
-		           : "data.id is not a valid id ([A-Za-z0-9_-], 1..128)");
+	if (r < 0) {
+		snprintf(err, errlen, "data.id is not a valid id ([A-Za-z0-9_-], 1..128)");
 		return -1;
+	}
+	if (r == 0) {
+		e->type[0] = '\0';
+		return 0;
 	}
 	n->nentities = 1;
 	return 0;

@@ -5,7 +5,7 @@
  * provider named by FUZZ_PROVIDER. Beyond "no crash", a body that decodes
  * must yield what the handler relies on before it builds a Redis key: valid
  * ids, types and events, and 1..PH_MAX_ENTITIES entities (0 for an event
- * about no object).
+ * about no entity, of a provider with notification ids).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,9 +25,9 @@ fuzz_check(const struct ph_provider *p, const struct ph_notification *n)
 {
 	int i;
 
-	/* 0 only for an event about no object (a Stripe thin event with no related_object). */
+	/* 0 only for an event about no entity, recorded under its notification id. */
 	if (n->nentities < 0 || n->nentities > PH_MAX_ENTITIES ||
-	    (n->nentities == 0 && strcmp(p->name, "stripe") != 0))
+	    (n->nentities == 0 && !p->has_notification_id))
 		abort();
 	if (p->has_notification_id && !ph_id_valid(n->id, strlen(n->id)))
 		abort();

@@ -342,6 +342,14 @@ test_mercadopago(void)
 	is_str(ent("mercadopago", "{\"id\":2,\"type\":\"mp-connect\",\"data\":{\"id\":\"x\"}}", b,
 	           sizeof b),
 	    "2 mp_connect mp_connect/x", "mercadopago: another type kept (no route: dead letter)");
+	is_str(ent("mercadopago",
+	           "{\"action\":\"card.updated\",\"api_version\":\"v1\",\"data\":{\"customer_id\":"
+	           "\"12345678-aluyasdhfyt\",\"new_card_id\":50000102202,\"old_card_id\":"
+	           "50000006036},"
+	           "\"id\":\"a47fc06844bf4e418a03aeab1479c496\",\"type\":\"automatic-payments\"}",
+	           b, sizeof b),
+	    "a47fc06844bf4e418a03aeab1479c496 card.updated /",
+	    "mercadopago: the docs' card.updated: recorded, no entity to fetch");
 	like_prefix(ent("mercadopago", "{\"type\":\"payment\",\"data\":{\"id\":\"1\"}}", b,
 	                sizeof b),
 	    "400 missing field: id", "mercadopago: no id");
