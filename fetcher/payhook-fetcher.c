@@ -449,7 +449,8 @@ slot_prepare(struct slot *s)
 	}
 	s->pcfg = &f->cfg->providers[idx];
 	s->pidx = idx;
-	if (s->pcfg->key_id == NULL || s->pcfg->secret == NULL) {
+	if ((s->provider->key_id_key != NULL && s->pcfg->key_id == NULL) ||
+	    s->pcfg->secret == NULL) {
 		slot_dead_now(s, "no_credentials");
 		return PREPARED_DEAD;
 	}

@@ -179,6 +179,7 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 	struct ph_accept_call call;
 	enum ph_accept a;
 	enum ph_spool_put sp;
+	enum ph_sig sr;
 	const char *body = w->body, *reason;
 	long len;
 	size_t bom;
@@ -191,6 +192,18 @@ handler_webhook(struct worker *w, FCGX_Request *req, size_t pidx, struct route_r
 		route_answer(resp, 413);
 		log_info("rejected", "provider=%s status=413 max_body=%ld", p->name,
 		    w->cfg->handler.max_body);
+		return;
+	}
+	/* A signing provider's signature covers the raw body: checked before it is decoded. */
+	sr = route_verify(w->cfg, pidx, FCGX_GetParam("REQUEST_URI", req->envp), handler_param, req,
+	    body, (size_t)len, (int64_t)(now / 1000), resp, why, sizeof why);
+	if (sr != PH_SIG_OK) {
+		flusher_count(pidx,
+		    sr == PH_SIG_HEADER          ? PH_COUNT_SIG_HEADER
+		        : sr == PH_SIG_TIMESTAMP ? PH_COUNT_SIG_TIMESTAMP
+		                                 : PH_COUNT_SIG_SIGNATURE);
+		log_info("rejected", "provider=%s status=401 reason=%s detail=\"%s\"", p->name,
+		    sig_reason(sr), why);
 		return;
 	}
 	if (route_decode(p, w->tok, body, (size_t)len, &n, resp) != 0) {
@@ -454,6 +467,30 @@ handler_worker(void *arg)
 	return NULL;
 }
 
+/* Warn once, at start, of each signing provider whose notifications are not checked or refused. */
+static void
+handler_warn_unsigned(const struct ph_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < provider_count() && i < PH_MAX_PROVIDERS; i++) {
+		const struct ph_provider *p = provider_at(i);
+		const struct ph_provider_cfg *pc = &cfg->providers[i];
+
+		if (p->verify == NULL)
+			continue;
+		if (pc->unsigned_on)
+			log_warn("config",
+			    "provider=%s unsigned=on effect=\"its signatures are not checked\"",
+			    p->name);
+		else if (pc->keys == NULL)
+			log_warn("config",
+			    "provider=%s signing_secret=unset effect=\"its notifications are "
+			    "refused (401) until [%s] signing_secret is set, or unsigned = on\"",
+			    p->name, p->name);
+	}
+}
+
 /* Print usage. */
 static void
 usage(FILE *f)
@@ -562,6 +599,7 @@ main(int argc, char **argv)
 		conf_check(&cfg);
 		return 0;
 	}
+	handler_warn_unsigned(&cfg);
 
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");

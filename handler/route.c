@@ -210,6 +210,51 @@ route_request(const struct ph_config *cfg, const char *method, const char *uri,
 	return ROUTE_WEBHOOK;
 }
 
+/* Check a signing provider's signature over the raw request. */
+enum ph_sig
+route_verify(const struct ph_config *cfg, size_t provider, const char *uri, route_param_fn param,
+    void *arg, const char *body, size_t len, int64_t now, struct route_response *resp, char *why,
+    size_t whylen)
+{
+	const struct ph_provider *p = provider_at(provider);
+	const struct ph_provider_cfg *pc;
+	struct ph_sig_request r;
+	const char *q;
+	enum ph_sig rc;
+	int i;
+
+	why[0] = '\0';
+	if (p == NULL || p->verify == NULL)
+		return PH_SIG_OK;
+	pc = &cfg->providers[provider];
+	if (pc->unsigned_on)
+		return PH_SIG_OK;
+	if (pc->keys == NULL) {
+		/* Warned about once at start: refused until a secret is set. */
+		snprintf(why, whylen, "no signing_secret set");
+		route_answer(resp, 401);
+		return PH_SIG_SIGNATURE;
+	}
+	memset(&r, 0, sizeof r);
+	r.keys = pc->keys;
+	r.body = body;
+	r.len = len;
+	/* QUERY_STRING as the server received it; else the query of the URI. */
+	r.query = param("QUERY_STRING", arg);
+	if (r.query == NULL) {
+		q = uri != NULL ? strchr(uri, '?') : NULL;
+		r.query = q != NULL ? q + 1 : "";
+	}
+	for (i = 0; i < PH_SIG_HEADERS_MAX && p->sig_headers[i] != NULL; i++)
+		r.header[i] = param(p->sig_headers[i], arg);
+	r.now = now;
+	r.tolerance_s = pc->tolerance_s;
+	rc = p->verify(&r, why, whylen);
+	if (rc != PH_SIG_OK)
+		route_answer(resp, 401);
+	return rc;
+}
+
 /* Decode a body into a notification or a 400. */
 int
 route_decode(const struct ph_provider *p, struct json_tokener *tok, const char *body, size_t len,

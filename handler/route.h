@@ -9,6 +9,7 @@
 #define PH_ROUTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "provider.h"
@@ -51,6 +52,17 @@ enum route_kind route_request(const struct ph_config *cfg, const char *method, c
  */
 int route_decode(const struct ph_provider *p, struct json_tokener *tok, const char *body,
     size_t len, struct ph_notification *n, struct route_response *resp);
+
+/*
+ * Check the signature of a webhook's raw body for a signing provider (the
+ * headers through param, the query string from the URI): PH_SIG_OK, or the
+ * reason with a 401 response filled in and a line to log in why (never a
+ * secret or an expected signature). A provider that does not sign, or one
+ * set unsigned = on, is always PH_SIG_OK.
+ */
+enum ph_sig route_verify(const struct ph_config *cfg, size_t provider, const char *uri,
+    route_param_fn param, void *arg, const char *body, size_t len, int64_t now,
+    struct route_response *resp, char *why, size_t whylen);
 
 /* Fill resp with one of the fixed answers. */
 void route_answer(struct route_response *resp, int status);

@@ -35,7 +35,7 @@ struct conf_key {
 	void *ptr; /* char ** or long * inside struct ph_config */
 };
 
-#define CONF_MAX_KEYS 96
+#define CONF_MAX_KEYS 160
 #define CONF_SECRET_FILE_MAX 4096
 
 struct conf_ctx {
@@ -67,7 +67,11 @@ static void
 conf_add(struct conf_ctx *ctx, const char *section, const char *name, enum conf_type type,
     const char *def, long min, long max, void *ptr)
 {
-	struct conf_key *k = &ctx->keys[ctx->nkeys++];
+	struct conf_key *k;
+
+	if (ctx->nkeys == CONF_MAX_KEYS)
+		fatalx("config: more than %d keys: raise CONF_MAX_KEYS", CONF_MAX_KEYS);
+	k = &ctx->keys[ctx->nkeys++];
 
 	k->section = section;
 	k->name = name;
@@ -158,13 +162,21 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 		struct ph_provider_cfg *pc = &c->providers[i];
 
 		conf_add(ctx, p->name, p->base_key, CONF_STRING, p->base_default, 0, 0, &pc->base);
-		conf_add(ctx, p->name, p->key_id_key, CONF_SECRET, NULL, 0, 0, &pc->key_id);
+		if (p->key_id_key != NULL)
+			conf_add(ctx, p->name, p->key_id_key, CONF_SECRET, NULL, 0, 0, &pc->key_id);
 		conf_add(ctx, p->name, p->secret_key, CONF_SECRET, NULL, 0, 0, &pc->secret);
 		conf_add(ctx, p->name, "token", CONF_SECRET, NULL, 0, 0, &pc->token);
 		conf_add(ctx, p->name, "required_header", CONF_SECRET, NULL, 0, 0,
 		    &pc->header_name);
 		conf_add(ctx, p->name, "refresh", CONF_STRING, "on", 0, 0, &pc->refresh);
 		conf_add(ctx, p->name, "max_rps", CONF_LONG, "0", 0, 100000, &pc->max_rps);
+		if (p->verify == NULL)
+			continue;
+		conf_add(ctx, p->name, "signing_secret", CONF_SECRET, NULL, 0, 0,
+		    &pc->signing_secret);
+		conf_add(ctx, p->name, "signature_tolerance_s", CONF_LONG, "300", 1, 86400,
+		    &pc->tolerance_s);
+		conf_add(ctx, p->name, "unsigned", CONF_STRING, "off", 0, 0, &pc->unsigned_s);
 	}
 	/* clang-format on */
 }
@@ -334,6 +346,28 @@ conf_env(struct conf_ctx *ctx, char **cause)
 	return 0;
 }
 
+/* Check a signing provider's keys: unsigned, and the secrets keyed once. */
+static int
+conf_signing(const struct ph_provider *p, struct ph_provider_cfg *pc, char **cause)
+{
+	char err[160];
+
+	if (pc->unsigned_s == NULL ||
+	    (strcmp(pc->unsigned_s, "on") != 0 && strcmp(pc->unsigned_s, "off") != 0)) {
+		conf_cause(cause, "[%s] unsigned: must be on or off", p->name);
+		return -1;
+	}
+	pc->unsigned_on = strcmp(pc->unsigned_s, "on") == 0;
+	if (pc->signing_secret == NULL)
+		return 0;
+	pc->keys = sig_keys_new(pc->signing_secret, err, sizeof err);
+	if (pc->keys == NULL) {
+		conf_cause(cause, "[%s] signing_secret: %s", p->name, err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Check values that depend on each other and split compound ones. */
 static int
 conf_validate(struct ph_config *c, char **cause)
@@ -453,6 +487,8 @@ conf_validate(struct ph_config *c, char **cause)
 			conf_cause(cause, "[%s] token: must be 1..128 of [A-Za-z0-9_-]", p->name);
 			return -1;
 		}
+		if (p->verify != NULL && conf_signing(p, pc, cause) != 0)
+			return -1;
 		if (pc->header_name == NULL)
 			continue;
 		/* "Name: value": the name becomes the CGI parameter HTTP_NAME. */
@@ -563,6 +599,8 @@ conf_free(struct ph_config *cfg)
 			free(cfg->providers[i].header_value);
 			cfg->providers[i].header_value = NULL;
 		}
+		sig_keys_free(cfg->providers[i].keys);
+		cfg->providers[i].keys = NULL;
 	}
 }
 

@@ -19,14 +19,20 @@
 /* Redis' persistence settings are read again this often. */
 #define FLUSHER_DURABLE_MS 30000
 
-static const char *const flusher_fields[PH_COUNT_MAX] = {
-	"rejected:invalid_notification",
-	"rejected:unauthorized",
-	"rejected:not_found",
-	"rejected:method_not_allowed",
-	"rejected:body_too_large",
-	"unavailable",
-	"spooled",
+static const struct {
+	enum ph_stat_family family;
+	const char *field;
+} flusher_fields[PH_COUNT_MAX] = {
+	{ PH_STAT_NOTIFICATIONS, "rejected:invalid_notification" },
+	{ PH_STAT_NOTIFICATIONS, "rejected:unauthorized" },
+	{ PH_STAT_NOTIFICATIONS, "rejected:not_found" },
+	{ PH_STAT_NOTIFICATIONS, "rejected:method_not_allowed" },
+	{ PH_STAT_NOTIFICATIONS, "rejected:body_too_large" },
+	{ PH_STAT_NOTIFICATIONS, "unavailable" },
+	{ PH_STAT_NOTIFICATIONS, "spooled" },
+	{ PH_STAT_SIG_REJECTED, "signature" },
+	{ PH_STAT_SIG_REJECTED, "timestamp" },
+	{ PH_STAT_SIG_REJECTED, "header" },
 };
 
 /* The counters of each provider; the last row: no known provider. */
@@ -121,9 +127,9 @@ flusher_flush(void)
 			continue;
 		if (i < (PH_MAX_PROVIDERS + 1) * PH_COUNT_MAX) {
 			p = (size_t)i / PH_COUNT_MAX;
-			ph_stat_field(field, sizeof field, PH_STAT_NOTIFICATIONS,
+			ph_stat_field(field, sizeof field, flusher_fields[i % PH_COUNT_MAX].family,
 			    p < PH_MAX_PROVIDERS ? provider_at(p)->name : "unknown",
-			    flusher_fields[i % PH_COUNT_MAX]);
+			    flusher_fields[i % PH_COUNT_MAX].field);
 		} else {
 			ph_stat_field(field, sizeof field, PH_STAT_SPOOL,
 			    ph_spool_stats[i - (PH_MAX_PROVIDERS + 1) * PH_COUNT_MAX].name, NULL);

@@ -23,6 +23,10 @@ enum ph_count {
 	PH_COUNT_TOO_LARGE,
 	PH_COUNT_UNAVAILABLE, /* 503 */
 	PH_COUNT_SPOOLED,     /* 200 from the spool: Redis could not take it */
+	/* A 401 of a signing provider, by reason (also counted as UNAUTHORIZED). */
+	PH_COUNT_SIG_SIGNATURE,
+	PH_COUNT_SIG_TIMESTAMP,
+	PH_COUNT_SIG_HEADER,
 	PH_COUNT_MAX,
 };
 

@@ -6,6 +6,7 @@ lib_libpayhook_a_SOURCES = \
 	lib/log.h lib/log.c \
 	lib/conf.h lib/conf.c \
 	lib/provider.h lib/provider.c lib/provider-oneinfinite.c lib/provider-cielo.c \
+	lib/provider-mercadopago.c lib/provider-stripe.c \
 	lib/job.h lib/job.c \
 	lib/scripts.h lib/scripts.c \
 	lib/call.h lib/call.c \
@@ -19,7 +20,8 @@ lib_libpayhook_a_SOURCES = \
 	lib/metrics.h lib/metrics.c \
 	lib/replay.h lib/replay.c \
 	lib/flusher.h lib/flusher.c \
-	lib/whsig.h lib/whsig.c
+	lib/whsig.h lib/whsig.c \
+	lib/sig.h lib/sig.c
 lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS) $(CRYPTO_CFLAGS)
 
 LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS) $(CRYPTO_LIBS)

@@ -228,6 +228,41 @@ metrics_outcomes(struct mbuf *b, const redisReply *stats, const char *prefix, co
 	}
 }
 
+/*
+ * Print payhook_notifications_rejected_total{provider,reason} from the
+ * fields sig_rejected:{provider}:{reason}: signatures refused (401).
+ */
+static void
+metrics_sig_rejected(struct mbuf *b, const redisReply *stats)
+{
+	const char *prefix = ph_stat_prefix(PH_STAT_SIG_REJECTED),
+	           *name = "payhook_notifications_rejected_total";
+	size_t k, plen = strlen(prefix);
+	char field[256], *colon;
+
+	mbuf_printf(b,
+	    "# HELP %s Notifications of signing providers refused (401), by provider and "
+	    "reason: signature, timestamp or header.\n# TYPE %s counter\n",
+	    name, name);
+	for (k = 0; k + 1 < stats->elements; k += 2) {
+		const redisReply *f = stats->element[k], *v = stats->element[k + 1];
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    f->len >= sizeof field || strncmp(f->str, prefix, plen) != 0)
+			continue;
+		memcpy(field, f->str + plen, f->len - plen + 1);
+		colon = strchr(field, ':');
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		if (!metrics_label_ok(field, strlen(field)) ||
+		    !metrics_label_ok(colon + 1, strlen(colon + 1)))
+			continue;
+		mbuf_printf(b, "%s{provider=\"%s\",reason=\"%s\"} %s\n", name, field, colon + 1,
+		    v->str);
+	}
+}
+
 /* Print the counters of the stats hash. */
 static void
 metrics_counters(struct mbuf *b, redisReply *stats)
@@ -292,6 +327,7 @@ metrics_counters(struct mbuf *b, redisReply *stats)
 			}
 		}
 	}
+	metrics_sig_rejected(b, stats);
 	/* spool:{outcome} and refresh:{outcome}: one counter family each. */
 	metrics_outcomes(b, stats, ph_stat_prefix(PH_STAT_SPOOL), "payhook_spool_records_total",
 	    "Spooled notifications replayed into Redis, found duplicate, dead-lettered, or "

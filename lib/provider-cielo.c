@@ -22,6 +22,25 @@ static const struct ph_route cielo_routes[] = {
 	{ NULL, NULL },
 };
 
+/* Statuses (seed 003: Cielo's Payment.Status and RecurrentPayment.Status tables). */
+static const struct ph_status_row cielo_statuses[] = {
+	{ "sale", "Payment.Status", "0", PH_CLASS_PROGRESS },  /* NotFinished */
+	{ "sale", "Payment.Status", "1", PH_CLASS_PROGRESS },  /* Authorized */
+	{ "sale", "Payment.Status", "12", PH_CLASS_PROGRESS }, /* Pending */
+	{ "sale", "Payment.Status", "20", PH_CLASS_PROGRESS }, /* Scheduled */
+	{ "sale", "Payment.Status", "2", PH_CLASS_SETTLED },   /* PaymentConfirmed */
+	{ "sale", "Payment.Status", "3", PH_CLASS_FINAL },     /* Denied */
+	{ "sale", "Payment.Status", "10", PH_CLASS_FINAL },    /* Voided */
+	{ "sale", "Payment.Status", "11", PH_CLASS_FINAL },    /* Refunded */
+	{ "sale", "Payment.Status", "13", PH_CLASS_FINAL },    /* Aborted */
+
+	/* 1 Active; 2 Finished, 3 DeactivatedByMerchant, 4 DisabledMaxAttempts,
+	 * 5 DisabledExpiredCreditCard, and any other deactivation code. */
+	{ "recurrent_payment", "RecurrentPayment.Status", "1", PH_CLASS_ONGOING },
+	{ "recurrent_payment", "RecurrentPayment.Status", NULL, PH_CLASS_FINAL },
+	{ NULL, NULL, NULL, PH_CLASS_PROGRESS },
+};
+
 /* The largest ChangeType taken; the documented ones go up to 25. */
 #define CIELO_CHANGETYPE_MAX 9999
 
@@ -144,4 +163,5 @@ const struct ph_provider provider_cielo = {
 	.decode = cielo_decode,
 	.routes = cielo_routes,
 	.auth_headers = cielo_auth_headers,
+	.statuses = cielo_statuses,
 };

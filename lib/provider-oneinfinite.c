@@ -20,6 +20,29 @@ static const struct ph_route oneinfinite_routes[] = {
 	{ NULL, NULL },
 };
 
+/*
+ * Statuses (seed 000: the payment order and recurrent payment status
+ * tables of OneInfinite's docs).
+ */
+static const struct ph_status_row oneinfinite_statuses[] = {
+	{ "payment_order", "status", "OPENED", PH_CLASS_PROGRESS },
+	{ "payment_order", "status", "CLOSED", PH_CLASS_SETTLED },
+	{ "payment_order", "status", "EXPIRED", PH_CLASS_FINAL },
+	{ "payment_order", "status", "REJECTED", PH_CLASS_FINAL },
+	{ "payment_order", "status", "REFUNDED", PH_CLASS_FINAL },
+
+	{ "recurrent_payment", "status", "PENDING", PH_CLASS_PROGRESS },
+	{ "recurrent_payment", "status", "TRIALING", PH_CLASS_PROGRESS },
+	{ "recurrent_payment", "status", "INCOMPLETE", PH_CLASS_PROGRESS },
+	{ "recurrent_payment", "status", "UNPAID", PH_CLASS_PROGRESS },
+	{ "recurrent_payment", "status", "ACTIVE", PH_CLASS_ONGOING },
+	{ "recurrent_payment", "status", "CANCELED", PH_CLASS_FINAL },
+	{ "recurrent_payment", "status", "COMPLETE", PH_CLASS_FINAL },
+	{ "recurrent_payment", "status", "EXPIRED", PH_CLASS_FINAL },
+	{ "recurrent_payment", "status", "REJECTED", PH_CLASS_FINAL },
+	{ NULL, NULL, NULL, PH_CLASS_PROGRESS },
+};
+
 /* Lower-case an entity type name ("PAYMENT_ORDER") into out; -1 if not a type. */
 static int
 oneinfinite_type(const char *s, size_t len, char *out, size_t outlen)
@@ -151,4 +174,5 @@ const struct ph_provider provider_oneinfinite = {
 	.decode = oneinfinite_decode,
 	.routes = oneinfinite_routes,
 	.auth_headers = oneinfinite_auth_headers,
+	.statuses = oneinfinite_statuses,
 };

@@ -12,11 +12,15 @@
 
 extern const struct ph_provider provider_oneinfinite;
 extern const struct ph_provider provider_cielo;
+extern const struct ph_provider provider_mercadopago;
+extern const struct ph_provider provider_stripe;
 
 /* Every provider payhook knows: adding one is one file and one row here. */
 static const struct ph_provider *providers[] = {
 	&provider_oneinfinite,
 	&provider_cielo,
+	&provider_mercadopago,
+	&provider_stripe,
 };
 
 /* Nesting deeper than this is no notification. */

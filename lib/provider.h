@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "payhook.h"
+#include "sig.h"
 
 struct json_object;
 
@@ -41,6 +42,12 @@ struct ph_provider_cfg {
 	char *refresh;         /* "on" or "off": refresh its entities on a schedule */
 	int refresh_off;       /* refresh = off */
 	long max_rps;          /* GETs a second for all fetchers together; 0: no limit */
+	/* Signing providers only (DESIGN.md: Signing providers). */
+	char *signing_secret;     /* one or two space-separated secrets */
+	long tolerance_s;         /* signature_tolerance_s */
+	char *unsigned_s;         /* "on" or "off" */
+	int unsigned_on;          /* unsigned = on: signatures are not checked */
+	struct ph_sig_keys *keys; /* keyed from signing_secret; NULL when not set */
 };
 
 /* An entity type and the path its GET goes to: {base}{path}{escaped id}. */
@@ -58,12 +65,32 @@ struct ph_headers {
 	char line[PH_HEADER_MAX][PH_HEADER_LEN];
 };
 
+/* How a fetched entity's status bears on refreshing it (docs/REFRESH.md). */
+enum ph_status_class {
+	PH_CLASS_PROGRESS, /* may change soon: refresh_schedule, step by step */
+	PH_CLASS_ONGOING,  /* live for long (a subscription): the last step, repeating */
+	PH_CLASS_SETTLED,  /* done, but a refund can still come: refresh_settled, then no more */
+	PH_CLASS_FINAL,    /* cannot change: no more refreshes */
+};
+
+/*
+ * One status of one entity type of a provider; a provider's rows end with a
+ * row whose entity_type is NULL. The rows of one type are together, and a
+ * status not listed (nor covered by a NULL value) counts as in progress.
+ */
+struct ph_status_row {
+	const char *entity_type;
+	const char *path;  /* the status member, dotted: "status", "Payment.Status" */
+	const char *value; /* as text ("OPENED", "2"); NULL: any other value present */
+	enum ph_status_class cls;
+};
+
 struct ph_provider {
 	const char *name;
 	/* Config key names and the default of the base URL. */
 	const char *base_key;
 	const char *base_default;
-	const char *key_id_key;
+	const char *key_id_key; /* NULL when its API takes one credential (secret_key) */
 	const char *secret_key;
 	/* Whether the body carries a unique notification id (dedup by SET NX seen). */
 	int has_notification_id;
@@ -75,6 +102,16 @@ struct ph_provider {
 	const struct ph_route *routes;
 	/* Fill h with the credentials of cfg; -1 when they are not configured. */
 	int (*auth_headers)(const struct ph_provider_cfg *cfg, struct ph_headers *h);
+	/* Its entities' statuses and their classes (refresh.c reads them). */
+	const struct ph_status_row *statuses;
+	/*
+	 * A signing provider: the request headers its check reads, as CGI
+	 * parameters ("HTTP_X_SIGNATURE"), NULL-terminated, and the check of a
+	 * raw request (sig.h). why gets a reason to log that never quotes a
+	 * secret or an expected signature. NULL verify: the provider does not sign.
+	 */
+	const char *sig_headers[PH_SIG_HEADERS_MAX + 1];
+	enum ph_sig (*verify)(const struct ph_sig_request *r, char *why, size_t whylen);
 };
 
 /* How many providers there are, and each by index. */

@@ -1105,6 +1105,7 @@ static const char *const redis_stats[PH_NSTATS] = {
 	[PH_STAT_REFRESH] = "refresh:",
 	[PH_STAT_RATE] = "rate:",
 	[PH_STAT_EVENTS] = "events:",
+	[PH_STAT_SIG_REJECTED] = "sig_rejected:",
 };
 
 /* Build a stats field. */

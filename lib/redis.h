@@ -254,6 +254,7 @@ enum ph_stat_family {
 	PH_STAT_REFRESH,       /* refresh:{outcome} */
 	PH_STAT_RATE,          /* rate:{provider}:{held|throttled} */
 	PH_STAT_EVENTS,        /* events:trimmed_unread */
+	PH_STAT_SIG_REJECTED,  /* sig_rejected:{provider}:{signature|timestamp|header} */
 	PH_NSTATS,
 };
 

@@ -13,50 +13,7 @@
 #include <json-c/json.h>
 
 #include "payhook.h"
-#include "provider.h"
 #include "refresh.h"
-
-/*
- * Every status payhook knows, by provider and entity type. A status not
- * listed (nor covered by a NULL row) counts as in progress. Sources: the
- * providers' documents in shared/seeds (OneInfinite's payment order and
- * recurrent payment statuses; Cielo's Payment.Status and
- * RecurrentPayment.Status tables).
- */
-const struct ph_status_row ph_status_rows[] = {
-	{ "oneinfinite", "payment_order", "status", "OPENED", PH_CLASS_PROGRESS },
-	{ "oneinfinite", "payment_order", "status", "CLOSED", PH_CLASS_SETTLED },
-	{ "oneinfinite", "payment_order", "status", "EXPIRED", PH_CLASS_FINAL },
-	{ "oneinfinite", "payment_order", "status", "REJECTED", PH_CLASS_FINAL },
-	{ "oneinfinite", "payment_order", "status", "REFUNDED", PH_CLASS_FINAL },
-
-	{ "oneinfinite", "recurrent_payment", "status", "PENDING", PH_CLASS_PROGRESS },
-	{ "oneinfinite", "recurrent_payment", "status", "TRIALING", PH_CLASS_PROGRESS },
-	{ "oneinfinite", "recurrent_payment", "status", "INCOMPLETE", PH_CLASS_PROGRESS },
-	{ "oneinfinite", "recurrent_payment", "status", "UNPAID", PH_CLASS_PROGRESS },
-	{ "oneinfinite", "recurrent_payment", "status", "ACTIVE", PH_CLASS_ONGOING },
-	{ "oneinfinite", "recurrent_payment", "status", "CANCELED", PH_CLASS_FINAL },
-	{ "oneinfinite", "recurrent_payment", "status", "COMPLETE", PH_CLASS_FINAL },
-	{ "oneinfinite", "recurrent_payment", "status", "EXPIRED", PH_CLASS_FINAL },
-	{ "oneinfinite", "recurrent_payment", "status", "REJECTED", PH_CLASS_FINAL },
-
-	{ "cielo", "sale", "Payment.Status", "0", PH_CLASS_PROGRESS },  /* NotFinished */
-	{ "cielo", "sale", "Payment.Status", "1", PH_CLASS_PROGRESS },  /* Authorized */
-	{ "cielo", "sale", "Payment.Status", "12", PH_CLASS_PROGRESS }, /* Pending */
-	{ "cielo", "sale", "Payment.Status", "20", PH_CLASS_PROGRESS }, /* Scheduled */
-	{ "cielo", "sale", "Payment.Status", "2", PH_CLASS_SETTLED },   /* PaymentConfirmed */
-	{ "cielo", "sale", "Payment.Status", "3", PH_CLASS_FINAL },     /* Denied */
-	{ "cielo", "sale", "Payment.Status", "10", PH_CLASS_FINAL },    /* Voided */
-	{ "cielo", "sale", "Payment.Status", "11", PH_CLASS_FINAL },    /* Refunded */
-	{ "cielo", "sale", "Payment.Status", "13", PH_CLASS_FINAL },    /* Aborted */
-
-	/* 1 Active; 2 Finished, 3 DeactivatedByMerchant, 4 DisabledMaxAttempts,
-	 * 5 DisabledExpiredCreditCard, and any other deactivation code. */
-	{ "cielo", "recurrent_payment", "RecurrentPayment.Status", "1", PH_CLASS_ONGOING },
-	{ "cielo", "recurrent_payment", "RecurrentPayment.Status", NULL, PH_CLASS_FINAL },
-
-	{ NULL, NULL, NULL, NULL, PH_CLASS_PROGRESS },
-};
 
 /* Name a class as the store script and the docs do. */
 const char *
@@ -104,14 +61,16 @@ refresh_classify(const char *provider, const char *type, const char *body, size_
 {
 	struct json_tokener *tok;
 	struct json_object *root = NULL, *v;
-	const struct ph_status_row *r;
+	const struct ph_provider *p;
+	const struct ph_status_row *r = NULL;
 	const char *path = NULL, *s;
 	int found = 0;
 
 	*cls = PH_CLASS_PROGRESS;
 	status[0] = '\0';
-	for (r = ph_status_rows; r->provider != NULL; r++) {
-		if (strcmp(r->provider, provider) == 0 && strcmp(r->entity_type, type) == 0) {
+	p = provider_find(provider, strlen(provider), NULL);
+	for (r = p != NULL ? p->statuses : NULL; r != NULL && r->entity_type != NULL; r++) {
+		if (strcmp(r->entity_type, type) == 0) {
 			path = r->path;
 			break;
 		}
@@ -132,9 +91,7 @@ refresh_classify(const char *provider, const char *type, const char *body, size_
 			if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\')
 				*c = '?';
 		}
-		for (; r->provider != NULL && strcmp(r->provider, provider) == 0 &&
-		     strcmp(r->entity_type, type) == 0;
-		     r++) {
+		for (; r->entity_type != NULL && strcmp(r->entity_type, type) == 0; r++) {
 			if (r->value == NULL || strcasecmp(r->value, s) == 0) {
 				*cls = r->cls;
 				found = 1;

@@ -3,32 +3,15 @@
 /*
  * Converging without notifications: every stored entity whose status may
  * still change is fetched again on a schedule until it is final
- * (docs/REFRESH.md). This module classes a fetched body's status, one table
- * row per provider, entity type and status, and parses the schedules.
+ * (docs/REFRESH.md). This module classes a fetched body's status by the rows
+ * of its provider (struct ph_provider's statuses), and parses the schedules.
  */
 #ifndef PH_REFRESH_H
 #define PH_REFRESH_H
 
 #include <stddef.h>
 
-enum ph_status_class {
-	PH_CLASS_PROGRESS, /* may change soon: refresh_schedule, step by step */
-	PH_CLASS_ONGOING,  /* live for long (a subscription): the last step, repeating */
-	PH_CLASS_SETTLED,  /* done, but a refund can still come: refresh_settled, then no more */
-	PH_CLASS_FINAL,    /* cannot change: no more refreshes */
-};
-
-/* One status of one provider's entity type. Adding a provider adds its rows to refresh.c. */
-struct ph_status_row {
-	const char *provider;
-	const char *entity_type;
-	const char *path;  /* the status member, dotted: "status", "Payment.Status" */
-	const char *value; /* as text ("OPENED", "2"); NULL: any other value present */
-	enum ph_status_class cls;
-};
-
-/* The table, ended by a row whose provider is NULL. */
-extern const struct ph_status_row ph_status_rows[];
+#include "provider.h"
 
 /*
  * Class a fetched body: *cls and the status as text in status ("" when

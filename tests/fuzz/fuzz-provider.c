@@ -4,7 +4,8 @@
  * libFuzzer target: a raw notification body through provider_decode for the
  * provider named by FUZZ_PROVIDER. Beyond "no crash", a body that decodes
  * must yield what the handler relies on before it builds a Redis key: valid
- * ids, types and events, and 1..PH_MAX_ENTITIES entities.
+ * ids, types and events, and 1..PH_MAX_ENTITIES entities (0 for an event
+ * about no entity, of a provider with notification ids).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,7 +25,9 @@ fuzz_check(const struct ph_provider *p, const struct ph_notification *n)
 {
 	int i;
 
-	if (n->nentities < 1 || n->nentities > PH_MAX_ENTITIES)
+	/* 0 only for an event about no entity, recorded under its notification id. */
+	if (n->nentities < 0 || n->nentities > PH_MAX_ENTITIES ||
+	    (n->nentities == 0 && !p->has_notification_id))
 		abort();
 	if (p->has_notification_id && !ph_id_valid(n->id, strlen(n->id)))
 		abort();

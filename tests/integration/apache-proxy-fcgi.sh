@@ -30,6 +30,10 @@ spool_dir =
 token = $TOKEN
 [cielo]
 required_header = X-Payhook-Auth: s3cret-value
+[mercadopago]
+signing_secret = mp-apache
+[stripe]
+signing_secret = whsec_apache
 CONF
 ph_start_redis "$T/redis" "$REDIS_PORT" || exit 1
 if [ "$MODE" = proxy ]; then
@@ -120,6 +124,20 @@ is "$(curl -s -w ' %{http_code}' --data-binary @"$T/20k" "${AUTH[@]}" "$CIELO")"
 is "$(curl -s -w ' %{http_code}' --data-binary @"$T/70k" "${AUTH[@]}" "$CIELO")" '{"error":"body_too_large"} 413' \
 	"$MODE: body over Apache's limit: 413"
 is "$(curl -s -w ' %{http_code}' "$BASE/healthz")" '{"status":"ok","redis":"up","spool":"disabled"} 200' "$MODE: /healthz: 200 ok"
+
+# Signing providers: the headers their signatures cover (x-signature,
+# x-request-id, Stripe-Signature) and the query string reach payhook-fcgi.
+/usr/bin/python3 "$PH_TOP/tests/integration/signed-post.py" >"$T/signed" 2>"$T/signed.log" <<REQ
+{"name":"mp","provider":"mercadopago","url":"$BASE/webhooks/mercadopago","secret":"mp-apache","query":"data.id=Ap1&type=payment","request_id":"rq-apache","body":{"id":"ap-1","type":"payment","data":{"id":"Ap1"}}}
+{"name":"st","provider":"stripe","url":"$BASE/webhooks/stripe","secret":"whsec_apache","body":{"id":"evt_ap","object":"event","type":"charge.succeeded","data":{"object":{"id":"ch_ap","object":"charge"}}}}
+{"name":"st_wrong","provider":"stripe","url":"$BASE/webhooks/stripe","secret":"whsec_other","body":{"id":"evt_ap2","object":"event","type":"charge.succeeded","data":{"object":{"id":"ch_ap2","object":"charge"}}}}
+REQ
+is "$(cat "$T/signed" | tr '\n' ' ')" 'mp 200 {"status":"accepted"} st 200 {"status":"accepted"} st_wrong 401 {"error":"unauthorized"} ' \
+	"$MODE: Mercado Pago and Stripe signatures checked through Apache"
+is "$(rcli LRANGE payhook:queue 0 1 | grep -oE '"entity_id":"[^"]*"' | tr '\n' ' ')" \
+	'"entity_id":"ch_ap" "entity_id":"Ap1" ' "$MODE: their jobs queued"
+rcli LPOP payhook:queue 2 >/dev/null
+rcli DEL payhook:pending:mercadopago:payment:Ap1 payhook:pending:stripe:charge:ch_ap >/dev/null
 
 # Redis down: 503 with Retry-After, nothing half-written; back: 200 again.
 ph_stop_redis "$T/redis"

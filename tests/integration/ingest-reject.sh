@@ -35,7 +35,7 @@ like "$(post "$BASE/webhooks/cielo" '{"PaymentId":"9f8e7d6c-5b4a-4321-8765-0fedc
 
 is "$(post "$BASE/webhooks/oneinfinite" "$OI")" '404 {"error":"not_found"}' "token missing: 404"
 is "$(post "$BASE/webhooks/oneinfinite/tok_12" "$OI")" '404 {"error":"not_found"}' "token wrong: 404"
-is "$(post "$BASE/webhooks/stripe" "$OI")" '404 {"error":"not_found"}' "unknown provider: 404"
+is "$(post "$BASE/webhooks/paypal" "$OI")" '404 {"error":"not_found"}' "unknown provider: 404"
 is "$(post "$BASE/elsewhere" "$OI")" '404 {"error":"not_found"}' "outside /webhooks/: 404"
 is "$(post "$BASE/webhooks/cielo" '{}')" '401 {"error":"unauthorized"}' "required header missing: 401"
 is "$(post "$BASE/webhooks/cielo" '{}' -H 'X-Cielo-Token: abc124')" '401 {"error":"unauthorized"}' "required header wrong: 401"

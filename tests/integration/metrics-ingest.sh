@@ -22,7 +22,7 @@ post "$A/webhooks/cielo" '{"PaymentId":"9f8e7d6c-5b4a-4321-8765-0fedcba98765","C
 post "$A/webhooks/oneinfinite" 'nope' >/dev/null                               # 400
 post "$B/webhooks/oneinfinite" '{"id":"x"}' >/dev/null                         # 400
 post "$B/webhooks/cielo" '[]' >/dev/null                                       # 400
-post "$A/webhooks/stripe" '{}' >/dev/null                                      # 404 unknown
+post "$A/webhooks/paypal" '{}' >/dev/null                                      # 404 unknown
 curl -s -o /dev/null "$B/webhooks/cielo"                                        # 405
 
 # The handlers add their counts of rejected requests to Redis once a second.

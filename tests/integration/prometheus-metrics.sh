@@ -27,7 +27,7 @@ like "$(oi n2 po2)" '^200 .*accepted' "accepted"
 like "$(oi n1 po1)" '^200 .*duplicate' "duplicate"
 like "$(post "$BASE/webhooks/cielo" '{"PaymentId":"9f8e7d6c-5b4a-4321-8765-0fedcba98765","ChangeType":1}')" '^200 .*accepted' "cielo accepted"
 like "$(post "$BASE/webhooks/oneinfinite" 'nope')" '^400 ' "rejected"
-like "$(post "$BASE/webhooks/stripe" '{}')" '^404 ' "unknown provider"
+like "$(post "$BASE/webhooks/paypal" '{}')" '^404 ' "unknown provider"
 PH_WAIT=30 once_until fetch_drained
 tap_ok $? "fetched through the stand-in"
 flushed() { [ "$(ph_stat notifications:unknown:rejected:not_found)" = 1 ] &&
@@ -55,7 +55,7 @@ like "$out" 'payhook_bad' "promtool check metrics reports a counter without _tot
 # Every family /metrics serves has HELP and TYPE lines, and they are all
 # there whatever was counted (the spool families with a spool configured).
 fams=$(sed -n 's/^# TYPE \([^ ]*\) .*/\1/p' "$T/metrics" | sort)
-is "$(echo "$fams" | wc -l)" 28 "28 metric families (20 from Redis, payhook_redis_up and _durable, 2 of group commit, 4 of the spool)"
+is "$(echo "$fams" | wc -l)" 29 "29 metric families (21 from Redis, payhook_redis_up and _durable, 2 of group commit, 4 of the spool)"
 is "$(sed -n 's/^# HELP \([^ ]*\) .*/\1/p' "$T/metrics" | sort)" "$fams" "each family has HELP"
 
 python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$DASH"

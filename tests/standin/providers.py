@@ -8,6 +8,12 @@ Serves, on 127.0.0.1 only, the GET routes payhook-fetcher calls:
                (x-api-key, x-api-secret)
   Cielo        /1/sales/{id}, /1/RecurrentPayment/{id}
                (MerchantId, MerchantKey, RequestId as a GUID)
+  Mercado Pago /v1/payments/{id}, /merchant_orders/{id}, /preapproval/{id},
+               /authorized_payments/{id}, /v1/chargebacks/{id}
+               (Authorization: Bearer --mp-token)
+  Stripe       /v1/payment_intents/{id}, /v1/charges/{id}, /v1/refunds/{id},
+               /v1/invoices/{id}, /v1/subscriptions/{id}, /v1/disputes/{id},
+               /v1/checkout/sessions/{id} (Authorization: Bearer --stripe-key)
 Wrong or missing credentials: 401. Each entity has a state (its JSON body);
 an entity never set answers a default body, or 404 with --strict.
 
@@ -45,7 +51,29 @@ ROUTES = [
     (re.compile(r"^/v1/recurrent_payments/([^/?]+)$"), "oneinfinite", "recurrent_payment"),
     (re.compile(r"^/1/sales/([^/?]+)$"), "cielo", "sale"),
     (re.compile(r"^/1/RecurrentPayment/([^/?]+)$"), "cielo", "recurrent_payment"),
+    (re.compile(r"^/v1/payments/([^/?]+)$"), "mercadopago", "payment"),
+    (re.compile(r"^/merchant_orders/([^/?]+)$"), "mercadopago", "merchant_order"),
+    (re.compile(r"^/preapproval/([^/?]+)$"), "mercadopago", "subscription_preapproval"),
+    (re.compile(r"^/authorized_payments/([^/?]+)$"), "mercadopago",
+     "subscription_authorized_payment"),
+    (re.compile(r"^/v1/chargebacks/([^/?]+)$"), "mercadopago", "chargebacks"),
+    (re.compile(r"^/v1/payment_intents/([^/?]+)$"), "stripe", "payment_intent"),
+    (re.compile(r"^/v1/charges/([^/?]+)$"), "stripe", "charge"),
+    (re.compile(r"^/v1/refunds/([^/?]+)$"), "stripe", "refund"),
+    (re.compile(r"^/v1/invoices/([^/?]+)$"), "stripe", "invoice"),
+    (re.compile(r"^/v1/subscriptions/([^/?]+)$"), "stripe", "subscription"),
+    (re.compile(r"^/v1/disputes/([^/?]+)$"), "stripe", "dispute"),
+    (re.compile(r"^/v1/checkout/sessions/([^/?]+)$"), "stripe", "checkout_session"),
 ]
+# The status a Mercado Pago or Stripe entity no test has set answers with.
+DEFAULT_STATUS = {
+    "payment": "pending", "merchant_order": "opened", "subscription_preapproval": "authorized",
+    "subscription_authorized_payment": "scheduled", "chargebacks": None,
+    "payment_intent": "processing", "charge": "pending", "refund": "pending", "invoice": "open",
+    "subscription": "active", "dispute": "needs_response", "checkout_session": "open",
+}
+# Stripe's object names ("checkout.session"), by payhook's type.
+STRIPE_OBJECT = {"checkout_session": "checkout.session"}
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 MAX_LOG = 100000
 MAX_CONTROL_BODY = 8 << 20
@@ -72,6 +100,13 @@ ARGS = None
 
 def default_body(provider, kind, ident):
     """The body of an entity no test has set."""
+    if provider in ("mercadopago", "stripe"):
+        body = {"id": int(ident) if ident.isdigit() and provider == "mercadopago" else ident}
+        if provider == "stripe":
+            body["object"] = STRIPE_OBJECT.get(kind, kind)
+        if DEFAULT_STATUS.get(kind):
+            body["status"] = DEFAULT_STATUS[kind]
+        return json.dumps(body, separators=(",", ":"))
     if provider == "oneinfinite":
         status = "OPENED" if kind == "payment_order" else "ACTIVE"
         return json.dumps({"id": ident, "status": status, "version": 0}, separators=(",", ":"))
@@ -117,6 +152,10 @@ class Handler(BaseHTTPRequestHandler):
         h = self.headers
         if provider == "oneinfinite":
             return h.get("x-api-key") == ARGS.oi_key and h.get("x-api-secret") == ARGS.oi_secret
+        if provider == "mercadopago":
+            return h.get("Authorization") == "Bearer " + ARGS.mp_token
+        if provider == "stripe":
+            return h.get("Authorization") == "Bearer " + ARGS.stripe_key
         return (h.get("MerchantId") == ARGS.cielo_id and h.get("MerchantKey") == ARGS.cielo_key
                 and GUID.match(h.get("RequestId") or "") is not None)
 
@@ -249,6 +288,8 @@ def main():
     ap.add_argument("--oi-secret", default="oi-secret")
     ap.add_argument("--cielo-id", default="cielo-merchant")
     ap.add_argument("--cielo-key", default="cielo-key")
+    ap.add_argument("--mp-token", default="mp-token")
+    ap.add_argument("--stripe-key", default="sk_test_standin")
     ap.add_argument("--strict", action="store_true", help="404 for entities never set")
     ARGS = ap.parse_args()
     ThreadingHTTPServer.daemon_threads = True

@@ -38,3 +38,7 @@ check_PROGRAMS += tests/unit/whsig-sign
 tests_unit_whsig_sign_SOURCES = tests/unit/whsig-sign.c
 tests_unit_whsig_sign_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_whsig_sign_LDADD = $(LIBPAYHOOK)
+check_PROGRAMS += tests/unit/test-sig
+tests_unit_test_sig_SOURCES = tests/unit/test-sig.c tests/unit/tap.h
+tests_unit_test_sig_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_sig_LDADD = $(LIBPAYHOOK)

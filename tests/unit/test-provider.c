@@ -3,12 +3,21 @@
 /* Provider adapters: every body shape, id validation edges, ChangeType forms, routes. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "provider.h"
 #include "tap.h"
 
 static const struct ph_provider *oi, *cielo;
+
+#define like_prefix(got, want, ...)                                         \
+	do {                                                                \
+		const char *g_ = (got), *w_ = (want);                       \
+		ok(strncmp(g_, w_, strlen(w_)) == 0, __VA_ARGS__);          \
+		if (strncmp(g_, w_, strlen(w_)) != 0)                       \
+			printf("#   got \"%s\", want \"%s...\"\n", g_, w_); \
+	} while (0)
 
 /* Decode a NUL-terminated body with provider p. */
 static int
@@ -269,7 +278,7 @@ test_routes(void)
 	ok(provider_url(&cfg, provider_route(cielo, "sale"), "abc", url, 30) != 0,
 	    "route: too long for the buffer is an error");
 	ok(provider_find("cielo", 5, NULL) == cielo && provider_find("cie", 3, NULL) == NULL &&
-	        provider_find("stripe", 6, NULL) == NULL,
+	        provider_find("paypal", 6, NULL) == NULL,
 	    "provider_find: exact names only");
 }
 
@@ -292,6 +301,128 @@ test_headers(void)
 	    "headers: cielo MerchantId, MerchantKey, RequestId GUID");
 }
 
+/* Decode p's body; the entity "type/id" into out, or the reason. */
+static const char *
+ent(const char *name, const char *body, char *out, size_t len)
+{
+	const struct ph_provider *p = provider_find(name, strlen(name), NULL);
+	struct ph_notification n;
+	char err[160];
+
+	if (dec(p, body, &n, err) != 0)
+		snprintf(out, len, "400 %s", err);
+	else
+		snprintf(out, len, "%s %s %s/%s", n.id, n.event, n.entities[0].type,
+		    n.entities[0].id);
+	return out;
+}
+
+static void
+test_mercadopago(void)
+{
+	char b[512];
+
+	is_str(ent("mercadopago",
+	           "{\"id\":12345,\"live_mode\":true,\"type\":\"payment\",\"date_created\":"
+	           "\"2015-03-25T10:04:58.396-04:00\",\"user_id\":44444,\"api_version\":\"v1\","
+	           "\"action\":\"payment.created\",\"data\":{\"id\":\"999999999\"}}",
+	           b, sizeof b),
+	    "12345 payment.created payment/999999999", "mercadopago: the docs' payment example");
+	is_str(ent("mercadopago",
+	           "{\"id\":\"n-1\",\"type\":\"topic_merchant_order_wh\",\"data\":{\"id\":77}}", b,
+	           sizeof b),
+	    "n-1 merchant_order merchant_order/77",
+	    "mercadopago: panel topic, no action, numeric data.id");
+	is_str(ent("mercadopago",
+	           "{\"id\":1,\"type\":\"subscription_preapproval\",\"action\":\"updated\","
+	           "\"data\":{\"id\":\"2c938084726fca480172750000000000\"}}",
+	           b, sizeof b),
+	    "1 updated subscription_preapproval/2c938084726fca480172750000000000",
+	    "mercadopago: preapproval");
+	is_str(ent("mercadopago", "{\"id\":2,\"type\":\"mp-connect\",\"data\":{\"id\":\"x\"}}", b,
+	           sizeof b),
+	    "2 mp_connect mp_connect/x", "mercadopago: another type kept (no route: dead letter)");
+	is_str(ent("mercadopago",
+	           "{\"action\":\"card.updated\",\"api_version\":\"v1\",\"data\":{\"customer_id\":"
+	           "\"12345678-aluyasdhfyt\",\"new_card_id\":50000102202,\"old_card_id\":"
+	           "50000006036},"
+	           "\"id\":\"a47fc06844bf4e418a03aeab1479c496\",\"type\":\"automatic-payments\"}",
+	           b, sizeof b),
+	    "a47fc06844bf4e418a03aeab1479c496 card.updated /",
+	    "mercadopago: the docs' card.updated: recorded, no entity to fetch");
+	like_prefix(ent("mercadopago", "{\"type\":\"payment\",\"data\":{\"id\":\"1\"}}", b,
+	                sizeof b),
+	    "400 missing field: id", "mercadopago: no id");
+	like_prefix(ent("mercadopago", "{\"id\":1,\"type\":\"payment\"}", b, sizeof b),
+	    "400 missing field: data", "mercadopago: no data");
+	like_prefix(ent("mercadopago", "{\"id\":1,\"type\":\"payment\",\"data\":{\"id\":\"a b\"}}",
+	                b, sizeof b),
+	    "400 data.id is not", "mercadopago: bad data.id");
+	like_prefix(ent("mercadopago", "{\"id\":-1,\"type\":\"payment\",\"data\":{\"id\":\"1\"}}",
+	                b, sizeof b),
+	    "400 id is not", "mercadopago: negative id");
+	like_prefix(ent("mercadopago", "{\"id\":1,\"type\":7,\"data\":{\"id\":\"1\"}}", b,
+	                sizeof b),
+	    "400 type is not", "mercadopago: type not a string");
+}
+
+static void
+test_stripe(void)
+{
+	char b[512];
+
+	is_str(ent("stripe",
+	           "{\"id\":\"evt_1\",\"object\":\"event\",\"type\":\"checkout.session.completed\","
+	           "\"data\":{\"object\":{\"id\":\"cs_test_a1\",\"object\":\"checkout.session\"}}}",
+	           b, sizeof b),
+	    "evt_1 checkout.session.completed checkout_session/cs_test_a1",
+	    "stripe: snapshot, checkout.session as checkout_session");
+	is_str(ent("stripe",
+	           "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"v1.payment_intent."
+	           "succeeded\","
+	           "\"related_object\":{\"id\":\"pi_1\",\"type\":\"payment_intent\",\"url\":"
+	           "\"/v1/payment_intents/pi_1\"}}",
+	           b, sizeof b),
+	    "evt_2 v1.payment_intent.succeeded payment_intent/pi_1", "stripe: thin event");
+	like_prefix(ent("stripe",
+	                "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"x\","
+	                "\"related_object\":{\"id\":\"pi_1\",\"type\":\"payment_intent\",\"url\":"
+	                "\"/v1/charges/pi_1\"}}",
+	                b, sizeof b),
+	    "400 related_object.url is not", "stripe: thin event whose url is not its object's");
+	{
+		struct ph_notification n;
+		char err[160];
+		const char *body =
+		    "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"x\","
+		    "\"related_object\":null}";
+
+		ok(dec(provider_find("stripe", 6, NULL), body, &n, err) == 0 && n.nentities == 0 &&
+		        strcmp(n.id, "evt_2") == 0,
+		    "stripe: thin event about no object: recorded, nothing to fetch");
+	}
+	like_prefix(ent("stripe",
+	                "{\"id\":\"evt_2\",\"object\":\"v2.core.event\",\"type\":\"x\","
+	                "\"related_object\":[]}",
+	                b, sizeof b),
+	    "400 related_object is not", "stripe: related_object not an object");
+	like_prefix(ent("stripe", "{\"id\":\"evt_3\",\"object\":\"charge\",\"type\":\"x\"}", b,
+	                sizeof b),
+	    "400 object is not", "stripe: not an event");
+	like_prefix(ent("stripe",
+	                "{\"id\":\"evt_4\",\"object\":\"event\",\"type\":\"x\",\"data\":{}}", b,
+	                sizeof b),
+	    "400 missing field: data.object", "stripe: no data.object");
+	like_prefix(ent("stripe",
+	                "{\"id\":\"evt_5\",\"object\":\"event\",\"type\":\"x\",\"data\":{"
+	                "\"object\":"
+	                "{\"id\":\"x\",\"object\":\"Charge\"}}}",
+	                b, sizeof b),
+	    "400 data.object.object is not", "stripe: a type outside [a-z0-9_.]");
+	like_prefix(ent("stripe", "{\"object\":\"event\",\"type\":\"x\"}", b, sizeof b),
+	    "400 missing field: id", "stripe: no id");
+}
+
 int
 main(void)
 {
@@ -304,5 +435,7 @@ main(void)
 	test_ids();
 	test_routes();
 	test_headers();
+	test_mercadopago();
+	test_stripe();
 	return tap_done();
 }

@@ -42,6 +42,32 @@ route(const char *method, const char *uri, long content_length)
 	}
 }
 
+/* The signature check before the body is read: who checks, who refuses. */
+static void
+test_verify(void)
+{
+	struct route_response resp;
+	char why[160];
+	size_t mp, st, oi;
+
+	provider_find("mercadopago", 11, &mp);
+	provider_find("stripe", 6, &st);
+	provider_find("oneinfinite", 11, &oi);
+	memset(&resp, 0, sizeof resp);
+	is_int(route_verify(&cfg, mp, "/webhooks/mercadopago?data.id=1", param, NULL, "{}", 2, 0,
+	           &resp, why, sizeof why),
+	    PH_SIG_SIGNATURE, "a signing provider with no secret refuses");
+	ok(resp.status == 401 && strcmp(resp.body, "{\"error\":\"unauthorized\"}") == 0,
+	    "401 unauthorized (%s)", why);
+	memset(&resp, 0, sizeof resp);
+	is_int(route_verify(&cfg, st, "/webhooks/stripe", param, NULL, "{}", 2, 0, &resp, why,
+	           sizeof why),
+	    PH_SIG_OK, "unsigned = on: not checked");
+	is_int(route_verify(&cfg, oi, "/webhooks/oneinfinite", param, NULL, "{}", 2, 0, &resp, why,
+	           sizeof why),
+	    PH_SIG_OK, "a provider that does not sign: not checked");
+}
+
 int
 main(void)
 {
@@ -53,6 +79,7 @@ main(void)
 	setenv("PAYHOOK_ONEINFINITE_TOKEN", "s3cret", 1);
 	setenv("PAYHOOK_CIELO_REQUIRED_HEADER", "X-Cielo-Token: abc", 1);
 	setenv("PAYHOOK_HANDLER_MAX_BODY", "1000", 1);
+	setenv("PAYHOOK_STRIPE_UNSIGNED", "on", 1);
 	if (conf_load(&cfg, NULL, 0, &cause) != 0)
 		return 1;
 
@@ -63,7 +90,7 @@ main(void)
 	is_int(route("POST", "/webhooks/oneinfinite/s3cre", 100), 404, "token prefix: 404");
 	is_int(route("POST", "/webhooks/oneinfinite/s3cretX", 100), 404, "token longer: 404");
 	is_int(route("POST", "/webhooks/oneinfinite/s3cret/x", 100), 404, "extra segment: 404");
-	is_int(route("POST", "/webhooks/stripe", 100), 404, "unknown provider: 404");
+	is_int(route("POST", "/webhooks/paypal", 100), 404, "unknown provider: 404");
 	is_int(route("POST", "/webhooks/", 100), 404, "no provider: 404");
 	is_int(route("POST", "/other", 100), 404, "other path: 404");
 	is_int(route("POST", "/webhooks/cielo/tok", 100), 404,
@@ -111,7 +138,7 @@ main(void)
 	    "refetch with a body: 400");
 	is_int(route("GET", "/entities/oneinfinite/payment_order/po_1/refetch", 0), 405,
 	    "refetch by GET: 405");
-	is_int(route("POST", "/entities/stripe/charge/ch_1/refetch", 0), 404,
+	is_int(route("POST", "/entities/paypal/charge/ch_1/refetch", 0), 404,
 	    "refetch: unknown provider: 404");
 	is_int(route("POST", "/entities/oneinfinite/refund/r1/refetch", 0), 404,
 	    "refetch: an entity type with no route: 404");
@@ -142,6 +169,7 @@ main(void)
 	route_answer(&resp, 503);
 	ok(strcmp(resp.body, "{\"error\":\"unavailable\"}") == 0 && resp.retry_after > 0,
 	    "503 body with Retry-After");
+	test_verify();
 	conf_free(&cfg);
 	return tap_done();
 }
