@@ -226,7 +226,7 @@ static const char script_store[] = LUA_NOW LUA_TRIM
     "if old ~= ARGV[6] then\n"
     "  trimmed = events_add(KEYS[3], KEYS[7], KEYS[5], ARGV[22], tonumber(ARGV[11]),\n"
     "    tonumber(ARGV[21]), ARGV[23], {'provider', ARGV[8], 'entity_type', ARGV[9],\n"
-    "    'entity_id', ARGV[10], 'fetched_at', ARGV[4], 'body', ARGV[3]})\n"
+    "    'entity_id', ARGV[10], 'fetched_at', ARGV[4], 'status', ARGV[20], 'body', ARGV[3]})\n"
     "  changed = 1\n"
     "end\n"
     /* From the tail: jobs are taken to the head, so an older (finishing) one is nearer it. */
