@@ -783,10 +783,16 @@ out:
 	if (held != NULL)
 		freeReplyObject(held);
 	if (ep->heads != NULL) {
-		/* Nothing due in the heads (or no rate): look again soon. */
-		if (!ep->claimed && ep->heads->elements == 0)
+		/*
+		 * Nothing claimed: look again in a second when due was empty, soon
+		 * when not (a rate, records gone); at once when this turn moved
+		 * entries in (they were not in the heads read before).
+		 */
+		if (ep->claimed || (ep->asked_held & 1))
+			;
+		else if (ep->heads->elements == 0)
 			ep->due_at = now + 1000;
-		else if (!ep->claimed)
+		else
 			ep->due_at = now + DELIVER_POLL_MS;
 		freeReplyObject(ep->heads);
 		ep->heads = NULL;
