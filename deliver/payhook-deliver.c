@@ -159,6 +159,11 @@ deliver_signal(int sig)
 static void
 deliver_redis_failed(struct deliverer *d, const char *what)
 {
+	int k;
+
+	/* A read whose reply was lost left entries pending for us: read them again. */
+	for (k = 0; k < d->neps; k++)
+		d->eps[k].own_done = 0;
 	if (!d->redis_down)
 		log_warn("redis_down", "during=%s error=\"%s\"", what, ph_redis_err(d->redis));
 	d->redis_down = 1;

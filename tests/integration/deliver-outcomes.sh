@@ -13,6 +13,7 @@
 #   shared   3 deliverers share an endpoint: each event once
 #   order    per-entity order under retries (seeded failures) and 3 deliverers
 #   drain    SIGTERM finishes the POST in flight, records it, exits 0
+#   rps      max_rps = 5 holds the three deliverers together to 5 POSTs a second
 # Then bad configurations, named by their key.
 . "$(dirname "$0")/lib.sh"
 . "$PH_TOP/tests/standin/deliver.sh"
@@ -38,12 +39,13 @@ deliver_conf f /f "providers = cielo" "entity_types = fsale, frefund"
 deliver_conf shared /shared "entity_types = shared"
 deliver_conf order /order "retry_schedule = 1,1,1,1,1,1,1,1,1,1" "entity_types = order"
 deliver_conf drain /drain "timeout_ms = 10000" "entity_types = drain"
-NEPS=9
+deliver_conf rps /rps "max_rps = 5" "entity_types = rps"
+NEPS=10
 
 "$BIN" -c "$CONF" --check-config >"$T/check.out" 2>&1
-tap_ok $? "--check-config loads nine endpoints"
+tap_ok $? "--check-config loads ten endpoints"
 like "$(grep -c '^\[endpoint ' "$T/check.out") $(grep -c 'secret = (set)' "$T/check.out")" \
-	"^9 9$" "--check-config prints each endpoint, the secret as (set)"
+	"^10 10$" "--check-config prints each endpoint, the secret as (set)"
 ! grep -q MfKQ9r8 "$T/check.out"
 tap_ok $? "--check-config never prints a secret"
 
@@ -83,6 +85,7 @@ f_ok2=evt_$(ev_add cielo frefund fr1)
 ev_add cielo fother fx1 >/dev/null
 ev_add oneinfinite fsale fx2 OPENED >/dev/null
 for i in $(seq 1 30); do ev_add cielo shared "sh$i" >/dev/null; done
+for i in $(seq 1 11); do ev_add cielo rps "rp$i" >/dev/null; done
 
 # Order: entities x versions in a seeded random order, added while they retry.
 python3 - "$seed" >"$T/order.cmds" <<'PY'
@@ -159,6 +162,12 @@ f_filtered() {
 }
 ph_wait_for f_filtered
 tap_ok $? "filters: every other event counted as filtered ($(dstat f filtered))"
+
+PH_WAIT=30 ph_wait_for rcv_count_ge /rps 11
+tap_ok $? "max_rps: 11 events delivered"
+span=$(rcv_q '[.deliveries[] | select(.path == "/rps") | .at] | max - min')
+[ "$span" -ge 1800 ]
+tap_ok $? "max_rps = 5: 11 POSTs (a burst of 1) took at least 2 s less 10 %, across 3 deliverers ($span ms)"
 
 # Order: wait until every entity's newest version was answered 200.
 order_done() {
