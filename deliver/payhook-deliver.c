@@ -523,13 +523,13 @@ deliver_a_endpoint(struct deliverer *d, struct endpoint *ep, uint64_t now, int s
 }
 
 /* Add the entries of a read (XREADGROUP's or XAUTOCLAIM's list) to the intake call. */
-static int
+static void
 deliver_intake_add(struct deliverer *d, struct endpoint *ep, const redisReply *list, int *n)
 {
 	size_t i, j;
 
 	if (list == NULL || list->type != REDIS_REPLY_ARRAY)
-		return 0;
+		return;
 	for (i = 0; i < list->elements && *n < DELIVER_READ_BATCH; i++) {
 		const redisReply *ent = list->element[i], *fv;
 		const char *names[32], *values[32];
@@ -553,10 +553,13 @@ deliver_intake_add(struct deliverer *d, struct endpoint *ep, const redisReply *l
 			nf++;
 		}
 		d->recbuf[*n].len = 0;
-		/* An entry trimmed away, or one that is no event: only acknowledged. */
+		/* An entry trimmed away, or one that is no event: only acknowledged (filtered). */
 		if (deliver_record_from_fields(ent->element[0]->str, names, nl, values, vl, nf,
-		        &r) == 0 &&
-		    deliver_wants(ep->cfg, r.provider, r.entity_type)) {
+		        &r) != 0) {
+			if (nf > 0)
+				log_warn("bad_event", "endpoint=%s stream_id=%s", ep->cfg->name,
+				    ent->element[0]->str);
+		} else if (deliver_wants(ep->cfg, r.provider, r.entity_type)) {
 			if (deliver_record_json(&r, NULL, 0, &d->recbuf[*n]) != 0)
 				fatalx("out of memory");
 			if (ph_key_endpoint_entity(d->order[*n], PH_KEY_MAX, d->cfg->redis.prefix,
@@ -569,7 +572,6 @@ deliver_intake_add(struct deliverer *d, struct endpoint *ep, const redisReply *l
 			break;
 		(*n)++;
 	}
-	return 0;
 }
 
 /* Read the replies of (A) for one endpoint and append its (B) commands. */
@@ -667,8 +669,9 @@ deliver_a_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 			    ac->element[1]->elements);
 		deliver_intake_add(d, ep, ac->element[1], &n);
 	}
+	if (n > 0 && ph_pipe_call(&d->pb, &d->call) != 0)
+		n = 0; /* cannot happen (pb has room for it): read again, still pending */
 	if (n > 0) {
-		ph_pipe_call(&d->pb, &d->call);
 		ep->due_at = 0;
 		d->worked = 1;
 	}
@@ -1092,6 +1095,7 @@ deliver_endpoint(struct deliverer *d, struct endpoint *ep, const struct ph_endpo
 	return 0;
 }
 
+/* Print usage. */
 static void
 usage(FILE *fp)
 {
