@@ -878,8 +878,6 @@ deliver_c_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 			slot_clear(s);
 		}
 	}
-	if (ep->due_at < now + 1000 && rep->elements > 1)
-		ep->due_at = now; /* there may be more */
 out:
 	if (rep != NULL)
 		freeReplyObject(rep);
