@@ -14,6 +14,7 @@
 #   order    per-entity order under retries (seeded failures) and 3 deliverers
 #   drain    SIGTERM finishes the POST in flight, records it, exits 0
 #   rps      max_rps = 5 holds the three deliverers together to 5 POSTs a second
+#   own      entries a deliverer read but never moved (it died) are delivered by its restart
 # Then bad configurations, named by their key.
 . "$(dirname "$0")/lib.sh"
 . "$PH_TOP/tests/standin/deliver.sh"
@@ -40,12 +41,13 @@ deliver_conf shared /shared "entity_types = shared"
 deliver_conf order /order "retry_schedule = 1,1,1,1,1,1,1,1,1,1" "entity_types = order"
 deliver_conf drain /drain "timeout_ms = 10000" "entity_types = drain"
 deliver_conf rps /rps "max_rps = 5" "entity_types = rps"
-NEPS=10
+deliver_conf own /own "entity_types = own"
+NEPS=11
 
 "$BIN" -c "$CONF" --check-config >"$T/check.out" 2>&1
-tap_ok $? "--check-config loads ten endpoints"
+tap_ok $? "--check-config loads eleven endpoints"
 like "$(grep -c '^\[endpoint ' "$T/check.out") $(grep -c 'secret = (set)' "$T/check.out")" \
-	"^10 10$" "--check-config prints each endpoint, the secret as (set)"
+	"^11 11$" "--check-config prints each endpoint, the secret as (set)"
 ! grep -q MfKQ9r8 "$T/check.out"
 tap_ok $? "--check-config never prints a secret"
 
@@ -63,10 +65,17 @@ groups() {
 	[ "$(rcli xinfo groups payhook:events 2>/dev/null | grep -c '^payhook-deliver:')" = "$NEPS" ]
 }
 
+# A deliverer d4 read an entry of "own" and died before moving it: it stays pending for d4.
+rcli xgroup create payhook:events payhook-deliver:own '$' mkstream >/dev/null
+own_id=evt_$(ev_add cielo own w1)
+rcli xreadgroup group payhook-deliver:own d4 count 10 streams payhook:events '>' >/dev/null
+is "$(rcli xpending payhook:events payhook-deliver:own | head -n 1)" 1 "own: one entry pending for d4"
+
 # SIGKILL mid-flight: d1 alone holds the hanging POST, and dies.
 deliver_start d1 --concurrency 4
 ph_wait_for groups
 tap_ok $? "a consumer group per endpoint (XGROUP CREATE ... MKSTREAM)"
+before=$(rcli xlen payhook:events) # what the groups made by d1 never see
 hang_id=evt_$(ev_add cielo hang h1)
 ph_wait_for rcv_count_ge /hang 1
 tap_ok $? "the hanging POST reached the receiver"
@@ -74,6 +83,7 @@ deliver_stop d1 KILL
 is "$STOP_RC" 137 "d1 SIGKILLed while its POST hangs"
 
 for w in d1 d2 d3; do deliver_start $w --concurrency 4; done
+deliver_start d4 --concurrency 1
 
 # Events for every scenario.
 retry_id=evt_$(ev_add cielo retry r1)
@@ -158,7 +168,7 @@ tap_ok $? "filters: cielo sale and refund delivered"
 is "$(rcv_q '[.deliveries[] | select(.path == "/f") | .id] | sort | join(" ")')" \
 	"$(printf '%s\n' "$f_ok" "$f_ok2" | sort | tr '\n' ' ' | sed 's/ $//')" "filters: only those"
 f_filtered() {
-	[ "$(dstat f filtered)" = $(($(rcli xlen payhook:events) - 2)) ]
+	[ "$(dstat f filtered)" = $(($(rcli xlen payhook:events) - before - 2)) ]
 }
 ph_wait_for f_filtered
 tap_ok $? "filters: every other event counted as filtered ($(dstat f filtered))"
@@ -168,6 +178,11 @@ tap_ok $? "max_rps: 11 events delivered"
 span=$(rcv_q '[.deliveries[] | select(.path == "/rps") | .at] | max - min')
 [ "$span" -ge 1800 ]
 tap_ok $? "max_rps = 5: 11 POSTs (a burst of 1) took at least 2 s less 10 %, across 3 deliverers ($span ms)"
+
+ph_wait_for rcv_count_ge /own 1
+tap_ok $? "own: d4, restarted, delivered the entry it had read"
+is "$(rcv_q '[.deliveries[] | select(.path == "/own") | .id] | join(" ")')" "$own_id" "own: that entry, once"
+is "$(rcli xpending payhook:events payhook-deliver:own | head -n 1)" 0 "own: nothing pending"
 
 # Order: wait until every entity's newest version was answered 200.
 order_done() {
@@ -212,8 +227,8 @@ is "$(rcv_q '[.deliveries[] | select(.path == "/gone") | .id] | sort | join(" ")
 # SIGTERM drains: the slow POST finishes and is recorded.
 drain_id=evt_$(ev_add cielo drain dr1)
 ph_wait_for rcv_count_ge /drain 1
-for w in d1 d2 d3; do deliver_stop $w; echo "$STOP_RC" >"$T/rc.$w"; done
-is "$(cat "$T/rc.d1" "$T/rc.d2" "$T/rc.d3" | tr '\n' ' ')" "0 0 0 " "SIGTERM: every deliverer exits 0"
+for w in d1 d2 d3 d4; do deliver_stop $w; echo "$STOP_RC" >"$T/rc.$w"; done
+is "$(cat "$T"/rc.d[1-4] | tr '\n' ' ')" "0 0 0 0 " "SIGTERM: every deliverer exits 0"
 is "$(dstat drain delivered) $(rcli zcard payhook:endpoint:drain:due)" "1 0" \
 	"SIGTERM: the POST in flight finished and was recorded"
 
