@@ -1039,6 +1039,7 @@ out:
 static const struct {
 	const char *name;
 	int parts;
+	const char *tail; /* after the first part, or NULL */
 } redis_keys[PH_NKEYS] = {
 	[PH_KEY_PENDING] = { "pending", 3 },
 	[PH_KEY_LOCK] = { "lock", 3 },
@@ -1055,6 +1056,11 @@ static const struct {
 	[PH_KEY_STATS] = { "stats", 0 },
 	[PH_KEY_REFRESH] = { "refresh", 0 },
 	[PH_KEY_EVENTS_TRIM] = { "events_trim", 0 },
+	[PH_KEY_ENDPOINT] = { "endpoint", 1 },
+	[PH_KEY_ENDPOINT_DUE] = { "endpoint", 1, "due" },
+	[PH_KEY_ENDPOINT_HELD] = { "endpoint", 1, "held" },
+	[PH_KEY_ENDPOINT_DEAD] = { "endpoint", 1, "dead" },
+	[PH_KEY_ENDPOINT_ENTITY] = { "endpoint", 2, "entity" },
 };
 
 /* Build a key (without printf: the accept path builds several for every notification). */
@@ -1078,6 +1084,10 @@ ph_key_of(char *buf, size_t len, const char *prefix, enum ph_key_kind kind, cons
 	for (i = 0; i < redis_keys[kind].parts; i++) {
 		p = ph_put(p, end, ":", 1);
 		p = ph_puts(p, end, part[i]);
+		if (i == 0 && redis_keys[kind].tail != NULL) {
+			p = ph_put(p, end, ":", 1);
+			p = ph_puts(p, end, redis_keys[kind].tail);
+		}
 	}
 	if (p == NULL)
 		return -1;
@@ -1105,6 +1115,8 @@ static const char *const redis_stats[PH_NSTATS] = {
 	[PH_STAT_REFRESH] = "refresh:",
 	[PH_STAT_RATE] = "rate:",
 	[PH_STAT_EVENTS] = "events:",
+	[PH_STAT_DELIVERIES] = "deliveries:",
+	[PH_STAT_DELIVERY_SECONDS] = "delivery_seconds:",
 };
 
 /* Build a stats field. */
