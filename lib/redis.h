@@ -226,24 +226,27 @@ enum ph_key_kind {
 	PH_KEY_STATS,         /* stats */
 	PH_KEY_REFRESH,       /* refresh */
 	PH_KEY_EVENTS_TRIM,   /* events_trim: how far events may be trimmed (script_store) */
-	/* payhook-deliver's, per [endpoint NAME] (DESIGN.md: Delivery). */
-	PH_KEY_ENDPOINT,        /* endpoint:{NAME}: disabled_at, disabled_reason */
-	PH_KEY_ENDPOINT_DUE,    /* endpoint:{NAME}:due: stream id -> when it may be tried */
-	PH_KEY_ENDPOINT_HELD,   /* endpoint:{NAME}:held: stream id -> delivery record */
-	PH_KEY_ENDPOINT_DEAD,   /* endpoint:{NAME}:dead: records that gave up */
-	PH_KEY_ENDPOINT_ENTITY, /* endpoint:{NAME}:entity:{provider}:{type}:{id} (b: the member) */
+	/* payhook-deliver (DESIGN.md: Delivery); {name} is an [endpoint NAME]. */
+	PH_KEY_ENDPOINT,      /* endpoint:{name}: disabled_at, disabled_reason */
+	PH_KEY_ENDPOINT_DUE,  /* endpoint:{name}:due: stream ids by when they may be tried */
+	PH_KEY_ENDPOINT_HELD, /* endpoint:{name}:held: stream id -> delivery record */
+	PH_KEY_ENDPOINT_DEAD, /* endpoint:{name}:dead: dead deliveries */
+	PH_KEY_ENDPOINT_RATE, /* endpoint:{name}:rate: its shared max_rps */
+	PH_KEY_ENDPOINT_ENTITY, /* endpoint:{name}:entity:{provider}:{type}:{id}: order (ph_key_endpoint_entity) */
 	PH_NKEYS,
 };
 
 /*
  * Write a key into buf: the prefix, the kind's name, then a, b, c, as many as
- * the kind takes (the rest NULL), ':'-separated; an endpoint's keys have
- * their own name after a (endpoint:{a}:due). A part "*" makes a SCAN
- * pattern. Its length, or -1 if it does not fit or the parts do not match
- * the kind.
+ * the kind takes (the rest NULL); a part "*" makes a SCAN pattern. Its
+ * length, or -1 if it does not fit or the parts do not match the kind.
  */
 int ph_key_of(char *buf, size_t len, const char *prefix, enum ph_key_kind kind, const char *a,
     const char *b, const char *c);
+
+/* The order hash of an entity for an endpoint (PH_KEY_ENDPOINT_ENTITY). Its length, or -1. */
+int ph_key_endpoint_entity(char *buf, size_t len, const char *prefix, const char *endpoint,
+    const char *provider, const char *type, const char *id);
 
 /* The key of an entity (PH_KEY_PENDING, PH_KEY_LOCK, PH_KEY_ENTITY). */
 int ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_key_kind kind,
@@ -263,7 +266,7 @@ enum ph_stat_family {
 	PH_STAT_RATE,          /* rate:{provider}:{held|throttled} */
 	PH_STAT_EVENTS,        /* events:trimmed_unread */
 	PH_STAT_DELIVERIES,    /* deliveries:{endpoint}:{outcome} */
-	PH_STAT_DELIVERY_SECONDS, /* delivery_seconds:{endpoint}:{le|sum|count} */
+	PH_STAT_DELIVERY_SECONDS, /* delivery_seconds:{endpoint}:{le|sum|count}: not cumulative, sum in ms */
 	PH_NSTATS,
 };
 
