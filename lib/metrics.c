@@ -641,8 +641,8 @@ metrics_endpoint_ask(struct ph_pipe *p, const struct ph_config *cfg, const char 
 	char kh[PH_KEY_MAX], kdue[PH_KEY_MAX], kdead[PH_KEY_MAX];
 
 	if (ph_key_of(kh, sizeof kh, cfg->redis.prefix, PH_KEY_ENDPOINT, name, NULL, NULL) < 0 ||
-	    ph_key_of(kdue, sizeof kdue, cfg->redis.prefix, PH_KEY_ENDPOINT_DUE, name, NULL,
-	        NULL) < 0 ||
+	    ph_key_of(kdue, sizeof kdue, cfg->redis.prefix, PH_KEY_ENDPOINT_DUE, name, NULL, NULL) <
+	        0 ||
 	    ph_key_of(kdead, sizeof kdead, cfg->redis.prefix, PH_KEY_ENDPOINT_DEAD, name, NULL,
 	        NULL) < 0)
 		return -1;
@@ -657,7 +657,7 @@ static int
 metrics_endpoint_read(struct ph_redis *r, struct ph_pipe *p, struct ph_endpoint_gauge *e)
 {
 	redisReply *h = metrics_reply(r, p), *due = metrics_reply(r, p),
-		   *dead = metrics_reply(r, p);
+	           *dead = metrics_reply(r, p);
 	int rc = -1;
 
 	if (h == NULL || due == NULL || dead == NULL)

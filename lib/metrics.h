@@ -63,13 +63,13 @@ extern const char *const ph_delivery_buckets[PH_DELIVERY_BUCKETS];
 
 /* An [endpoint NAME] of the config, as Redis holds it now. */
 struct ph_endpoint_gauge {
-	const char *name;        /* the config's */
-	int up;                  /* 0 while disabled (a 410): endpoint:{NAME} has disabled_at */
-	uint64_t disabled_at;    /* ms, Redis time; 0 when up */
+	const char *name;         /* the config's */
+	int up;                   /* 0 while disabled (a 410): endpoint:{NAME} has disabled_at */
+	uint64_t disabled_at;     /* ms, Redis time; 0 when up */
 	char disabled_reason[16]; /* "410", "" when up or unknown */
-	long long group_lag;     /* events its group has not read; -1 when Redis cannot tell */
-	long long due;           /* deliveries in endpoint:{NAME}:due (waiting or retrying) */
-	long long dead;          /* entries of endpoint:{NAME}:dead */
+	long long group_lag;      /* events its group has not read; -1 when Redis cannot tell */
+	long long due;            /* deliveries in endpoint:{NAME}:due (waiting or retrying) */
+	long long dead;           /* entries of endpoint:{NAME}:dead */
 };
 
 /* What is in Redis now: key lengths, fetchers and the stats hash. */

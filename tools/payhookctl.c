@@ -1508,7 +1508,7 @@ static const char ctl_help_endpoints[] =
     "  (none)   list them: the url's host, the state (up, or disabled by a 410\n"
     "           and since when), lag (events its consumer group has not read,\n"
     "           plus deliveries due), due (waiting or retrying) and dead\n"
-    "  enable   resume an endpoint a 410 disabled: its deliveries are due at once\n"
+    "  enable   resume an endpoint a 410 disabled, from where it stopped\n"
     "  dead     deliveries that failed every step of retry_schedule, newest first\n"
     "           (N counts from 0, as listed)\n"
     "    list     print up to N entries (default 20, at most 10000)\n"
@@ -1567,13 +1567,16 @@ ctl_url_host(const char *url, char *buf, size_t len)
 	return n > 0 ? buf : "-";
 }
 
+/* A row of the endpoints list: name, host, state, lag, due, dead, disabled since. */
+#define CTL_EP_ROW "%-32s %-32s %-8s %10s %10s %10s  %s\n"
+
 /* List the endpoints with their state, lag, due and dead deliveries. */
 static int
 ctl_endpoints_list(struct ctl *c)
 {
 	struct json_object *arr, *o;
 	struct ph_gauges *g;
-	char host[256], t[40], lag[24], state[64];
+	char host[256], t[40], lag[24], due[24], dead[24], state[64];
 	long long l;
 	int i;
 
@@ -1596,8 +1599,8 @@ ctl_endpoints_list(struct ctl *c)
 			o = json_object_new_object();
 			json_object_object_add(o, "name", json_object_new_string(e->name));
 			json_object_object_add(o, "url_host",
-			    json_object_new_string(ctl_url_host(c->cfg.endpoints[i].url, host,
-			        sizeof host)));
+			    json_object_new_string(
+			        ctl_url_host(c->cfg.endpoints[i].url, host, sizeof host)));
 			json_object_object_add(o, "state",
 			    json_object_new_string(e->up ? "up" : "disabled"));
 			json_object_object_add(o, "disabled_at",
@@ -1612,8 +1615,7 @@ ctl_endpoints_list(struct ctl *c)
 		}
 		ctl_json_put(arr, 1);
 	} else {
-		printf("%-32s %-32s %-8s %10s %10s %10s  %s\n", "endpoint", "host", "state", "lag",
-		    "due", "dead", "disabled");
+		printf(CTL_EP_ROW, "endpoint", "host", "state", "lag", "due", "dead", "disabled");
 		for (i = 0; i < g->nendpoints; i++) {
 			const struct ph_endpoint_gauge *e = &g->endpoints[i];
 
@@ -1628,9 +1630,11 @@ ctl_endpoints_list(struct ctl *c)
 				snprintf(state, sizeof state, "%s (%s)",
 				    ctl_time(e->disabled_at, t, sizeof t),
 				    e->disabled_reason[0] != '\0' ? e->disabled_reason : "?");
-			printf("%-32s %-32s %-8s %10s %10lld %10lld  %s\n", e->name,
+			snprintf(due, sizeof due, "%lld", e->due);
+			snprintf(dead, sizeof dead, "%lld", e->dead);
+			printf(CTL_EP_ROW, e->name,
 			    ctl_url_host(c->cfg.endpoints[i].url, host, sizeof host),
-			    e->up ? "up" : "disabled", lag, e->due, e->dead, state);
+			    e->up ? "up" : "disabled", lag, due, dead, state);
 		}
 	}
 	i = g->nendpoints;
@@ -1682,8 +1686,7 @@ ctl_endpoint_dead_row(long idx, const char *s, size_t len)
 		    json_object_object_get_ex(o, f[i], &v))
 			val[i] = json_object_get_string(v);
 	}
-	if (json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, "dead_at", &v))
+	if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "dead_at", &v))
 		dead_at = (uint64_t)json_object_get_int64(v);
 	printf("%-5ld %-24s %-12s %-18s %-36s %8s  %-12s evt_%s\n", idx,
 	    ctl_time(dead_at, t, sizeof t), val[0], val[1], val[2], val[3], val[4], val[5]);
@@ -1795,7 +1798,8 @@ ctl_endpoint_replay_one(struct ctl *c, const struct ph_endpoint_cfg *ep, const c
 	for (i = 0; i < 4; i++) {
 		val[i] = NULL;
 		if (json_object_is_type(o, json_type_object) &&
-		    json_object_object_get_ex(o, s[i], &v) && json_object_is_type(v, json_type_string))
+		    json_object_object_get_ex(o, s[i], &v) &&
+		    json_object_is_type(v, json_type_string))
 			val[i] = json_object_get_string(v);
 	}
 	if (json_object_is_type(o, json_type_object) &&
@@ -1881,7 +1885,8 @@ ctl_endpoint_dead_replay(struct ctl *c, const struct ph_endpoint_cfg *ep, const 
 			return CTL_ERR;
 		if (rep->type != REDIS_REPLY_STRING) {
 			freeReplyObject(rep);
-			ctl_warn("endpoints dead replay: %s has no dead entry %ld", ep->name, index);
+			ctl_warn("endpoints dead replay: %s has no dead entry %ld", ep->name,
+			    index);
 			return CTL_NOTFOUND;
 		}
 		r = ctl_endpoint_replay_one(c, ep, kd, rep->str, rep->len, &bad);
@@ -1938,20 +1943,28 @@ ctl_endpoint_dead_replay(struct ctl *c, const struct ph_endpoint_cfg *ep, const 
 		superseded += r == 2;
 	}
 	ctl_progress_end(&pg, i, total);
-	printf("replayed %ld: %ld due now, %ld superseded (a newer event of the entity); %ld kept\n",
+	printf(
+	    "replayed %ld: %ld due now, %ld superseded (a newer event of the entity); %ld kept\n",
 	    due + superseded, due, superseded, kept);
 	return ctl_stop ? CTL_ERR : CTL_OK;
 }
+
+static int ctl_endpoints_enable_verb(struct ctl *, struct ctl_args *);
+static int ctl_endpoints_dead(struct ctl *, struct ctl_args *);
+
+/* The words after endpoints (none: the list). */
+static const struct {
+	const char *name;
+	int (*fn)(struct ctl *, struct ctl_args *);
+} ctl_endpoints_verbs[] = {
+	{ "enable", ctl_endpoints_enable_verb },
+	{ "dead", ctl_endpoints_dead },
+};
 
 /* Handle the endpoints verb. */
 static int
 ctl_endpoints(struct ctl *c, struct ctl_args *a)
 {
-	const struct ph_endpoint_cfg *ep;
-	struct ctl_args sub;
-	struct ph_call call;
-	char kd[PH_KEY_MAX];
-	long long n;
 	int i;
 
 	if (a->argc == 0 || a->argv[0][0] == '-') {
@@ -1966,23 +1979,44 @@ ctl_endpoints(struct ctl *c, struct ctl_args *a)
 		}
 		return ctl_endpoints_list(c);
 	}
-	if (strcmp(a->argv[0], "enable") == 0) {
-		if (a->argc != 2) {
-			ctl_warn("endpoints enable: give NAME");
-			fputs(ctl_help_endpoints, stderr);
-			return CTL_USAGE;
-		}
-		if ((ep = ctl_endpoint(c, a->argv[1])) == NULL)
-			return CTL_NOTFOUND;
-		return ctl_endpoints_enable(c, ep);
+	for (i = 0; i < (int)(sizeof ctl_endpoints_verbs / sizeof ctl_endpoints_verbs[0]); i++) {
+		if (strcmp(a->argv[0], ctl_endpoints_verbs[i].name) == 0)
+			return ctl_endpoints_verbs[i].fn(c, a);
 	}
-	if (strcmp(a->argv[0], "dead") != 0) {
-		ctl_warn("endpoints %s: unknown; give enable or dead, or nothing to list", a->argv[0]);
+	ctl_warn("endpoints %s: unknown; give enable or dead, or nothing to list", a->argv[0]);
+	fputs(ctl_help_endpoints, stderr);
+	return CTL_USAGE;
+}
+
+/* endpoints enable NAME. */
+static int
+ctl_endpoints_enable_verb(struct ctl *c, struct ctl_args *a)
+{
+	const struct ph_endpoint_cfg *ep;
+
+	if (a->argc != 2) {
+		ctl_warn("endpoints enable: give NAME");
 		fputs(ctl_help_endpoints, stderr);
 		return CTL_USAGE;
 	}
-	if (a->argc < 3 || (strcmp(a->argv[2], "list") != 0 && strcmp(a->argv[2], "replay") != 0 &&
-	                       strcmp(a->argv[2], "purge") != 0)) {
+	if ((ep = ctl_endpoint(c, a->argv[1])) == NULL)
+		return CTL_NOTFOUND;
+	return ctl_endpoints_enable(c, ep);
+}
+
+/* endpoints dead NAME list|replay|purge. */
+static int
+ctl_endpoints_dead(struct ctl *c, struct ctl_args *a)
+{
+	const struct ph_endpoint_cfg *ep;
+	struct ctl_args sub;
+	struct ph_call call;
+	char kd[PH_KEY_MAX];
+	long long n;
+
+	if (a->argc < 3 ||
+	    (strcmp(a->argv[2], "list") != 0 && strcmp(a->argv[2], "replay") != 0 &&
+	        strcmp(a->argv[2], "purge") != 0)) {
 		ctl_warn("endpoints dead: give NAME and list, replay or purge");
 		fputs(ctl_help_endpoints, stderr);
 		return CTL_USAGE;
