@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver.h"
 #include "job.h"
 #include "metrics.h"
 #include "payhook.h"
@@ -36,21 +37,6 @@ const char *const ph_delivery_outcomes[PH_DELIVERY_OUTCOMES] = {
 	"disabled",
 	"filtered",
 };
-
-const char *const ph_delivery_buckets[PH_DELIVERY_BUCKETS] = {
-	"0.05",
-	"0.1",
-	"0.25",
-	"0.5",
-	"1",
-	"2.5",
-	"5",
-	"10",
-	"+Inf",
-};
-
-/* The consumer group of an endpoint on the events stream: this, then its name. */
-#define METRICS_DELIVER_GROUP "payhook-deliver:"
 
 /* The most workers whose processing lists are counted in one scrape. */
 #define METRICS_MAX_WORKERS 1024
@@ -484,7 +470,7 @@ static void
 metrics_deliveries(struct mbuf *b, const struct ph_gauges *g)
 {
 	long long count[PH_MAX_ENDPOINTS][PH_DELIVERY_OUTCOMES];
-	long long bucket[PH_MAX_ENDPOINTS][PH_DELIVERY_BUCKETS];
+	long long bucket[PH_MAX_ENDPOINTS][PH_DELIVER_BUCKETS];
 	long long sum_ms[PH_MAX_ENDPOINTS];
 	const char *dprefix = ph_stat_prefix(PH_STAT_DELIVERIES);
 	const char *sprefix = ph_stat_prefix(PH_STAT_DELIVERY_SECONDS);
@@ -521,7 +507,7 @@ metrics_deliveries(struct mbuf *b, const struct ph_gauges *g)
 				count[e][o] += n;
 		} else if (strcmp(colon, "sum") == 0)
 			sum_ms[e] += n;
-		else if ((o = metrics_index(ph_delivery_buckets, PH_DELIVERY_BUCKETS, colon,
+		else if ((o = metrics_index(ph_deliver_buckets, PH_DELIVER_BUCKETS, colon,
 		              strlen(colon))) >= 0)
 			bucket[e][o] += n;
 		/* :count is the +Inf bucket's sum: the buckets say it. */
@@ -544,11 +530,11 @@ metrics_deliveries(struct mbuf *b, const struct ph_gauges *g)
 	for (i = 0; i < g->nendpoints; i++) {
 		long long cum = 0;
 
-		for (j = 0; j < PH_DELIVERY_BUCKETS; j++) {
+		for (j = 0; j < PH_DELIVER_BUCKETS; j++) {
 			cum += bucket[i][j];
 			mbuf_printf(b,
 			    "payhook_delivery_seconds_bucket{endpoint=\"%s\",le=\"%s\"} %lld\n",
-			    g->endpoints[i].name, ph_delivery_buckets[j], cum);
+			    g->endpoints[i].name, ph_deliver_buckets[j], cum);
 		}
 		mbuf_printf(b, "payhook_delivery_seconds_sum{endpoint=\"%s\"} %.3f\n",
 		    g->endpoints[i].name, (double)sum_ms[i] / 1000.0);
@@ -744,10 +730,10 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 	g->nendpoints = cfg->nendpoints;
 	for (i = 0; i < (size_t)cfg->nendpoints; i++) {
 		struct ph_endpoint_gauge *e = &g->endpoints[i];
-		char group[sizeof METRICS_DELIVER_GROUP + PH_ENDPOINT_NAME_MAX];
+		char group[PH_DELIVER_GROUP_MAX];
 
 		e->name = cfg->endpoints[i].name;
-		snprintf(group, sizeof group, METRICS_DELIVER_GROUP "%s", e->name);
+		deliver_group(group, sizeof group, e->name);
 		e->group_lag = metrics_group_lag(groups, group);
 		if (metrics_endpoint_read(r, &p, e) != 0)
 			got = -1;

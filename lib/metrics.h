@@ -57,10 +57,6 @@ int metrics_events_groups(const redisReply *rep, struct ph_events_group *out, in
 #define PH_DELIVERY_OUTCOMES 6
 extern const char *const ph_delivery_outcomes[PH_DELIVERY_OUTCOMES];
 
-/* The upper bounds (s, as the stats fields spell them) of the delivery latency buckets, +Inf last. */
-#define PH_DELIVERY_BUCKETS 9
-extern const char *const ph_delivery_buckets[PH_DELIVERY_BUCKETS];
-
 /* An [endpoint NAME] of the config, as Redis holds it now. */
 struct ph_endpoint_gauge {
 	const char *name;         /* the config's */

@@ -27,6 +27,7 @@
 #include "accept.h"
 #include "call.h"
 #include "conf.h"
+#include "deliver.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
@@ -1775,57 +1776,37 @@ ctl_stream_id_ok(const char *s)
 /*
  * Replay one dead delivery: its record back in held and due (attempt 0),
  * or superseded. 1 due again, 2 superseded, 0 entry gone meanwhile, -1
- * (reported) not a delivery record or an error; why in err for -1 of a
- * record.
+ * an error (reported), or with *bad set, not a delivery record.
  */
 static int
 ctl_endpoint_replay_one(struct ctl *c, const struct ph_endpoint_cfg *ep, const char *kd,
     const char *entry, size_t entry_len, int *bad)
 {
-	static const char *drop[] = { "reason", "attempts", "dead_at" };
 	char kdue[PH_KEY_MAX], kheld[PH_KEY_MAX], korder[PH_KEY_MAX], kent[PH_KEY_MAX];
-	char kstats[PH_KEY_MAX], field[128];
-	const char *s[4] = { "id", "provider", "entity_type", "entity_id" }, *val[4];
-	struct json_object *o = ctl_json_body(entry, entry_len), *v;
+	char kstats[PH_KEY_MAX], field[128], *keep = NULL;
+	struct deliver_buf rec = { 0 };
+	struct deliver_record r;
 	struct ph_deliver_replay dr;
 	struct ph_call call;
-	const char *rec;
-	int64_t fetched_at = -1;
-	long long r = -1;
-	size_t i;
+	long long rc = -1;
 
-	*bad = 1;
-	for (i = 0; i < 4; i++) {
-		val[i] = NULL;
-		if (json_object_is_type(o, json_type_object) &&
-		    json_object_object_get_ex(o, s[i], &v) &&
-		    json_object_is_type(v, json_type_string))
-			val[i] = json_object_get_string(v);
-	}
-	if (json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, "fetched_at", &v) && json_object_is_type(v, json_type_int))
-		fetched_at = json_object_get_int64(v);
 	/* What reaches a key is checked first: a stream id, a known provider, a type, an id. */
-	if (val[0] == NULL || !ctl_stream_id_ok(val[0]) || val[1] == NULL ||
-	    provider_find(val[1], strlen(val[1]), NULL) == NULL || val[2] == NULL ||
-	    !ph_type_valid(val[2], strlen(val[2])) || val[3] == NULL ||
-	    !ph_id_valid(val[3], strlen(val[3])) || fetched_at < 0) {
-		json_object_put(o);
-		return -1;
+	*bad = deliver_record_parse(entry, entry_len, &r, &keep) != 0 || !ctl_stream_id_ok(r.id) ||
+	    provider_find(r.provider, strlen(r.provider), NULL) == NULL;
+	if (*bad)
+		goto out;
+	r.attempt = 0;
+	if (deliver_record_json(&r, NULL, 0, &rec) != 0) {
+		ctl_warn("out of memory");
+		goto out;
 	}
-	*bad = 0;
-	for (i = 0; i < sizeof drop / sizeof drop[0]; i++)
-		json_object_object_del(o, drop[i]);
-	json_object_object_add(o, "attempt", json_object_new_int(0));
-	rec = json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (ctl_key(c, kdue, PH_KEY_ENDPOINT_DUE, ep->name, NULL, NULL) != 0 ||
 	    ctl_key(c, kheld, PH_KEY_ENDPOINT_HELD, ep->name, NULL, NULL) != 0 ||
 	    ctl_key(c, kstats, PH_KEY_STATS, NULL, NULL, NULL) != 0 ||
-	    ph_key_endpoint_entity(korder, sizeof korder, c->cfg.redis.prefix, ep->name, val[1],
-	        val[2], val[3]) < 0 ||
-	    ph_key_entity(kent, sizeof kent, c->cfg.redis.prefix, PH_KEY_ENTITY, val[1], val[2],
-	        val[3]) < 0 ||
+	    ph_key_endpoint_entity(korder, sizeof korder, c->cfg.redis.prefix, ep->name, r.provider,
+	        r.entity_type, r.entity_id) < 0 ||
+	    ph_key_entity(kent, sizeof kent, c->cfg.redis.prefix, PH_KEY_ENTITY, r.provider,
+	        r.entity_type, r.entity_id) < 0 ||
 	    ph_stat_field(field, sizeof field, PH_STAT_DELIVERIES, ep->name, "superseded") < 0) {
 		ctl_warn("key too long: %sendpoint:%s:...", c->cfg.redis.prefix, ep->name);
 		goto out;
@@ -1839,16 +1820,17 @@ ctl_endpoint_replay_one(struct ctl *c, const struct ph_endpoint_cfg *ep, const c
 	dr.stats_key = kstats;
 	dr.entry = entry;
 	dr.entry_len = entry_len;
-	dr.id = val[0];
-	dr.record = rec;
-	dr.record_len = strlen(rec);
-	dr.fetched_at = (uint64_t)fetched_at;
+	dr.id = r.id;
+	dr.record = rec.p;
+	dr.record_len = rec.len;
+	dr.fetched_at = r.fetched_at;
 	dr.superseded_field = field;
 	ph_call_deliver_replay(&call, &dr);
-	r = ctl_eval(c, &call);
+	rc = ctl_eval(c, &call);
 out:
-	json_object_put(o);
-	return (int)r;
+	free(keep);
+	deliver_buf_free(&rec);
+	return (int)rc;
 }
 
 /* Replay an endpoint's dead deliveries: all, or one by index. */

@@ -31,10 +31,6 @@ ctl() {
 	OUT=$(cat "$T/out")
 	ERR=$(cat "$T/err")
 }
-# json EXPR: evaluate a Python expression on the JSON in $OUT (as j).
-json() {
-	python3 -c "import json,sys; j=json.loads(sys.stdin.read()); print($1)" <<<"$OUT"
-}
 # rec ID PROVIDER TYPE ENTITY_ID FETCHED_AT: a delivery record as held.
 rec() {
 	printf '{"id":"%s","provider":"%s","entity_type":"%s","entity_id":"%s","fetched_at":%s,"status":"PAID","body":"{\\"id\\":\\"%s\\"}","attempt":0}' \
@@ -49,31 +45,40 @@ dead() {
 }
 T0=1764960000000
 
-# The events stream: 3 entries shop's group has not read (Redis 7 tells the lag).
-for i in 1 2 3; do rcli xadd ${P}events "$((T0 + i))-0" provider oneinfinite >/dev/null; done
-rcli xgroup create ${P}events payhook-deliver:shop 0 >/dev/null
-# shop: two deliveries due (one retrying), held.
-rcli zadd ${P}endpoint:shop:due "$T0" "$T0-5" "$((T0 + 60000))" "$T0-6" >/dev/null
-rcli hset ${P}endpoint:shop:held "$T0-5" "$(rec "$T0-5" oneinfinite payment_order po5 "$T0")" \
-	"$T0-6" "$(rec "$T0-6" oneinfinite payment_order po6 "$T0")" >/dev/null
-# shop's dead list, oldest first (LPUSH): A has a newer event in its order
-# hash, B none but a snapshot fetched later, C nothing newer, D is its
-# entity's newest, and one entry is no delivery record.
+# resp ARG...: one command in RESP, for redis-cli --pipe (ASCII arguments).
+resp() {
+	local a
+	printf '*%d\r\n' $#
+	for a in "$@"; do printf '$%d\r\n%s\r\n' "${#a}" "$a"; done
+}
 A=$(dead "$T0-10" oneinfinite payment_order poA "$T0" http_500)
 B=$(dead "$T0-11" cielo sale 7d1ea2b4-52a3-4f59-9b4e-0f6c2d0c9a11 "$T0" timeout)
 C=$(dead "$T0-12" oneinfinite payment_order poC "$T0" connect)
 D=$(dead "$T0-13" oneinfinite recurrent_payment rpD "$T0" http_404)
-rcli lpush ${P}endpoint:shop:dead "$A" "$B" "$C" "$D" 'not a record' >/dev/null
-rcli hset ${P}endpoint:shop:entity:oneinfinite:payment_order:poA newest "$T0-20" >/dev/null
-rcli hset ${P}entity:cielo:sale:7d1ea2b4-52a3-4f59-9b4e-0f6c2d0c9a11 fetched_at "$((T0 + 1))" >/dev/null
-rcli hset ${P}endpoint:shop:entity:oneinfinite:recurrent_payment:rpD newest "$T0-13" >/dev/null
-# crm: disabled by a 410.
-rcli hset ${P}endpoint:crm disabled_at "$T0" disabled_reason 410 >/dev/null
-# The counters payhook-deliver keeps (latency buckets not cumulative, sum in ms),
-# and one of an endpoint no longer in the config.
-rcli hset ${P}stats deliveries:shop:delivered 5 deliveries:shop:dead 4 deliveries:crm:disabled 1 \
-	delivery_seconds:shop:0.05 2 delivery_seconds:shop:0.5 3 delivery_seconds:shop:+Inf 1 \
-	delivery_seconds:shop:sum 4200 delivery_seconds:shop:count 6 deliveries:gone:delivered 9 >/dev/null
+{
+	# The events stream: 3 entries shop's group has not read (Redis 7 tells the lag).
+	for i in 1 2 3; do resp XADD ${P}events "$((T0 + i))-0" provider oneinfinite; done
+	resp XGROUP CREATE ${P}events payhook-deliver:shop 0
+	# shop: two deliveries due (one retrying), held.
+	resp ZADD ${P}endpoint:shop:due "$T0" "$T0-5" "$((T0 + 60000))" "$T0-6"
+	resp HSET ${P}endpoint:shop:held "$T0-5" "$(rec "$T0-5" oneinfinite payment_order po5 "$T0")" \
+		"$T0-6" "$(rec "$T0-6" oneinfinite payment_order po6 "$T0")"
+	# shop's dead list, oldest first (LPUSH): A has a newer event in its order
+	# hash, B none but a snapshot fetched later, C nothing newer, D is its
+	# entity's newest, and one entry is no delivery record.
+	resp LPUSH ${P}endpoint:shop:dead "$A" "$B" "$C" "$D" 'not a record'
+	resp HSET ${P}endpoint:shop:entity:oneinfinite:payment_order:poA newest "$T0-20"
+	resp HSET ${P}entity:cielo:sale:7d1ea2b4-52a3-4f59-9b4e-0f6c2d0c9a11 fetched_at "$((T0 + 1))"
+	resp HSET ${P}endpoint:shop:entity:oneinfinite:recurrent_payment:rpD newest "$T0-13"
+	# crm: disabled by a 410.
+	resp HSET ${P}endpoint:crm disabled_at "$T0" disabled_reason 410
+	# The counters payhook-deliver keeps (latency buckets not cumulative, sum
+	# in ms), and one of an endpoint no longer in the config.
+	resp HSET ${P}stats deliveries:shop:delivered 5 deliveries:shop:dead 4 deliveries:crm:disabled 1 \
+		delivery_seconds:shop:0.05 2 delivery_seconds:shop:0.5 3 delivery_seconds:shop:+Inf 1 \
+		delivery_seconds:shop:sum 4200 delivery_seconds:shop:count 6 deliveries:gone:delivered 9
+} | rcli --pipe >"$T/pipe.out" 2>&1
+like "$(cat "$T/pipe.out")" 'errors: 0, replies: 12' "the keys of the contract written"
 
 # Help and usage.
 "$CTL_BIN" -c /nonexistent.conf endpoints --help >"$T/out" 2>&1
@@ -107,9 +112,7 @@ like "$OUT" $'^endpoint +host +state +lag +due +dead +disabled\nshop +shop\\.exa
 tap_ok $? "the url's user, password and path are not shown"
 ctl --json endpoints
 is "$RC" 0 "--json endpoints: exit 0"
-is "$(json '[(e["name"], e["url_host"], e["state"], e["lag"], e["due"], e["dead"], e["disabled_at"], e["disabled_reason"]) for e in j]')" \
-	"[('shop', 'shop.example.com:8443', 'up', 5, 2, 5, None, None), ('crm', 'crm.example.com', 'disabled', 0, 0, 0, $T0, '410')]" \
-	"--json: the same, disabled_at in ms"
+cp "$T/out" "$T/list.json"
 
 # /metrics through nginx and payhook-fcgi.
 curl -s -o "$T/metrics" "$BASE/metrics"
@@ -157,8 +160,18 @@ like "$OUT" $'\n\\(5 of 5\\)$' "(5 of 5)"
 ctl endpoints dead shop list --limit 2
 like "$OUT" $'\n\\(2 of 5\\)$' "--limit 2: (2 of 5)"
 ctl endpoints dead shop list --json
-is "$(json '[e.get("id") if isinstance(e, dict) else e for e in j]')" \
-	"['not a record', '$T0-13', '$T0-12', '$T0-11', '$T0-10']" "--json: every entry, the records parsed"
+# Both JSON answers read by one python3 (slow to start on a loaded machine).
+python3 - "$T/list.json" "$T/out" >"$T/json.out" <<'PY'
+import json, sys
+print([(e["name"], e["url_host"], e["state"], e["lag"], e["due"], e["dead"], e["disabled_at"],
+        e["disabled_reason"]) for e in json.load(open(sys.argv[1]))])
+print([e.get("id") if isinstance(e, dict) else e for e in json.load(open(sys.argv[2]))])
+PY
+is "$(sed -n 1p "$T/json.out")" \
+	"[('shop', 'shop.example.com:8443', 'up', 5, 2, 5, None, None), ('crm', 'crm.example.com', 'disabled', 0, 0, 0, $T0, '410')]" \
+	"endpoints --json: the same as the list, disabled_at in ms"
+is "$(sed -n 2p "$T/json.out")" "['not a record', '$T0-13', '$T0-12', '$T0-11', '$T0-10']" \
+	"dead list --json: every entry, the records parsed"
 ctl endpoints dead crm list
 is "$RC$OUT" $'0#     dead_at                  provider     entity_type        entity_id                            attempts  reason       webhook-id\n(0 of 0)' "an empty dead list: exit 0"
 
@@ -203,7 +216,8 @@ printf '[redis]\nurl = redis://127.0.0.1:%s/0\n' "$REDIS_PORT" >"$T/none.conf"
 "$CTL_BIN" -c "$T/none.conf" endpoints >"$T/out" 2>"$T/err"
 is "$?" 3 "no [endpoint NAME] in the config: exit 3"
 like "$(cat "$T/err")" 'the config has no \[endpoint NAME\] section' "the message says so"
-sed "s/127.0.0.1:$REDIS_PORT/127.0.0.1:$(ph_free_port)/" "$CONF" >"$T/down.conf"
+# Port 1: nothing listens there, a connect is refused at once.
+sed "s/127.0.0.1:$REDIS_PORT/127.0.0.1:1/" "$CONF" >"$T/down.conf"
 "$CTL_BIN" -c "$T/down.conf" endpoints >"$T/out" 2>"$T/err"
 is "$?" 1 "Redis down: exit 1"
 like "$(cat "$T/err")" 'cannot reach Redis' "the message says Redis cannot be reached"
