@@ -59,9 +59,8 @@ int deliver_record_parse(const char *json, size_t len, struct deliver_record *r,
  * entity_id, fetched_at, body; status may be absent): fields holds n
  * name/value pairs. 0, or -1 with r untouched beyond what was set.
  */
-int deliver_record_from_fields(const char *id, const char *const *names,
-    const size_t *name_lens, const char *const *values, const size_t *value_lens, size_t n,
-    struct deliver_record *r);
+int deliver_record_from_fields(const char *id, const char *const *names, const size_t *name_lens,
+    const char *const *values, const size_t *value_lens, size_t n, struct deliver_record *r);
 
 /*
  * The request body: {"type":"{provider}.{entity_type}.updated",
@@ -76,10 +75,10 @@ int deliver_wants(const struct ph_endpoint_cfg *e, const char *provider, const c
 
 /* What an answer leads to. */
 enum deliver_result {
-	DELIVER_OK,       /* 2xx */
-	DELIVER_RETRY,    /* again after delay_ms */
-	DELIVER_DEAD,     /* the schedule is used up */
-	DELIVER_DISABLE,  /* 410: disable the endpoint */
+	DELIVER_OK,      /* 2xx */
+	DELIVER_RETRY,   /* again after delay_ms */
+	DELIVER_DEAD,    /* the schedule is used up */
+	DELIVER_DISABLE, /* 410: disable the endpoint */
 };
 
 /*
