@@ -211,6 +211,14 @@ is "$(rcli exists ${P}endpoint:shop:dead)" 0 "the dead list is gone"
 ctl endpoints dead shop purge extra
 is "$RC" 2 "purge with an argument: exit 2"
 
+# An entry deleted from the stream past the group's last read: Redis cannot
+# tell the group's lag any more, and neither does the lag.
+rcli xdel ${P}events "$((T0 + 2))-0" >/dev/null
+ctl endpoints
+like "$OUT" $'\nshop +shop\\.example\\.com:8443 +up +- +4 +0 +-\n' "lag unknown: - in the list"
+is "$(curl -s "$BASE/metrics" | grep -c '^payhook_endpoint_lag_events{endpoint="shop"}')" 0 \
+	"/metrics: no lag sample when Redis cannot tell"
+
 # No endpoint in the config; Redis down.
 printf '[redis]\nurl = redis://127.0.0.1:%s/0\n' "$REDIS_PORT" >"$T/none.conf"
 "$CTL_BIN" -c "$T/none.conf" endpoints >"$T/out" 2>"$T/err"
