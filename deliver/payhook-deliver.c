@@ -1064,16 +1064,17 @@ deliver_endpoint(struct deliverer *d, struct endpoint *ep, const struct ph_endpo
 	    ph_key_of(ep->dead_key, PH_KEY_MAX, p, PH_KEY_ENDPOINT_DEAD, n, NULL, NULL) < 0 ||
 	    ph_key_of(ep->rate_key, PH_KEY_MAX, p, PH_KEY_ENDPOINT_RATE, n, NULL, NULL) < 0 ||
 	    ph_stat_field(ep->f_delivered, sizeof ep->f_delivered, PH_STAT_DELIVERIES, n,
-	        "delivered") < 0 ||
-	    ph_stat_field(ep->f_retried, sizeof ep->f_retried, PH_STAT_DELIVERIES, n, "retried") <
-	        0 ||
-	    ph_stat_field(ep->f_dead, sizeof ep->f_dead, PH_STAT_DELIVERIES, n, "dead") < 0 ||
+	        ph_deliver_counts[DELIVER_COUNT_DELIVERED]) < 0 ||
+	    ph_stat_field(ep->f_retried, sizeof ep->f_retried, PH_STAT_DELIVERIES, n,
+	        ph_deliver_counts[DELIVER_COUNT_RETRIED]) < 0 ||
+	    ph_stat_field(ep->f_dead, sizeof ep->f_dead, PH_STAT_DELIVERIES, n,
+	        ph_deliver_counts[DELIVER_COUNT_DEAD]) < 0 ||
 	    ph_stat_field(ep->f_superseded, sizeof ep->f_superseded, PH_STAT_DELIVERIES, n,
-	        "superseded") < 0 ||
+	        ph_deliver_counts[DELIVER_COUNT_SUPERSEDED]) < 0 ||
 	    ph_stat_field(ep->f_disabled, sizeof ep->f_disabled, PH_STAT_DELIVERIES, n,
-	        "disabled") < 0 ||
+	        ph_deliver_counts[DELIVER_COUNT_DISABLED]) < 0 ||
 	    ph_stat_field(ep->f_filtered, sizeof ep->f_filtered, PH_STAT_DELIVERIES, n,
-	        "filtered") < 0 ||
+	        ph_deliver_counts[DELIVER_COUNT_FILTERED]) < 0 ||
 	    ph_stat_field(ep->f_sum, sizeof ep->f_sum, PH_STAT_DELIVERY_SECONDS, n, "sum") < 0 ||
 	    ph_stat_field(ep->f_count, sizeof ep->f_count, PH_STAT_DELIVERY_SECONDS, n, "count") <
 	        0)

@@ -18,6 +18,15 @@
 /* Deepest JSON a stored body may nest for the request to carry it raw. */
 #define DELIVER_JSON_DEPTH 64
 
+const char *const ph_deliver_counts[DELIVER_NCOUNTS] = {
+	[DELIVER_COUNT_DELIVERED] = "delivered",
+	[DELIVER_COUNT_RETRIED] = "retried",
+	[DELIVER_COUNT_DEAD] = "dead",
+	[DELIVER_COUNT_SUPERSEDED] = "superseded",
+	[DELIVER_COUNT_DISABLED] = "disabled",
+	[DELIVER_COUNT_FILTERED] = "filtered",
+};
+
 const char *const ph_deliver_buckets[PH_DELIVER_BUCKETS] = { "0.05", "0.1", "0.25", "0.5", "1",
 	"2.5", "5", "10", "+Inf" };
 static const long deliver_bucket_ms[PH_DELIVER_BUCKETS - 1] = { 50, 100, 250, 500, 1000, 2500, 5000,

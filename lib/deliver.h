@@ -93,6 +93,18 @@ enum deliver_result deliver_classify(const struct ph_endpoint_cfg *e, long http_
     const char *transport, long retry_after_s, long attempt, uint64_t rnd, uint64_t *delay_ms,
     char *reason, size_t reason_len);
 
+/* The outcomes counted in deliveries:{endpoint}:{outcome} (DESIGN.md: the stats fields). */
+enum deliver_count {
+	DELIVER_COUNT_DELIVERED,
+	DELIVER_COUNT_RETRIED,
+	DELIVER_COUNT_DEAD,
+	DELIVER_COUNT_SUPERSEDED,
+	DELIVER_COUNT_DISABLED,
+	DELIVER_COUNT_FILTERED,
+	DELIVER_NCOUNTS,
+};
+extern const char *const ph_deliver_counts[DELIVER_NCOUNTS];
+
 /* The histogram buckets of delivery_seconds (s), and the label of the bucket of ms. */
 #define PH_DELIVER_BUCKETS 9
 extern const char *const ph_deliver_buckets[PH_DELIVER_BUCKETS];

@@ -29,15 +29,6 @@ const long ph_fetch_buckets_ms[PH_FETCH_BUCKETS] = {
 	30000,
 };
 
-const char *const ph_delivery_outcomes[PH_DELIVERY_OUTCOMES] = {
-	"delivered",
-	"retried",
-	"dead",
-	"superseded",
-	"disabled",
-	"filtered",
-};
-
 /* The most workers whose processing lists are counted in one scrape. */
 #define METRICS_MAX_WORKERS 1024
 #define METRICS_MAX_PROVIDERS 16
@@ -469,7 +460,7 @@ metrics_index(const char *const *table, int n, const char *s, size_t len)
 static void
 metrics_deliveries(struct mbuf *b, const struct ph_gauges *g)
 {
-	long long count[PH_MAX_ENDPOINTS][PH_DELIVERY_OUTCOMES];
+	long long count[PH_MAX_ENDPOINTS][DELIVER_NCOUNTS];
 	long long bucket[PH_MAX_ENDPOINTS][PH_DELIVER_BUCKETS];
 	long long sum_ms[PH_MAX_ENDPOINTS];
 	const char *dprefix = ph_stat_prefix(PH_STAT_DELIVERIES);
@@ -501,8 +492,7 @@ metrics_deliveries(struct mbuf *b, const struct ph_gauges *g)
 		n = strtoll(v->str, NULL, 10);
 		colon++;
 		if (rest == f->str + dl) {
-			o = metrics_index(ph_delivery_outcomes, PH_DELIVERY_OUTCOMES, colon,
-			    strlen(colon));
+			o = metrics_index(ph_deliver_counts, DELIVER_NCOUNTS, colon, strlen(colon));
 			if (o >= 0)
 				count[e][o] += n;
 		} else if (strcmp(colon, "sum") == 0)
@@ -518,10 +508,10 @@ metrics_deliveries(struct mbuf *b, const struct ph_gauges *g)
 	    "that ended, by endpoint and outcome (payhook-deliver).\n"
 	    "# TYPE payhook_deliveries_total counter\n");
 	for (i = 0; i < g->nendpoints; i++) {
-		for (j = 0; j < PH_DELIVERY_OUTCOMES; j++)
+		for (j = 0; j < DELIVER_NCOUNTS; j++)
 			mbuf_printf(b,
 			    "payhook_deliveries_total{endpoint=\"%s\",outcome=\"%s\"} %lld\n",
-			    g->endpoints[i].name, ph_delivery_outcomes[j], count[i][j]);
+			    g->endpoints[i].name, ph_deliver_counts[j], count[i][j]);
 	}
 	mbuf_printf(b,
 	    "# HELP payhook_delivery_seconds Time from the POST of a delivery to the endpoint's "

@@ -53,10 +53,6 @@ struct ph_events_group {
 int metrics_events_groups(const redisReply *rep, struct ph_events_group *out, int max,
     int *skipped);
 
-/* The outcomes of a delivery counted in deliveries:{endpoint}:{outcome}. */
-#define PH_DELIVERY_OUTCOMES 6
-extern const char *const ph_delivery_outcomes[PH_DELIVERY_OUTCOMES];
-
 /* An [endpoint NAME] of the config, as Redis holds it now. */
 struct ph_endpoint_gauge {
 	const char *name;         /* the config's */
