@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver.h"
 #include "job.h"
 #include "metrics.h"
 #include "payhook.h"
@@ -451,6 +452,141 @@ metrics_events(struct mbuf *b, const struct ph_gauges *g)
 		    g->groups[i].name, g->groups[i].pending);
 }
 
+/* An endpoint's lag. */
+long long
+metrics_endpoint_lag(const struct ph_endpoint_gauge *e)
+{
+	return e->group_lag < 0 ? -1 : e->group_lag + e->due;
+}
+
+/* The index of an endpoint of the config by name, -1 if none. */
+static int
+metrics_endpoint_find(const struct ph_gauges *g, const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < g->nendpoints; i++) {
+		if (strlen(g->endpoints[i].name) == len &&
+		    memcmp(g->endpoints[i].name, name, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* The index of s (len bytes) in a table of n names, -1 if none. */
+static int
+metrics_index(const char *const *table, int n, const char *s, size_t len)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (strlen(table[i]) == len && memcmp(table[i], s, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The counters of payhook-deliver, per endpoint of the config: every
+ * outcome and bucket is printed, 0 when not counted yet, so that an alert
+ * on increase() sees the first dead delivery. The buckets' stats fields
+ * hold one count per observation (the first bucket that holds it); the
+ * histogram printed is cumulative.
+ */
+static void
+metrics_deliveries(struct mbuf *b, const struct ph_gauges *g)
+{
+	long long count[PH_MAX_ENDPOINTS][DELIVER_NCOUNTS];
+	long long bucket[PH_MAX_ENDPOINTS][PH_DELIVER_BUCKETS];
+	long long sum_ms[PH_MAX_ENDPOINTS];
+	const char *dprefix = ph_stat_prefix(PH_STAT_DELIVERIES);
+	const char *sprefix = ph_stat_prefix(PH_STAT_DELIVERY_SECONDS);
+	size_t dl = strlen(dprefix), sl = strlen(sprefix), k;
+	int i, j;
+
+	memset(count, 0, sizeof count);
+	memset(bucket, 0, sizeof bucket);
+	memset(sum_ms, 0, sizeof sum_ms);
+	for (k = 0; g->stats->type == REDIS_REPLY_ARRAY && k + 1 < g->stats->elements; k += 2) {
+		const redisReply *f = g->stats->element[k], *v = g->stats->element[k + 1];
+		const char *rest, *colon;
+		long long n;
+		int e, o;
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		if (strncmp(f->str, dprefix, dl) == 0)
+			rest = f->str + dl;
+		else if (strncmp(f->str, sprefix, sl) == 0)
+			rest = f->str + sl;
+		else
+			continue;
+		/* {endpoint}:{what}: the endpoint's name has no ':'. */
+		if ((colon = strchr(rest, ':')) == NULL ||
+		    (e = metrics_endpoint_find(g, rest, (size_t)(colon - rest))) < 0)
+			continue;
+		n = strtoll(v->str, NULL, 10);
+		colon++;
+		if (rest == f->str + dl) {
+			o = metrics_index(ph_deliver_counts, DELIVER_NCOUNTS, colon, strlen(colon));
+			if (o >= 0)
+				count[e][o] += n;
+		} else if (strcmp(colon, "sum") == 0)
+			sum_ms[e] += n;
+		else if ((o = metrics_index(ph_deliver_buckets, PH_DELIVER_BUCKETS, colon,
+		              strlen(colon))) >= 0)
+			bucket[e][o] += n;
+		/* :count is the +Inf bucket's sum: the buckets say it. */
+	}
+
+	mbuf_printf(b,
+	    "# HELP payhook_deliveries_total Deliveries of events to the merchant's endpoints "
+	    "that ended, by endpoint and outcome (payhook-deliver).\n"
+	    "# TYPE payhook_deliveries_total counter\n");
+	for (i = 0; i < g->nendpoints; i++) {
+		for (j = 0; j < DELIVER_NCOUNTS; j++)
+			mbuf_printf(b,
+			    "payhook_deliveries_total{endpoint=\"%s\",outcome=\"%s\"} %lld\n",
+			    g->endpoints[i].name, ph_deliver_counts[j], count[i][j]);
+	}
+	mbuf_printf(b,
+	    "# HELP payhook_delivery_seconds Time from the POST of a delivery to the endpoint's "
+	    "answer.\n"
+	    "# TYPE payhook_delivery_seconds histogram\n");
+	for (i = 0; i < g->nendpoints; i++) {
+		long long cum = 0;
+
+		for (j = 0; j < PH_DELIVER_BUCKETS; j++) {
+			cum += bucket[i][j];
+			mbuf_printf(b,
+			    "payhook_delivery_seconds_bucket{endpoint=\"%s\",le=\"%s\"} %lld\n",
+			    g->endpoints[i].name, ph_deliver_buckets[j], cum);
+		}
+		mbuf_printf(b, "payhook_delivery_seconds_sum{endpoint=\"%s\"} %.3f\n",
+		    g->endpoints[i].name, (double)sum_ms[i] / 1000.0);
+		mbuf_printf(b, "payhook_delivery_seconds_count{endpoint=\"%s\"} %lld\n",
+		    g->endpoints[i].name, cum);
+	}
+	mbuf_printf(b,
+	    "# HELP payhook_endpoint_lag_events Events waiting for the endpoint: not yet read by "
+	    "its consumer group, plus deliveries due or retrying.\n"
+	    "# TYPE payhook_endpoint_lag_events gauge\n");
+	for (i = 0; i < g->nendpoints; i++) {
+		long long lag = metrics_endpoint_lag(&g->endpoints[i]);
+
+		if (lag >= 0)
+			mbuf_printf(b, "payhook_endpoint_lag_events{endpoint=\"%s\"} %lld\n",
+			    g->endpoints[i].name, lag);
+	}
+	mbuf_printf(b,
+	    "# HELP payhook_endpoint_up 1 while the endpoint takes deliveries, 0 while a 410 "
+	    "disabled it (payhookctl endpoints enable).\n"
+	    "# TYPE payhook_endpoint_up gauge\n");
+	for (i = 0; i < g->nendpoints; i++)
+		mbuf_printf(b, "payhook_endpoint_up{endpoint=\"%s\"} %d\n", g->endpoints[i].name,
+		    g->endpoints[i].up);
+}
+
 /* Print one gauge. */
 static void
 metrics_gauge(struct mbuf *b, const char *name, const char *help, double value)
@@ -472,6 +608,92 @@ metrics_reply(struct ph_redis *r, struct ph_pipe *p)
 		return NULL;
 	}
 	return rep;
+}
+
+/*
+ * The lag of one consumer group in an XINFO GROUPS reply: 0 when there is
+ * no such group (payhook-deliver creates it at "$": nothing before waits
+ * for it), -1 when Redis cannot tell (Redis < 7, or entries deleted).
+ */
+static long long
+metrics_group_lag(const redisReply *rep, const char *group)
+{
+	size_t i, k;
+
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (i = 0; i < rep->elements; i++) {
+		const redisReply *gr = rep->element[i];
+		long long lag = -1;
+		int found = 0;
+
+		if (gr->type != REDIS_REPLY_ARRAY)
+			continue;
+		for (k = 0; k + 1 < gr->elements; k += 2) {
+			const redisReply *f = gr->element[k], *v = gr->element[k + 1];
+
+			if (f->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(f->str, "name") == 0 && v->type == REDIS_REPLY_STRING &&
+			    strcmp(v->str, group) == 0)
+				found = 1;
+			else if (strcmp(f->str, "lag") == 0 && v->type == REDIS_REPLY_INTEGER)
+				lag = v->integer;
+		}
+		if (found)
+			return lag;
+	}
+	return 0;
+}
+
+/* Ask for an endpoint's state: HMGET of its hash, ZCARD due, LLEN dead. 0, or -1. */
+static int
+metrics_endpoint_ask(struct ph_pipe *p, const struct ph_config *cfg, const char *name)
+{
+	char kh[PH_KEY_MAX], kdue[PH_KEY_MAX], kdead[PH_KEY_MAX];
+
+	if (ph_key_of(kh, sizeof kh, cfg->redis.prefix, PH_KEY_ENDPOINT, name, NULL, NULL) < 0 ||
+	    ph_key_of(kdue, sizeof kdue, cfg->redis.prefix, PH_KEY_ENDPOINT_DUE, name, NULL, NULL) <
+	        0 ||
+	    ph_key_of(kdead, sizeof kdead, cfg->redis.prefix, PH_KEY_ENDPOINT_DEAD, name, NULL,
+	        NULL) < 0)
+		return -1;
+	if (ph_pipe_fmt(p, "HMGET %s disabled_at disabled_reason", kh) != 0 ||
+	    ph_pipe_fmt(p, "ZCARD %s", kdue) != 0 || ph_pipe_fmt(p, "LLEN %s", kdead) != 0)
+		return -1;
+	return 0;
+}
+
+/* Read an endpoint's state from the replies of metrics_endpoint_ask. 0, or -1 (r's reason). */
+static int
+metrics_endpoint_read(struct ph_redis *r, struct ph_pipe *p, struct ph_endpoint_gauge *e)
+{
+	redisReply *h = metrics_reply(r, p), *due = metrics_reply(r, p),
+	           *dead = metrics_reply(r, p);
+	int rc = -1;
+
+	if (h == NULL || due == NULL || dead == NULL)
+		goto out;
+	e->up = 1;
+	if (h->type == REDIS_REPLY_ARRAY && h->elements == 2 &&
+	    h->element[0]->type == REDIS_REPLY_STRING) {
+		e->up = 0;
+		e->disabled_at = strtoull(h->element[0]->str, NULL, 10);
+		if (h->element[1]->type == REDIS_REPLY_STRING)
+			ph_strlcpy(e->disabled_reason, h->element[1]->str,
+			    sizeof e->disabled_reason);
+	}
+	e->due = due->type == REDIS_REPLY_INTEGER ? due->integer : 0;
+	e->dead = dead->type == REDIS_REPLY_INTEGER ? dead->integer : 0;
+	rc = 0;
+out:
+	if (h != NULL)
+		freeReplyObject(h);
+	if (due != NULL)
+		freeReplyObject(due);
+	if (dead != NULL)
+		freeReplyObject(dead);
+	return rc;
 }
 
 /* Read the gauges. */
@@ -498,7 +720,7 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 			return -1;
 		}
 	}
-	if (ph_pipe_init(&p, METRICS_MAX_WORKERS + 10) != 0) {
+	if (ph_pipe_init(&p, METRICS_MAX_WORKERS + 12 + 3 * PH_MAX_ENDPOINTS) != 0) {
 		ph_redis_set_err(r, "metrics: out of memory");
 		return -1;
 	}
@@ -515,16 +737,37 @@ metrics_collect(struct ph_redis *r, const struct ph_config *cfg, struct ph_gauge
 		ph_redis_set_err(r, "metrics: out of memory");
 		goto out;
 	}
+	/* The endpoints of payhook-deliver, from the config: 3 commands each. */
+	for (i = 0; i < (size_t)cfg->nendpoints; i++) {
+		if (metrics_endpoint_ask(&p, cfg, cfg->endpoints[i].name) != 0) {
+			ph_redis_set_err(r, "metrics: endpoint %s: prefix too long",
+			    cfg->endpoints[i].name);
+			goto out;
+		}
+	}
 	if (ph_redis_pipe(r, &p) == 0)
 		goto out;
 	for (i = 0; i < 11; i++)
 		rep[i] = metrics_reply(r, &p);
 	/* The stream's consumer groups: an error reply (no stream yet) has none. */
-	if ((groups = ph_pipe_reply(&p)) != NULL) {
+	if ((groups = ph_pipe_reply(&p)) != NULL)
 		g->ngroups = metrics_events_groups(groups, g->groups, PH_EVENTS_GROUPS_MAX,
 		    &g->groups_skipped);
-		freeReplyObject(groups);
+	g->nendpoints = cfg->nendpoints;
+	for (i = 0; i < (size_t)cfg->nendpoints; i++) {
+		struct ph_endpoint_gauge *e = &g->endpoints[i];
+		char group[PH_DELIVER_GROUP_MAX];
+
+		e->name = cfg->endpoints[i].name;
+		deliver_group(group, sizeof group, e->name);
+		e->group_lag = metrics_group_lag(groups, group);
+		if (metrics_endpoint_read(r, &p, e) != 0)
+			got = -1;
 	}
+	if (groups != NULL)
+		freeReplyObject(groups);
+	if (got != 0)
+		goto out;
 	for (i = 0; i < 11; i++) {
 		if (rep[i] == NULL)
 			goto out;
@@ -610,6 +853,7 @@ metrics_render(struct ph_redis *r, const struct ph_config *cfg, char **out, size
 	}
 	metrics_counters(&b, g.stats);
 	metrics_events(&b, &g);
+	metrics_deliveries(&b, &g);
 	freeReplyObject(g.stats);
 	metrics_gauge(&b, "payhook_queue_jobs", "Jobs waiting in the queue.", (double)g.queue);
 	metrics_gauge(&b, "payhook_retry_jobs", "Jobs waiting for a retry.", (double)g.retry);

@@ -12,6 +12,8 @@
  *   fetch_ms_sum:{provider}   total milliseconds
  *   events:trimmed_unread     events a consumer group had not read, trimmed
  *                             past events_hard_maxlen (script_store)
+ *   deliveries:{endpoint}:{outcome}          payhook-deliver's outcomes
+ *   delivery_seconds:{endpoint}:{le|sum|count} its latency histogram
  */
 #ifndef PH_METRICS_H
 #define PH_METRICS_H
@@ -51,6 +53,17 @@ struct ph_events_group {
 int metrics_events_groups(const redisReply *rep, struct ph_events_group *out, int max,
     int *skipped);
 
+/* An [endpoint NAME] of the config, as Redis holds it now. */
+struct ph_endpoint_gauge {
+	const char *name;         /* the config's */
+	int up;                   /* 0 while disabled (a 410): endpoint:{NAME} has disabled_at */
+	uint64_t disabled_at;     /* ms, Redis time; 0 when up */
+	char disabled_reason[16]; /* "410", "" when up or unknown */
+	long long group_lag;      /* events its group has not read; -1 when Redis cannot tell */
+	long long due;            /* deliveries in endpoint:{NAME}:due (waiting or retrying) */
+	long long dead;           /* entries of endpoint:{NAME}:dead */
+};
+
 /* What is in Redis now: key lengths, fetchers and the stats hash. */
 struct ph_gauges {
 	long long queue;
@@ -68,7 +81,12 @@ struct ph_gauges {
 	int ngroups;               /* consumer groups of the events stream */
 	int groups_skipped;        /* left out: bad name or past PH_EVENTS_GROUPS_MAX */
 	struct ph_events_group groups[PH_EVENTS_GROUPS_MAX];
+	int nendpoints; /* as the config's */
+	struct ph_endpoint_gauge endpoints[PH_MAX_ENDPOINTS];
 };
+
+/* An endpoint's lag: its group's (0 without a group) plus its due deliveries; -1 unknown. */
+long long metrics_endpoint_lag(const struct ph_endpoint_gauge *e);
 
 /*
  * Read the gauges in two pipelined round trips. 0, or -1 with r->err. The

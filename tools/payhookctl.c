@@ -27,6 +27,7 @@
 #include "accept.h"
 #include "call.h"
 #include "conf.h"
+#include "deliver.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
@@ -1495,6 +1496,534 @@ ctl_spool(struct ctl *c, struct ctl_args *a)
 	return CTL_OK;
 }
 
+/* Help of the endpoints verb. */
+static const char ctl_help_endpoints[] =
+    "usage: payhookctl endpoints [--json]\n"
+    "       payhookctl endpoints enable NAME\n"
+    "       payhookctl endpoints dead NAME list [--limit N] [--json]\n"
+    "       payhookctl endpoints dead NAME replay [all | N]\n"
+    "       payhookctl endpoints dead NAME purge\n"
+    "\n"
+    "The [endpoint NAME] sections of the config: where payhook-deliver POSTs\n"
+    "events (docs/DESIGN.md, Delivery).\n"
+    "  (none)   list them: the url's host, the state (up, or disabled by a 410\n"
+    "           and since when), lag (events its consumer group has not read,\n"
+    "           plus deliveries due), due (waiting or retrying) and dead\n"
+    "  enable   resume an endpoint a 410 disabled, from where it stopped\n"
+    "  dead     deliveries that failed every step of retry_schedule, newest first\n"
+    "           (N counts from 0, as listed)\n"
+    "    list     print up to N entries (default 20, at most 10000)\n"
+    "    replay   deliver them again (attempt 0, the same webhook-id), all (the\n"
+    "             default) or entry N; one whose entity has a newer event is\n"
+    "             superseded instead (never an older snapshot after a newer one)\n"
+    "    purge    delete every entry\n";
+
+/* The configured endpoint named name; NULL (reported, naming the configured ones) if none. */
+static const struct ph_endpoint_cfg *
+ctl_endpoint(struct ctl *c, const char *name)
+{
+	char names[PH_MAX_ENDPOINTS * (PH_ENDPOINT_NAME_MAX + 2) + 1];
+	size_t o = 0;
+	int i;
+
+	names[0] = '\0';
+	for (i = 0; i < c->cfg.nendpoints; i++) {
+		if (strcmp(c->cfg.endpoints[i].name, name) == 0)
+			return &c->cfg.endpoints[i];
+		o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i > 0 ? ", " : "",
+		    c->cfg.endpoints[i].name);
+	}
+	if (c->cfg.nendpoints == 0)
+		ctl_warn("endpoint %s: the config has no [endpoint NAME] section", name);
+	else
+		ctl_warn("endpoint %s: no [endpoint %s] in the config (there is: %s)", name, name,
+		    names);
+	return NULL;
+}
+
+/*
+ * The host (and port) of a URL, into buf: what payhookctl shows of it, never
+ * a user or password it may carry, nor its path and query.
+ */
+static const char *
+ctl_url_host(const char *url, char *buf, size_t len)
+{
+	const char *s = url != NULL ? strstr(url, "://") : NULL, *end, *at;
+	size_t n;
+
+	if (s == NULL) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	s += 3;
+	end = s + strcspn(s, "/?#");
+	at = memchr(s, '@', (size_t)(end - s));
+	if (at != NULL)
+		s = at + 1;
+	n = (size_t)(end - s);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return n > 0 ? buf : "-";
+}
+
+/* A row of the endpoints list: name, host, state, lag, due, dead, disabled since. */
+#define CTL_EP_ROW "%-32s %-32s %-8s %10s %10s %10s  %s\n"
+
+/* List the endpoints with their state, lag, due and dead deliveries. */
+static int
+ctl_endpoints_list(struct ctl *c)
+{
+	struct json_object *arr, *o;
+	struct ph_gauges *g;
+	char host[256], t[40], lag[24], due[24], dead[24], state[64];
+	long long l;
+	int i;
+
+	g = malloc(sizeof *g);
+	if (g == NULL) {
+		ctl_warn("out of memory");
+		return CTL_ERR;
+	}
+	if (metrics_collect(c->redis, &c->cfg, g) != 0) {
+		ctl_warn("redis: %s", ph_redis_err(c->redis));
+		free(g);
+		return CTL_ERR;
+	}
+	freeReplyObject(g->stats);
+	if (c->json) {
+		arr = json_object_new_array();
+		for (i = 0; i < g->nendpoints; i++) {
+			const struct ph_endpoint_gauge *e = &g->endpoints[i];
+
+			o = json_object_new_object();
+			json_object_object_add(o, "name", json_object_new_string(e->name));
+			json_object_object_add(o, "url_host",
+			    json_object_new_string(
+			        ctl_url_host(c->cfg.endpoints[i].url, host, sizeof host)));
+			json_object_object_add(o, "state",
+			    json_object_new_string(e->up ? "up" : "disabled"));
+			json_object_object_add(o, "disabled_at",
+			    e->up ? NULL : json_object_new_int64((int64_t)e->disabled_at));
+			json_object_object_add(o, "disabled_reason",
+			    e->up ? NULL : json_object_new_string(e->disabled_reason));
+			l = metrics_endpoint_lag(e);
+			json_object_object_add(o, "lag", l >= 0 ? json_object_new_int64(l) : NULL);
+			json_object_object_add(o, "due", json_object_new_int64(e->due));
+			json_object_object_add(o, "dead", json_object_new_int64(e->dead));
+			json_object_array_add(arr, o);
+		}
+		ctl_json_put(arr, 1);
+	} else {
+		printf(CTL_EP_ROW, "endpoint", "host", "state", "lag", "due", "dead", "disabled");
+		for (i = 0; i < g->nendpoints; i++) {
+			const struct ph_endpoint_gauge *e = &g->endpoints[i];
+
+			l = metrics_endpoint_lag(e);
+			if (l >= 0)
+				snprintf(lag, sizeof lag, "%lld", l);
+			else
+				snprintf(lag, sizeof lag, "-");
+			if (e->up)
+				snprintf(state, sizeof state, "-");
+			else
+				snprintf(state, sizeof state, "%s (%s)",
+				    ctl_time(e->disabled_at, t, sizeof t),
+				    e->disabled_reason[0] != '\0' ? e->disabled_reason : "?");
+			snprintf(due, sizeof due, "%lld", e->due);
+			snprintf(dead, sizeof dead, "%lld", e->dead);
+			printf(CTL_EP_ROW, e->name,
+			    ctl_url_host(c->cfg.endpoints[i].url, host, sizeof host),
+			    e->up ? "up" : "disabled", lag, due, dead, state);
+		}
+	}
+	i = g->nendpoints;
+	free(g);
+	if (i == 0) {
+		ctl_warn("endpoints: the config has no [endpoint NAME] section");
+		return CTL_NOTFOUND;
+	}
+	return CTL_OK;
+}
+
+/* Resume an endpoint a 410 disabled. */
+static int
+ctl_endpoints_enable(struct ctl *c, const struct ph_endpoint_cfg *ep)
+{
+	char key[PH_KEY_MAX];
+	const char *argv[4];
+	long long n;
+
+	if (ctl_key(c, key, PH_KEY_ENDPOINT, ep->name, NULL, NULL) != 0)
+		return CTL_ERR;
+	argv[0] = "HDEL";
+	argv[1] = key;
+	argv[2] = "disabled_at";
+	argv[3] = "disabled_reason";
+	if ((n = ctl_int(c, 4, argv)) < 0)
+		return CTL_ERR;
+	if (n == 0)
+		printf("endpoint %s was not disabled\n", ep->name);
+	else
+		printf("endpoint %s enabled: payhook-deliver delivers to it again\n", ep->name);
+	return CTL_OK;
+}
+
+/* Print one dead delivery as a table row. */
+static void
+ctl_endpoint_dead_row(long idx, const char *s, size_t len)
+{
+	struct json_object *o = ctl_json_body(s, len), *v;
+	const char *f[6] = { "provider", "entity_type", "entity_id", "attempts", "reason", "id" };
+	const char *val[6];
+	char t[40];
+	uint64_t dead_at = 0;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		val[i] = "?";
+		if (json_object_is_type(o, json_type_object) &&
+		    json_object_object_get_ex(o, f[i], &v))
+			val[i] = json_object_get_string(v);
+	}
+	if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "dead_at", &v))
+		dead_at = (uint64_t)json_object_get_int64(v);
+	printf("%-5ld %-24s %-12s %-18s %-36s %8s  %-12s evt_%s\n", idx,
+	    ctl_time(dead_at, t, sizeof t), val[0], val[1], val[2], val[3], val[4], val[5]);
+	json_object_put(o);
+}
+
+/* List an endpoint's dead deliveries, newest first. */
+static int
+ctl_endpoint_dead_list(struct ctl *c, const char *kd, struct ctl_args *a)
+{
+	const char *argv[4];
+	char from[24], to[24];
+	long limit = CTL_LIMIT_DEFAULT, i, shown = 0;
+	long long total;
+	struct json_object *arr = NULL;
+	redisReply *rep;
+	size_t j;
+
+	for (i = 0; i < a->argc; i++) {
+		if (strcmp(a->argv[i], "--json") == 0)
+			c->json = 1;
+		else if (strcmp(a->argv[i], "--limit") == 0 && i + 1 < a->argc) {
+			if (ctl_number("--limit", a->argv[++i], 1, CTL_LIMIT_MAX, &limit) != 0)
+				return CTL_USAGE;
+		} else {
+			ctl_warn("endpoints dead list: unexpected argument: %s", a->argv[i]);
+			fputs(ctl_help_endpoints, stderr);
+			return CTL_USAGE;
+		}
+	}
+	argv[0] = "LLEN";
+	argv[1] = kd;
+	if ((total = ctl_int(c, 2, argv)) < 0)
+		return CTL_ERR;
+	if (c->json)
+		arr = json_object_new_array();
+	else
+		printf("%-5s %-24s %-12s %-18s %-36s %8s  %-12s %s\n", "#", "dead_at", "provider",
+		    "entity_type", "entity_id", "attempts", "reason", "webhook-id");
+	while (shown < limit) {
+		long n = limit - shown < CTL_BATCH ? limit - shown : CTL_BATCH;
+
+		snprintf(from, sizeof from, "%ld", shown);
+		snprintf(to, sizeof to, "%ld", shown + n - 1);
+		argv[0] = "LRANGE";
+		argv[1] = kd;
+		argv[2] = from;
+		argv[3] = to;
+		if ((rep = ctl_cmd(c, 4, argv)) == NULL) {
+			json_object_put(arr);
+			return CTL_ERR;
+		}
+		for (j = 0; rep->type == REDIS_REPLY_ARRAY && j < rep->elements; j++) {
+			if (arr != NULL)
+				json_object_array_add(arr,
+				    ctl_json_body(rep->element[j]->str, rep->element[j]->len));
+			else
+				ctl_endpoint_dead_row(shown + (long)j, rep->element[j]->str,
+				    rep->element[j]->len);
+		}
+		j = rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0;
+		freeReplyObject(rep);
+		shown += (long)j;
+		if ((long)j < n)
+			break;
+	}
+	if (arr != NULL)
+		ctl_json_put(arr, 1);
+	else
+		printf("(%ld of %lld)\n", shown, total);
+	return CTL_OK;
+}
+
+/* Whether s is a stream entry id: digits '-' digits. */
+static int
+ctl_stream_id_ok(const char *s)
+{
+	size_t a = strspn(s, "0123456789"), b;
+
+	if (a == 0 || a > 20 || s[a] != '-')
+		return 0;
+	b = strspn(s + a + 1, "0123456789");
+	return b > 0 && b <= 20 && s[a + 1 + b] == '\0';
+}
+
+/*
+ * Replay one dead delivery: its record back in held and due (attempt 0),
+ * or superseded. 1 due again, 2 superseded, 0 entry gone meanwhile, -1
+ * an error (reported), or with *bad set, not a delivery record.
+ */
+static int
+ctl_endpoint_replay_one(struct ctl *c, const struct ph_endpoint_cfg *ep, const char *kd,
+    const char *entry, size_t entry_len, int *bad)
+{
+	char kdue[PH_KEY_MAX], kheld[PH_KEY_MAX], korder[PH_KEY_MAX], kent[PH_KEY_MAX];
+	char kstats[PH_KEY_MAX], field[128], *keep = NULL;
+	struct deliver_buf rec = { 0 };
+	struct deliver_record r;
+	struct ph_deliver_replay dr;
+	struct ph_call call;
+	long long rc = -1;
+
+	/* What reaches a key is checked first: a stream id, a known provider, a type, an id. */
+	*bad = deliver_record_parse(entry, entry_len, &r, &keep) != 0 || !ctl_stream_id_ok(r.id) ||
+	    provider_find(r.provider, strlen(r.provider), NULL) == NULL;
+	if (*bad)
+		goto out;
+	r.attempt = 0;
+	if (deliver_record_json(&r, NULL, 0, &rec) != 0) {
+		ctl_warn("out of memory");
+		goto out;
+	}
+	if (ctl_key(c, kdue, PH_KEY_ENDPOINT_DUE, ep->name, NULL, NULL) != 0 ||
+	    ctl_key(c, kheld, PH_KEY_ENDPOINT_HELD, ep->name, NULL, NULL) != 0 ||
+	    ctl_key(c, kstats, PH_KEY_STATS, NULL, NULL, NULL) != 0 ||
+	    ph_key_endpoint_entity(korder, sizeof korder, c->cfg.redis.prefix, ep->name, r.provider,
+	        r.entity_type, r.entity_id) < 0 ||
+	    ph_key_entity(kent, sizeof kent, c->cfg.redis.prefix, PH_KEY_ENTITY, r.provider,
+	        r.entity_type, r.entity_id) < 0 ||
+	    ph_stat_field(field, sizeof field, PH_STAT_DELIVERIES, ep->name, "superseded") < 0) {
+		ctl_warn("key too long: %sendpoint:%s:...", c->cfg.redis.prefix, ep->name);
+		goto out;
+	}
+	memset(&dr, 0, sizeof dr);
+	dr.dead_key = kd;
+	dr.due_key = kdue;
+	dr.held_key = kheld;
+	dr.order_key = korder;
+	dr.entity_key = kent;
+	dr.stats_key = kstats;
+	dr.entry = entry;
+	dr.entry_len = entry_len;
+	dr.id = r.id;
+	dr.record = rec.p;
+	dr.record_len = rec.len;
+	dr.fetched_at = r.fetched_at;
+	dr.superseded_field = field;
+	ph_call_deliver_replay(&call, &dr);
+	rc = ctl_eval(c, &call);
+out:
+	free(keep);
+	deliver_buf_free(&rec);
+	return (int)rc;
+}
+
+/* Replay an endpoint's dead deliveries: all, or one by index. */
+static int
+ctl_endpoint_dead_replay(struct ctl *c, const struct ph_endpoint_cfg *ep, const char *kd,
+    struct ctl_args *a)
+{
+	const char *argv[3];
+	char idx[24];
+	long index = -1, due = 0, superseded = 0, kept = 0, i;
+	long long total;
+	struct ctl_progress pg;
+	redisReply *rep;
+	int r, bad;
+
+	for (i = 0; i < a->argc; i++) {
+		if (strcmp(a->argv[i], "all") == 0 && index < 0)
+			continue;
+		if (a->argv[i][0] >= '0' && a->argv[i][0] <= '9' && a->argc == 1) {
+			if (ctl_number("index", a->argv[i], 0, LONG_MAX - 1, &index) != 0)
+				return CTL_USAGE;
+		} else {
+			ctl_warn("endpoints dead replay: unexpected argument: %s", a->argv[i]);
+			fputs(ctl_help_endpoints, stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (index >= 0) {
+		snprintf(idx, sizeof idx, "%ld", index);
+		argv[0] = "LINDEX";
+		argv[1] = kd;
+		argv[2] = idx;
+		if ((rep = ctl_cmd(c, 3, argv)) == NULL)
+			return CTL_ERR;
+		if (rep->type != REDIS_REPLY_STRING) {
+			freeReplyObject(rep);
+			ctl_warn("endpoints dead replay: %s has no dead entry %ld", ep->name,
+			    index);
+			return CTL_NOTFOUND;
+		}
+		r = ctl_endpoint_replay_one(c, ep, kd, rep->str, rep->len, &bad);
+		freeReplyObject(rep);
+		if (r < 0) {
+			if (bad)
+				ctl_warn("dead entry %ld of %s is not a delivery record", index,
+				    ep->name);
+			return CTL_ERR;
+		}
+		if (r == 0) {
+			ctl_warn("endpoints dead replay: entry %ld changed meanwhile; list again",
+			    index);
+			return CTL_NOTFOUND;
+		}
+		printf("%s\n",
+		    r == 1 ? "replayed 1: due now"
+		           : "replayed 0: superseded (its entity has a newer event)");
+		return CTL_OK;
+	}
+
+	/*
+	 * All: from the oldest end, at most as many as the list held at the
+	 * start (a replayed delivery that dies again meanwhile is not taken
+	 * twice); entries that are no delivery record are kept and passed.
+	 */
+	argv[0] = "LLEN";
+	argv[1] = kd;
+	if ((total = ctl_int(c, 2, argv)) < 0)
+		return CTL_ERR;
+	ctl_progress_start(&pg, "endpoints dead replay");
+	for (i = 0; i < total && !ctl_stop; i++) {
+		ctl_progress(&pg, i, total);
+		snprintf(idx, sizeof idx, "%ld", -1 - kept);
+		argv[0] = "LINDEX";
+		argv[1] = kd;
+		argv[2] = idx;
+		if ((rep = ctl_cmd(c, 3, argv)) == NULL)
+			return CTL_ERR;
+		if (rep->type != REDIS_REPLY_STRING) {
+			freeReplyObject(rep);
+			break;
+		}
+		r = ctl_endpoint_replay_one(c, ep, kd, rep->str, rep->len, &bad);
+		freeReplyObject(rep);
+		if (r < 0 && bad) {
+			ctl_warn("kept an entry that is not a delivery record");
+			kept++;
+			continue;
+		}
+		if (r < 0)
+			return CTL_ERR;
+		due += r == 1;
+		superseded += r == 2;
+	}
+	ctl_progress_end(&pg, i, total);
+	printf(
+	    "replayed %ld: %ld due now, %ld superseded (a newer event of the entity); %ld kept\n",
+	    due + superseded, due, superseded, kept);
+	return ctl_stop ? CTL_ERR : CTL_OK;
+}
+
+static int ctl_endpoints_enable_verb(struct ctl *, struct ctl_args *);
+static int ctl_endpoints_dead(struct ctl *, struct ctl_args *);
+
+/* The words after endpoints (none: the list). */
+static const struct {
+	const char *name;
+	int (*fn)(struct ctl *, struct ctl_args *);
+} ctl_endpoints_verbs[] = {
+	{ "enable", ctl_endpoints_enable_verb },
+	{ "dead", ctl_endpoints_dead },
+};
+
+/* Handle the endpoints verb. */
+static int
+ctl_endpoints(struct ctl *c, struct ctl_args *a)
+{
+	int i;
+
+	if (a->argc == 0 || a->argv[0][0] == '-') {
+		for (i = 0; i < a->argc; i++) {
+			if (strcmp(a->argv[i], "--json") == 0)
+				c->json = 1;
+			else {
+				ctl_warn("endpoints: unexpected argument: %s", a->argv[i]);
+				fputs(ctl_help_endpoints, stderr);
+				return CTL_USAGE;
+			}
+		}
+		return ctl_endpoints_list(c);
+	}
+	for (i = 0; i < (int)(sizeof ctl_endpoints_verbs / sizeof ctl_endpoints_verbs[0]); i++) {
+		if (strcmp(a->argv[0], ctl_endpoints_verbs[i].name) == 0)
+			return ctl_endpoints_verbs[i].fn(c, a);
+	}
+	ctl_warn("endpoints %s: unknown; give enable or dead, or nothing to list", a->argv[0]);
+	fputs(ctl_help_endpoints, stderr);
+	return CTL_USAGE;
+}
+
+/* endpoints enable NAME. */
+static int
+ctl_endpoints_enable_verb(struct ctl *c, struct ctl_args *a)
+{
+	const struct ph_endpoint_cfg *ep;
+
+	if (a->argc != 2) {
+		ctl_warn("endpoints enable: give NAME");
+		fputs(ctl_help_endpoints, stderr);
+		return CTL_USAGE;
+	}
+	if ((ep = ctl_endpoint(c, a->argv[1])) == NULL)
+		return CTL_NOTFOUND;
+	return ctl_endpoints_enable(c, ep);
+}
+
+/* endpoints dead NAME list|replay|purge. */
+static int
+ctl_endpoints_dead(struct ctl *c, struct ctl_args *a)
+{
+	const struct ph_endpoint_cfg *ep;
+	struct ctl_args sub;
+	struct ph_call call;
+	char kd[PH_KEY_MAX];
+	long long n;
+
+	if (a->argc < 3 ||
+	    (strcmp(a->argv[2], "list") != 0 && strcmp(a->argv[2], "replay") != 0 &&
+	        strcmp(a->argv[2], "purge") != 0)) {
+		ctl_warn("endpoints dead: give NAME and list, replay or purge");
+		fputs(ctl_help_endpoints, stderr);
+		return CTL_USAGE;
+	}
+	if ((ep = ctl_endpoint(c, a->argv[1])) == NULL)
+		return CTL_NOTFOUND;
+	if (ctl_key(c, kd, PH_KEY_ENDPOINT_DEAD, ep->name, NULL, NULL) != 0)
+		return CTL_ERR;
+	sub.argc = a->argc - 3;
+	sub.argv = a->argv + 3;
+	if (strcmp(a->argv[2], "list") == 0)
+		return ctl_endpoint_dead_list(c, kd, &sub);
+	if (strcmp(a->argv[2], "replay") == 0)
+		return ctl_endpoint_dead_replay(c, ep, kd, &sub);
+	if (sub.argc != 0) {
+		ctl_warn("endpoints dead purge: unexpected argument: %s", sub.argv[0]);
+		return CTL_USAGE;
+	}
+	ph_call_dead_purge(&call, kd);
+	if ((n = ctl_eval(c, &call)) < 0)
+		return CTL_ERR;
+	printf("purged %lld\n", n);
+	return CTL_OK;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct ctl *, struct ctl_args *);
@@ -1508,6 +2037,7 @@ static const struct {
 	{ "refetch", ctl_refetch, ctl_help_refetch, 0 },
 	{ "refresh", ctl_refresh, ctl_help_refresh, 0 },
 	{ "spool", ctl_spool, ctl_help_spool, 1 },
+	{ "endpoints", ctl_endpoints, ctl_help_endpoints, 0 },
 };
 
 /* Print usage. */
@@ -1529,11 +2059,15 @@ usage(FILE *f)
 	    "  refetch PROVIDER TYPE ID       queue a fetch by hand\n"
 	    "  refresh list [--due] | rebuild the entities refreshed until final\n"
 	    "  spool status|replay [--dir D]  payhook-fcgi's spool on this host\n"
+	    "  endpoints                      payhook-deliver's endpoints: state, lag, dead\n"
+	    "  endpoints enable NAME          resume an endpoint a 410 disabled\n"
+	    "  endpoints dead NAME list|replay|purge  its dead deliveries\n"
 	    "\n"
 	    "  PROVIDER is one of: %s\n"
 	    "\n"
 	    "  -c, --config FILE   config file (default %s)\n"
-	    "      --json          machine-readable output (stats, dead list, entity, events)\n"
+	    "      --json          machine-readable output (stats, dead list, entity, events,\n"
+	    "                      endpoints, endpoints dead list)\n"
 	    "      --version       print the version and exit\n"
 	    "  -h, --help          print this help (VERB --help: the verb's) and exit\n"
 	    "\n"

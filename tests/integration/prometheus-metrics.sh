@@ -55,7 +55,7 @@ like "$out" 'payhook_bad' "promtool check metrics reports a counter without _tot
 # Every family /metrics serves has HELP and TYPE lines, and they are all
 # there whatever was counted (the spool families with a spool configured).
 fams=$(sed -n 's/^# TYPE \([^ ]*\) .*/\1/p' "$T/metrics" | sort)
-is "$(echo "$fams" | wc -l)" 29 "29 metric families (21 from Redis, payhook_redis_up and _durable, 2 of group commit, 4 of the spool)"
+is "$(echo "$fams" | wc -l)" 33 "33 metric families (25 from Redis, payhook_redis_up and _durable, 2 of group commit, 4 of the spool)"
 is "$(sed -n 's/^# HELP \([^ ]*\) .*/\1/p' "$T/metrics" | sort)" "$fams" "each family has HELP"
 
 python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$DASH"

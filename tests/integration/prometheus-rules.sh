@@ -12,7 +12,7 @@ out=$(promtool check rules "$R/payhook-rules.yml" 2>&1)
 rc=$?
 echo "$out" | sed 's/^/# /'
 tap_ok $rc "promtool check rules"
-like "$out" 'SUCCESS: 14 rules found' "all 14 rules read"
+like "$out" 'SUCCESS: 17 rules found' "all 17 rules read"
 out=$(promtool test rules "$R/payhook-rules.test.yml" 2>&1)
 rc=$?
 [ $rc -eq 0 ] || echo "$out" | sed 's/^/# /'

@@ -78,8 +78,8 @@ rules=$(curl -s "$P/api/v1/rules")
 is "$(echo "$rules" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)["data"]["groups"]
-print(sum(len(g["rules"]) for g in d), sum(r.get("health") == "ok" for g in d for r in g["rules"]))')" "14 14" \
-	"prometheus loaded the 14 rules, all healthy"
+print(sum(len(g["rules"]) for g in d), sum(r.get("health") == "ok" for g in d for r in g["rules"]))')" "17 17" \
+	"prometheus loaded the 17 rules, all healthy"
 pending() { curl -s "$P/api/v1/alerts" | grep -q '"alertname":"PayhookNoLiveFetcher".*"state":"pending"'; }
 PH_WAIT=10 ph_wait_for pending
 tap_ok $? "PayhookNoLiveFetcher pending: no fetcher runs"
