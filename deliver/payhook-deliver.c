@@ -479,6 +479,13 @@ slot_done_reply(struct slot *s, enum ph_reply kind, redisReply *rep)
 	}
 	if (s->outcome == PH_DELIVER_DISABLED && kind == PH_REPLY_RAN)
 		s->ep->disabled = 1;
+	if (s->outcome == PH_DELIVER_RETRY && kind == PH_REPLY_RAN) {
+		/* Claim it when its retry is due, not when the claim's reply said (its lease). */
+		uint64_t at = ph_mono_ms() + s->delay_ms;
+
+		if (s->ep->due_at > at)
+			s->ep->due_at = at;
+	}
 	slot_clear(s);
 }
 
@@ -845,8 +852,14 @@ deliver_c_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 		ep->due_at = now + DELIVER_STATE_EVERY_MS;
 		goto out;
 	}
-	ep->due_at =
-	    rep->element[0]->integer < 0 ? now + 1000 : now + (uint64_t)rep->element[0]->integer;
+	/*
+	 * Look again when the next member is due, and at least every second:
+	 * a member in flight is due at its lease's end, and another process
+	 * (a replay, another deliverer's retry) may add one due sooner.
+	 */
+	ep->due_at = rep->element[0]->integer < 0 || rep->element[0]->integer > 1000
+	    ? now + 1000
+	    : now + (uint64_t)rep->element[0]->integer;
 	for (i = 1; i + 3 <= rep->elements; i += 3) {
 		const redisReply *id = rep->element[i], *rec = rep->element[i + 1],
 		                 *until = rep->element[i + 2];

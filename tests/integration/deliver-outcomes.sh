@@ -127,6 +127,9 @@ gaps=$(rcv_q '[.deliveries[] | select(.path == "/retry") | .at] | [.[1] - .[0], 
 read -r g1 g2 <<<"$gaps"
 [ "$g1" -ge 850 ] && [ "$g2" -ge 850 ]
 tap_ok $? "retry: at least the schedule's 1 s (-10 % jitter) between attempts ($gaps ms)"
+# Not at the end of the attempt's lease (timeout_ms 15 s + 5 s), as it once was.
+[ "$g1" -lt 10000 ] && [ "$g2" -lt 10000 ]
+tap_ok $? "retry: each attempt well before the lease of the one before ended ($gaps ms)"
 ph_wait_for out_is 1 dstat retry delivered && ph_wait_for out_is 2 dstat retry retried
 tap_ok $? "retry: counted 2 retried, 1 delivered ($(dstat retry retried) $(dstat retry delivered))"
 
@@ -231,6 +234,27 @@ for w in d1 d2 d3 d4; do deliver_stop $w; echo "$STOP_RC" >"$T/rc.$w"; done
 is "$(cat "$T"/rc.d[1-4] | tr '\n' ' ')" "0 0 0 0 " "SIGTERM: every deliverer exits 0"
 is "$(dstat drain delivered) $(rcli zcard payhook:endpoint:drain:due)" "1 0" \
 	"SIGTERM: the POST in flight finished and was recorded"
+
+# solo: a deliverer with one endpoint and nothing else arriving retries on
+# the schedule, not at the end of the failed attempt's lease (15 s + 5 s).
+# (Above, other endpoints' entries wake the deliverers and hid this.)
+MAIN_CONF=$CONF
+CONF=$T/solo.conf
+printf '[redis]\nurl = redis://127.0.0.1:%s/0\n[log]\nlevel = info\n' "$REDIS_PORT" >"$CONF"
+deliver_conf solo /solo "retry_schedule = 1" "entity_types = solo"
+rcv_plan /solo '[{"status":500}]'
+deliver_start d5 --concurrency 2
+ph_wait_for sh -c "redis-cli -p $REDIS_PORT xinfo groups payhook:events | grep -q '^payhook-deliver:solo$'"
+solo_id=evt_$(ev_add cielo solo so1)
+PH_WAIT=30 ph_wait_for out_is 1 dstat solo delivered
+tap_ok $? "solo: delivered after one 500"
+gap=$(rcv_q '[.deliveries[] | select(.path == "/solo") | .at] | .[1] - .[0]')
+[ "${gap:-99999}" -ge 900 ] && [ "${gap:-99999}" -lt 10000 ]
+tap_ok $? "solo: the retry came after the schedule's 1 s, well before the lease ended ($gap ms)"
+is "$(rcv_q '[.deliveries[] | select(.path == "/solo") | .id] | unique | join(" ")')" "$solo_id" \
+	"solo: the same webhook-id"
+deliver_stop d5
+CONF=$MAIN_CONF
 
 # Logs: one line per outcome, never a secret or a response body.
 ! grep -qE 'MfKQ9r8|answer body' "$T"/deliver-*.log
