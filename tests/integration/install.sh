@@ -50,6 +50,7 @@ expected=$(
 	echo "$datadir/payhook/apache/payhook-fcgid.conf"
 	echo "$unitdir/payhook-fcgi.service"
 	echo "$unitdir/payhook-fetcher@.service"
+	echo "$unitdir/payhook-deliver@.service"
 	echo "$sysusersdir/payhook.conf"
 	echo "$tmpfilesdir/payhook.conf"
 )
@@ -93,7 +94,7 @@ tap_ok $? "the nginx config is installed as is"
 fcgid=$R$datadir/payhook/apache/payhook-fcgid.conf
 like "$(grep FcgidWrapper "$fcgid")" "\"$bindir/payhook-fcgi -c $sysconfdir/payhook/payhook.conf -t 1\" virtual" \
 	"payhook-fcgid.conf spawns the installed payhook-fcgi with the installed config"
-for u in payhook-fcgi.service payhook-fetcher@.service; do
+for u in payhook-fcgi.service payhook-fetcher@.service payhook-deliver@.service; do
 	f=$R$unitdir/$u
 	is "$(grep '^Exec' "$f" | grep -vc "^Exec[A-Za-z]*=$bindir/payhook-[a-z]* -c $sysconfdir/payhook/payhook.conf ")" 0 \
 		"$u runs the installed program with the installed config"
