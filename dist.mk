@@ -7,7 +7,7 @@
 # directories on the command line, e.g.
 #   make install systemdunitdir=/lib/systemd/system sysusersdir=/usr/lib/sysusers.d
 
-dist_man_MANS += man/payhook-fcgi.8 man/payhook-fetcher.8 man/payhook.conf.5
+dist_man_MANS += man/payhook-fcgi.8 man/payhook-fetcher.8 man/payhook-deliver.8 man/payhook.conf.5
 
 payhookconfdir = $(sysconfdir)/payhook
 
