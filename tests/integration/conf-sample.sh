@@ -83,7 +83,7 @@ eout=$(PAYHOOK_ENDPOINT_EXAMPLE_SECRET=$secret "$FCGI" -c "$T/endpoint.conf" --c
 like "$eout" 'config ok$' "the sample with [endpoint example] uncommented (and a secret) loads"
 # "key = value" lines of [endpoint example] (comments skipped, blanks trimmed).
 ekeys() {
-	awk '/^[ \t]*[#;]/ || /^[ \t]*$/ { next } /^\[/ { s = $0; next }
+	awk '/^[ \t]*[#;]/ || /^[ \t]*$/ { next } /^\[/ { s = $0; next } !/=/ { next }
 	     s == "[endpoint example]" { k = $0; sub(/[ \t]*=.*/, "", k); v = $0; sub(/^[^=]*=[ \t]*/, "", v)
 	                                 sub(/[ \t]*$/, "", v); print k " = " v }'
 }
