@@ -89,12 +89,14 @@ if [ -x "$DELIVER" ]; then
 	cp "$T/payhook.conf" "$T/deliver.conf"
 	printf '[endpoint shop]\nurl = https://shop.example/hooks\nsecret = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n' \
 		>>"$T/deliver.conf"
-	# shellcheck disable=SC2046
-	$(dpre "$T/deliver.conf") >/dev/null 2>&1
-	tap_ok $? "payhook-deliver@.service: ExecStartPre ($(dpre "$T/deliver.conf")) passes"
+	cmd=$(dpre "$T/deliver.conf")
+	# shellcheck disable=SC2086
+	$cmd >/dev/null 2>&1
+	tap_ok $? "payhook-deliver@.service: ExecStartPre ($cmd) passes"
 	sed 's#^url = https://shop.example/hooks$#url = http://shop.example/hooks#' "$T/deliver.conf" >"$T/deliver-bad.conf"
-	# shellcheck disable=SC2046
-	$(dpre "$T/deliver-bad.conf") >/dev/null 2>&1
+	cmd=$(dpre "$T/deliver-bad.conf")
+	# shellcheck disable=SC2086
+	$cmd >/dev/null 2>&1
 	[ $? -ne 0 ]
 	tap_ok $? "its ExecStartPre fails on an endpoint with an http url, so the unit does not start"
 	# ExecStart's flags are accepted (with --check-config, so it does not start).
