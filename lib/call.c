@@ -273,3 +273,126 @@ ph_call_dead_purge(struct ph_call *c, const char *dead_key)
 	call_add(c, dead_key);
 	call_keys_done(c);
 }
+
+void
+ph_call_deliver_intake(struct ph_call *c, const struct ph_deliver_intake *a)
+{
+	call_begin(c, PH_SCRIPT_DELIVER_INTAKE);
+	call_add(c, a->events_key);
+	call_add(c, a->due_key);
+	call_add(c, a->held_key);
+	call_add(c, a->stats_key);
+	call_keys_done(c);
+	call_add(c, a->group);
+	call_add(c, a->superseded_field);
+	call_add(c, a->filtered_field);
+	call_addf(c, "%lld", PH_DELIVER_ORDER_TTL_MS);
+}
+
+/* Insert one key before the ARGV (the KEYS of a member go with its ARGV). */
+static void
+call_insert_key(struct ph_call *c, const char *key)
+{
+	int i;
+
+	for (i = c->argc - 1; i >= c->nkeys; i--) {
+		c->argv[i + 1] = c->argv[i];
+		c->lens[i + 1] = c->lens[i];
+	}
+	c->argv[c->nkeys] = key;
+	c->lens[c->nkeys] = strlen(key);
+	c->nkeys++;
+	c->argc++;
+}
+
+int
+ph_call_deliver_intake_add(struct ph_call *c, const char *order_key, const char *id,
+    const char *record, size_t record_len)
+{
+	if (c->argc + 3 > PH_CALL_ARGS)
+		return -1;
+	/* A filtered entry has no order hash: any key of the slot stands in, never read. */
+	call_insert_key(c, order_key != NULL ? order_key : c->argv[1]);
+	call_add(c, id);
+	if (record != NULL)
+		call_add_len(c, record, record_len);
+	else
+		call_add(c, "");
+	return 0;
+}
+
+void
+ph_call_deliver_claim(struct ph_call *c, const char *due_key, const char *held_key,
+    const char *stats_key, const char *superseded_field, long lease_ms)
+{
+	call_begin(c, PH_SCRIPT_DELIVER_CLAIM);
+	call_add(c, due_key);
+	call_add(c, held_key);
+	call_add(c, stats_key);
+	call_keys_done(c);
+	call_addf(c, "%ld", lease_ms);
+	call_add(c, superseded_field);
+	call_addf(c, "%lld", PH_DELIVER_ORDER_TTL_MS);
+}
+
+int
+ph_call_deliver_claim_add(struct ph_call *c, const char *order_key, const char *id)
+{
+	if (c->argc + 2 > PH_CALL_ARGS)
+		return -1;
+	call_insert_key(c, order_key);
+	call_add(c, id);
+	return 0;
+}
+
+void
+ph_call_deliver_done(struct ph_call *c, const struct ph_deliver_done *a)
+{
+	static const char *const outcome[] = {
+		[PH_DELIVER_DELIVERED] = "delivered",
+		[PH_DELIVER_RETRY] = "retry",
+		[PH_DELIVER_DEAD] = "dead",
+		[PH_DELIVER_DISABLED] = "disabled",
+	};
+
+	call_begin(c, PH_SCRIPT_DELIVER_DONE);
+	call_add(c, a->due_key);
+	call_add(c, a->held_key);
+	call_add(c, a->order_key);
+	call_add(c, a->dead_key);
+	call_add(c, a->stats_key);
+	call_add(c, a->endpoint_key);
+	call_keys_done(c);
+	call_add(c, a->id);
+	call_add(c, a->until);
+	call_add(c, outcome[a->outcome]);
+	call_addf(c, "%" PRIu64, a->delay_ms);
+	call_add_len(c, a->record != NULL ? a->record : "", a->record != NULL ? a->record_len : 0);
+	call_add(c, a->outcome_field);
+	call_add(c, a->superseded_field);
+	call_add(c, a->latency_field);
+	call_add(c, a->latency_sum_field);
+	call_add(c, a->latency_count_field);
+	call_addf(c, "%ld", a->latency_ms);
+	call_addf(c, "%lld", PH_DELIVER_ORDER_TTL_MS);
+	call_add(c, a->disabled_reason != NULL ? a->disabled_reason : "410");
+}
+
+void
+ph_call_deliver_replay(struct ph_call *c, const struct ph_deliver_replay *a)
+{
+	call_begin(c, PH_SCRIPT_DELIVER_REPLAY);
+	call_add(c, a->dead_key);
+	call_add(c, a->due_key);
+	call_add(c, a->held_key);
+	call_add(c, a->order_key);
+	call_add(c, a->entity_key);
+	call_add(c, a->stats_key);
+	call_keys_done(c);
+	call_add_len(c, a->entry, a->entry_len);
+	call_add(c, a->id);
+	call_add_len(c, a->record, a->record_len);
+	call_addf(c, "%" PRIu64, a->fetched_at);
+	call_add(c, a->superseded_field);
+	call_addf(c, "%lld", PH_DELIVER_ORDER_TTL_MS);
+}

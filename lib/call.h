@@ -156,4 +156,74 @@ void ph_call_dead_replay(struct ph_call *c, const struct ph_dead_replay *a);
 /* Empty the dead list. Reply the entries it held. */
 void ph_call_dead_purge(struct ph_call *c, const char *dead_key);
 
+/*
+ * payhook-deliver (DESIGN.md: Delivery). Each endpoint's keys: due, held,
+ * dead, endpoint, and an order hash per entity (ph_key_endpoint_entity).
+ */
+
+/* How long an entity's order hash lives after its last write: 7 days. */
+#define PH_DELIVER_ORDER_TTL_MS 604800000LL
+
+/*
+ * Move entries read from events by an endpoint's group to its keys and XACK
+ * them: begin, then add each entry. Reply {moved, superseded, filtered}.
+ */
+struct ph_deliver_intake {
+	const char *events_key, *due_key, *held_key, *stats_key;
+	const char *group;
+	const char *superseded_field, *filtered_field;
+};
+void ph_call_deliver_intake(struct ph_call *c, const struct ph_deliver_intake *a);
+/* An entry: its order hash and record, or NULL for both when filtered out. -1 when full. */
+int ph_call_deliver_intake_add(struct ph_call *c, const char *order_key, const char *id,
+    const char *record, size_t record_len);
+
+/*
+ * Lease due deliveries for lease_ms: begin, then add each member read from
+ * due with its order hash. Reply {ms to the next due or -1, then id,
+ * record, until per claimed member}.
+ */
+void ph_call_deliver_claim(struct ph_call *c, const char *due_key, const char *held_key,
+    const char *stats_key, const char *superseded_field, long lease_ms);
+/* -1 when the call is full. */
+int ph_call_deliver_claim_add(struct ph_call *c, const char *order_key, const char *id);
+
+/* What became of a POST. */
+enum ph_deliver_outcome {
+	PH_DELIVER_DELIVERED, /* a 2xx */
+	PH_DELIVER_RETRY,     /* due again after delay_ms, record has its attempt counted */
+	PH_DELIVER_DEAD,      /* record is the dead entry */
+	PH_DELIVER_DISABLED,  /* a 410: the endpoint is disabled, the delivery waits */
+};
+
+/* Close a claimed delivery. Reply 0 no longer ours, 1 done, 2 superseded. */
+struct ph_deliver_done {
+	const char *due_key, *held_key, *order_key, *dead_key, *stats_key, *endpoint_key;
+	const char *id;
+	const char *until; /* the claim's lease end, as it replied */
+	enum ph_deliver_outcome outcome;
+	uint64_t delay_ms;
+	const char *record; /* retry: the record; dead: the dead entry; else "" */
+	size_t record_len;
+	const char *outcome_field, *superseded_field;
+	const char *latency_field; /* "" when no answer came */
+	const char *latency_sum_field, *latency_count_field;
+	long latency_ms;
+	const char *disabled_reason;
+};
+void ph_call_deliver_done(struct ph_call *c, const struct ph_deliver_done *a);
+
+/* A dead delivery back to due. Reply 0 gone, 1 due again, 2 superseded. */
+struct ph_deliver_replay {
+	const char *dead_key, *due_key, *held_key, *order_key, *entity_key, *stats_key;
+	const char *entry; /* as listed */
+	size_t entry_len;
+	const char *id;
+	const char *record; /* attempt 0 */
+	size_t record_len;
+	uint64_t fetched_at;
+	const char *superseded_field;
+};
+void ph_call_deliver_replay(struct ph_call *c, const struct ph_deliver_replay *a);
+
 #endif

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "redis.h"
 #include "sentinel.h"
+#include "whsig.h"
 
 enum conf_type {
 	CONF_STRING,
@@ -33,14 +34,19 @@ struct conf_key {
 	long min;
 	long max;
 	void *ptr; /* char ** or long * inside struct ph_config */
+	int line;  /* where it was set: the file's line, CONF_FROM_ENV, or 0 (its default) */
 };
 
-#define CONF_MAX_KEYS 96
+#define CONF_FROM_ENV (-1)
+/* The keys of one [endpoint NAME] section (conf_endpoint_keys). */
+#define CONF_ENDPOINT_KEYS 8
+#define CONF_MAX_KEYS (96 + CONF_ENDPOINT_KEYS * PH_MAX_ENDPOINTS)
 #define CONF_SECRET_FILE_MAX 4096
 
 struct conf_ctx {
 	struct conf_key keys[CONF_MAX_KEYS];
 	size_t nkeys;
+	struct ph_config *cfg;
 	const char *path;
 	FILE *file;
 	int line;       /* lines read so far */
@@ -76,6 +82,26 @@ conf_add(struct conf_ctx *ctx, const char *section, const char *name, enum conf_
 	k->min = min;
 	k->max = max;
 	k->ptr = ptr;
+	k->line = 0;
+}
+
+/* Describe the keys of an [endpoint NAME] section (CONF_ENDPOINT_KEYS of them). */
+static void
+conf_endpoint_keys(struct conf_ctx *ctx, struct ph_endpoint_cfg *e)
+{
+	const char *s = e->section;
+
+	/* clang-format off */
+	conf_add(ctx, s, "url", CONF_STRING, NULL, 0, 0, &e->url);
+	conf_add(ctx, s, "secret", CONF_SECRET, NULL, 0, 0, &e->secret);
+	conf_add(ctx, s, "providers", CONF_STRING, NULL, 0, 0, &e->providers);
+	conf_add(ctx, s, "entity_types", CONF_STRING, NULL, 0, 0, &e->entity_types);
+	conf_add(ctx, s, "timeout_ms", CONF_LONG, "15000", 100, 300000, &e->timeout_ms);
+	conf_add(ctx, s, "max_rps", CONF_LONG, "0", 0, 100000, &e->max_rps);
+	conf_add(ctx, s, "retry_schedule", CONF_STRING, "5,300,1800,7200,18000,36000,36000", 0, 0,
+	    &e->retry_schedule);
+	conf_add(ctx, s, "allow_http", CONF_STRING, "off", 0, 0, &e->allow_http);
+	/* clang-format on */
 }
 
 /* Describe every key: sections, names, types, defaults, bounds (DESIGN.md table). */
@@ -167,6 +193,8 @@ conf_table(struct conf_ctx *ctx, struct ph_config *c)
 		conf_add(ctx, p->name, "max_rps", CONF_LONG, "0", 0, 100000, &pc->max_rps);
 	}
 	/* clang-format on */
+	for (i = 0; i < (size_t)c->nendpoints; i++)
+		conf_endpoint_keys(ctx, &c->endpoints[i]);
 }
 
 /* Read a secret from a file: its first line, without the line end. */
@@ -266,6 +294,55 @@ conf_find(struct conf_ctx *ctx, const char *section, const char *name, int *is_f
 	return NULL;
 }
 
+/* Whether name is an endpoint's name: [a-z0-9_-]{1,32}. */
+static int
+conf_endpoint_name_ok(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len == 0 || len > PH_ENDPOINT_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= '0' && name[i] <= '9') &&
+		    name[i] != '_' && name[i] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+/* The first key of a new [endpoint NAME] section: add the endpoint with its defaults. */
+static int
+conf_endpoint_new(struct conf_ctx *ctx, const char *name)
+{
+	struct ph_config *c = ctx->cfg;
+	struct ph_endpoint_cfg *e;
+	size_t i, first = ctx->nkeys;
+
+	if (!conf_endpoint_name_ok(name)) {
+		conf_cause(&ctx->cause,
+		    "%s:%d: [endpoint %s]: the name must be 1..%d of [a-z0-9_-]", ctx->path,
+		    ctx->line, name, PH_ENDPOINT_NAME_MAX);
+		return -1;
+	}
+	if (c->nendpoints == PH_MAX_ENDPOINTS) {
+		conf_cause(&ctx->cause, "%s:%d: [endpoint %s]: more than %d endpoints", ctx->path,
+		    ctx->line, name, PH_MAX_ENDPOINTS);
+		return -1;
+	}
+	e = &c->endpoints[c->nendpoints++];
+	snprintf(e->name, sizeof e->name, "%s", name);
+	snprintf(e->section, sizeof e->section, "endpoint %s", name);
+	e->line = ctx->line;
+	conf_endpoint_keys(ctx, e);
+	for (i = first; i < ctx->nkeys; i++) {
+		if (ctx->keys[i].def != NULL &&
+		    conf_set(&ctx->keys[i], ctx->keys[i].def, 0, ctx->keys[i].name, &ctx->cause) !=
+		        0)
+			return -1;
+	}
+	return 0;
+}
+
 /* libinih callback: one name=value of a section. */
 static int
 conf_ini_handler(void *user, const char *section, const char *name, const char *value)
@@ -284,13 +361,21 @@ conf_ini_handler(void *user, const char *section, const char *name, const char *
 		return 0;
 	}
 	k = conf_find(ctx, section, name, &is_file);
+	if (k == NULL && strncmp(section, "endpoint ", 9) == 0) {
+		if (conf_endpoint_new(ctx, section + 9) != 0)
+			return 0;
+		k = conf_find(ctx, section, name, &is_file);
+	}
 	if (k == NULL) {
 		conf_cause(&ctx->cause, "%s:%d: [%s] %s: unknown key", ctx->path, ctx->line,
 		    section, name);
 		return 0;
 	}
 	snprintf(where, sizeof where, "%s:%d: [%s] %s", ctx->path, ctx->line, section, name);
-	return conf_set(k, value, is_file, where, &ctx->cause) == 0;
+	if (conf_set(k, value, is_file, where, &ctx->cause) != 0)
+		return 0;
+	k->line = ctx->line;
+	return 1;
 }
 
 /* libinih reader: fgets that counts lines, so errors can name theirs. */
@@ -322,13 +407,17 @@ conf_env(struct conf_ctx *ctx, char **cause)
 				break;
 			snprintf(var, sizeof var, "PAYHOOK_%s_%s%s", k->section, k->name,
 			    f ? "_file" : "");
+			/* [endpoint my-hook] url: PAYHOOK_ENDPOINT_MY_HOOK_URL. */
 			for (j = 0; var[j] != '\0'; j++)
-				var[j] = (char)toupper((unsigned char)var[j]);
+				var[j] = isalnum((unsigned char)var[j])
+				    ? (char)toupper((unsigned char)var[j])
+				    : '_';
 			v = getenv(var);
 			if (v == NULL)
 				continue;
 			if (conf_set(k, v, f, var, cause) != 0)
 				return -1;
+			k->line = CONF_FROM_ENV;
 		}
 	}
 	return 0;
@@ -483,6 +572,202 @@ conf_validate(struct ph_config *c, char **cause)
 	return 0;
 }
 
+/* Parse a retry schedule. */
+int
+conf_retry_schedule(const char *spec, long *steps, int max, char *err, size_t errlen)
+{
+	const char *p = spec;
+	char *end;
+	long v;
+	int n = 0;
+
+	if (spec == NULL || *spec == '\0') {
+		snprintf(err, errlen, "must be 1 to %d steps in seconds, comma-separated", max);
+		return -1;
+	}
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p < '0' || *p > '9') {
+			snprintf(err, errlen, "must be whole seconds, comma-separated (got \"%s\")",
+			    spec);
+			return -1;
+		}
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno != 0 || v < 1 || v > PH_RETRY_STEP_MAX) {
+			snprintf(err, errlen, "each step must be 1 to %ld seconds (got \"%s\")",
+			    PH_RETRY_STEP_MAX, spec);
+			return -1;
+		}
+		if (n == max) {
+			snprintf(err, errlen, "at most %d steps", max);
+			return -1;
+		}
+		steps[n++] = v;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return n;
+		if (*p != ',') {
+			snprintf(err, errlen, "must be whole seconds, comma-separated (got \"%s\")",
+			    spec);
+			return -1;
+		}
+		p++;
+	}
+}
+
+/* Whether a comma list holds name; NULL or "" holds every name. */
+int
+conf_list_has(const char *list, const char *name, size_t len)
+{
+	const char *p = list, *q, *e;
+
+	if (list == NULL || *list == '\0')
+		return 1;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		for (q = p; *q != '\0' && *q != ','; q++)
+			;
+		for (e = q; e > p && e[-1] == ' '; e--)
+			;
+		if ((size_t)(e - p) == len && len > 0 && memcmp(p, name, len) == 0)
+			return 1;
+		p = q;
+	}
+	return 0;
+}
+
+/* Where an endpoint's key was set, for a message: FILE:LINE: [endpoint N] key, or its variable. */
+static void
+conf_endpoint_where(struct conf_ctx *ctx, const struct ph_endpoint_cfg *e, const char *name,
+    char *buf, size_t len)
+{
+	struct conf_key *k;
+	size_t j;
+	int is_file;
+
+	k = conf_find(ctx, e->section, name, &is_file);
+	if (k != NULL && k->line == CONF_FROM_ENV) {
+		snprintf(buf, len, "PAYHOOK_%s_%s", e->section, name);
+		for (j = 0; buf[j] != '\0'; j++)
+			buf[j] = isalnum((unsigned char)buf[j])
+			    ? (char)toupper((unsigned char)buf[j])
+			    : '_';
+		return;
+	}
+	snprintf(buf, len, "%s:%d: [%s] %s", ctx->path != NULL ? ctx->path : "(config)",
+	    k != NULL && k->line > 0 ? k->line : e->line, e->section, name);
+}
+
+/* Check one endpoint's list of names: each a known provider, or each a valid type. */
+static int
+conf_endpoint_list(const char *list, int providers, unsigned *mask, char *bad, size_t badlen)
+{
+	const char *p = list, *q, *e;
+	size_t idx;
+
+	*mask = 0;
+	if (list == NULL) {
+		*mask = ~0u;
+		return 0;
+	}
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		for (q = p; *q != '\0' && *q != ','; q++)
+			;
+		for (e = q; e > p && e[-1] == ' '; e--)
+			;
+		snprintf(bad, badlen, "%.*s", (int)(e - p), p);
+		if (providers) {
+			if (provider_find(p, (size_t)(e - p), &idx) == NULL)
+				return -1;
+			*mask |= 1u << idx;
+		} else if (!ph_type_valid(p, (size_t)(e - p))) {
+			return -1;
+		}
+		p = q;
+	}
+	if (providers && *mask == 0)
+		*mask = ~0u;
+	return 0;
+}
+
+/* Check the [endpoint NAME] sections; a message names the key and where it was set. */
+static int
+conf_validate_endpoints(struct conf_ctx *ctx, struct ph_config *c, char **cause)
+{
+	struct ph_whsig *w;
+	char where[600], err[256], bad[128];
+	unsigned mask;
+	int i, n;
+
+	for (i = 0; i < c->nendpoints; i++) {
+		struct ph_endpoint_cfg *e = &c->endpoints[i];
+
+		if (e->allow_http == NULL ||
+		    (strcmp(e->allow_http, "on") != 0 && strcmp(e->allow_http, "off") != 0)) {
+			conf_endpoint_where(ctx, e, "allow_http", where, sizeof where);
+			conf_cause(cause, "%s: must be on or off", where);
+			return -1;
+		}
+		e->http_ok = strcmp(e->allow_http, "on") == 0;
+		conf_endpoint_where(ctx, e, "url", where, sizeof where);
+		if (e->url == NULL) {
+			conf_cause(cause, "%s: required (where to POST the events)", where);
+			return -1;
+		}
+		if (strlen(e->url) > 2048 || strpbrk(e->url, " \t\r\n") != NULL ||
+		    (strncmp(e->url, "https://", 8) != 0 &&
+		        (strncmp(e->url, "http://", 7) != 0 || !e->http_ok)) ||
+		    e->url[strncmp(e->url, "https://", 8) == 0 ? 8 : 7] == '\0') {
+			conf_cause(cause, "%s: must be an https:// URL%s (got \"%.200s\")", where,
+			    e->http_ok ? " or an http:// one"
+			               : " (http:// only with allow_http = on)",
+			    e->url);
+			return -1;
+		}
+		conf_endpoint_where(ctx, e, "secret", where, sizeof where);
+		if (e->secret == NULL) {
+			conf_cause(cause,
+			    "%s: required (whsec_ and the base64 of a key; or secret_file)", where);
+			return -1;
+		}
+		w = whsig_new(e->secret, err, sizeof err);
+		if (w == NULL) {
+			conf_cause(cause, "%s: %s", where, err);
+			return -1;
+		}
+		whsig_free(w);
+		if (conf_endpoint_list(e->providers, 1, &mask, bad, sizeof bad) != 0) {
+			conf_endpoint_where(ctx, e, "providers", where, sizeof where);
+			conf_cause(cause, "%s: \"%s\" is not a provider payhook knows", where, bad);
+			return -1;
+		}
+		e->provider_mask = mask;
+		if (conf_endpoint_list(e->entity_types, 0, &mask, bad, sizeof bad) != 0) {
+			conf_endpoint_where(ctx, e, "entity_types", where, sizeof where);
+			conf_cause(cause, "%s: \"%s\" is not an entity type name", where, bad);
+			return -1;
+		}
+		n = conf_retry_schedule(e->retry_schedule, e->retry_s, PH_RETRY_STEPS_MAX, err,
+		    sizeof err);
+		if (n < 0) {
+			conf_endpoint_where(ctx, e, "retry_schedule", where, sizeof where);
+			conf_cause(cause, "%s: %s", where, err);
+			return -1;
+		}
+		e->nretry = n;
+	}
+	return 0;
+}
+
 /* Load the configuration. */
 int
 conf_load(struct ph_config *cfg, const char *path, int required, char **cause)
@@ -499,6 +784,7 @@ conf_load(struct ph_config *cfg, const char *path, int required, char **cause)
 		conf_cause(cause, "out of memory");
 		return -1;
 	}
+	ctx->cfg = cfg;
 	conf_table(ctx, cfg);
 	for (i = 0; i < ctx->nkeys; i++) {
 		if (ctx->keys[i].def != NULL &&
@@ -527,7 +813,8 @@ conf_load(struct ph_config *cfg, const char *path, int required, char **cause)
 			}
 		}
 	}
-	if (conf_env(ctx, cause) != 0 || conf_validate(cfg, cause) != 0)
+	if (conf_env(ctx, cause) != 0 || conf_validate(cfg, cause) != 0 ||
+	    conf_validate_endpoints(ctx, cfg, cause) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -589,6 +876,11 @@ conf_dump(const struct ph_config *cfg, FILE *f)
 		else if (k->type == CONF_SECRET)
 			fprintf(f, "%s = %s\n", k->name,
 			    *(char **)k->ptr != NULL ? "(set)" : "(not set)");
+		else if (k->type == CONF_STRING && strcmp(k->name, "url") == 0 &&
+		    strncmp(k->section, "endpoint ", 9) == 0 && *(char **)k->ptr != NULL &&
+		    strchr(*(char **)k->ptr, '@') != NULL)
+			/* A merchant's URL may carry a user and password: never printed. */
+			fprintf(f, "%s = (a URL with credentials)\n", k->name);
 		else if (k->ptr == &cfg->redis.url && strchr(cfg->redis.url, '@') != NULL)
 			fprintf(f, "%s = redis://(credentials)%s\n", k->name,
 			    strrchr(cfg->redis.url, '@'));

@@ -15,6 +15,33 @@
 #define PH_MAX_PROVIDERS 8
 /* Room for a refresh schedule in ms: PH_REFRESH_STEPS_MAX steps of up to 14 characters. */
 #define PH_REFRESH_MS_MAX 480
+/* Sections [endpoint NAME] (payhook-deliver): at most this many, names of up to 32. */
+#define PH_MAX_ENDPOINTS 64
+#define PH_ENDPOINT_NAME_MAX 32
+/* A retry_schedule has 1..PH_RETRY_STEPS_MAX steps of 1..PH_RETRY_STEP_MAX seconds. */
+#define PH_RETRY_STEPS_MAX 32
+#define PH_RETRY_STEP_MAX 604800L
+
+/* One [endpoint NAME]: where payhook-deliver POSTs events (DESIGN.md: Delivery). */
+struct ph_endpoint_cfg {
+	char name[PH_ENDPOINT_NAME_MAX + 1];
+	char section[PH_ENDPOINT_NAME_MAX + 10]; /* "endpoint NAME", as the file spells it */
+	int line;                                /* of its first key in the file */
+	char *url;
+	char *secret;       /* one or two "whsec_..." (lib/whsig.c) */
+	char *providers;    /* comma list, NULL: all */
+	char *entity_types; /* comma list, NULL: all */
+	long timeout_ms;
+	long max_rps; /* 0: no limit */
+	char *retry_schedule;
+	char *allow_http; /* on, off */
+	/* Set by conf_validate. */
+	int http_ok;
+	unsigned
+	    provider_mask; /* bit i: provider_at(i) is delivered; all bits when providers is empty */
+	long retry_s[PH_RETRY_STEPS_MAX];
+	int nretry;
+};
 
 struct ph_config {
 	struct {
@@ -67,6 +94,8 @@ struct ph_config {
 		char *format;
 	} log;
 	struct ph_provider_cfg providers[PH_MAX_PROVIDERS];
+	struct ph_endpoint_cfg endpoints[PH_MAX_ENDPOINTS];
+	int nendpoints;
 };
 
 /* Where payhook-fcgi spools what Redis cannot take, unless [handler] spool_dir says. */
@@ -78,6 +107,12 @@ struct ph_config {
 #ifndef PH_DEFAULT_CONFIG
 #define PH_DEFAULT_CONFIG "/etc/payhook/payhook.conf"
 #endif
+
+/* Parse a retry schedule (seconds, "5,300,..."): its steps, or -1 with a reason in err. */
+int conf_retry_schedule(const char *spec, long *steps, int max, char *err, size_t errlen);
+
+/* Whether the comma list (NULL or "": all) holds name. */
+int conf_list_has(const char *list, const char *name, size_t len);
 
 /*
  * Load defaults, then the file at path (absent is fine unless required),

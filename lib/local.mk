@@ -19,7 +19,8 @@ lib_libpayhook_a_SOURCES = \
 	lib/metrics.h lib/metrics.c \
 	lib/replay.h lib/replay.c \
 	lib/flusher.h lib/flusher.c \
-	lib/whsig.h lib/whsig.c
+	lib/whsig.h lib/whsig.c \
+	lib/deliver.h lib/deliver.c
 lib_libpayhook_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS) $(INIH_CFLAGS) $(CRYPTO_CFLAGS)
 
 LIBPAYHOOK = lib/libpayhook.a $(JSONC_LIBS) $(HIREDIS_LIBS) $(INIH_LIBS) $(CRYPTO_LIBS)

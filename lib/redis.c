@@ -1039,6 +1039,7 @@ out:
 static const struct {
 	const char *name;
 	int parts;
+	const char *suffix; /* after the first part: endpoint:{name}:due */
 } redis_keys[PH_NKEYS] = {
 	[PH_KEY_PENDING] = { "pending", 3 },
 	[PH_KEY_LOCK] = { "lock", 3 },
@@ -1055,34 +1056,65 @@ static const struct {
 	[PH_KEY_STATS] = { "stats", 0 },
 	[PH_KEY_REFRESH] = { "refresh", 0 },
 	[PH_KEY_EVENTS_TRIM] = { "events_trim", 0 },
+	[PH_KEY_ENDPOINT] = { "endpoint", 1 },
+	[PH_KEY_ENDPOINT_DUE] = { "endpoint", 1, "due" },
+	[PH_KEY_ENDPOINT_HELD] = { "endpoint", 1, "held" },
+	[PH_KEY_ENDPOINT_DEAD] = { "endpoint", 1, "dead" },
+	[PH_KEY_ENDPOINT_RATE] = { "endpoint", 1, "rate" },
+	[PH_KEY_ENDPOINT_ENTITY] = { "endpoint", 4, "entity" },
 };
 
-/* Build a key (without printf: the accept path builds several for every notification). */
-int
-ph_key_of(char *buf, size_t len, const char *prefix, enum ph_key_kind kind, const char *a,
-    const char *b, const char *c)
+/* Build a key from n parts (without printf: the accept path builds several for every notification). */
+static int
+redis_key(char *buf, size_t len, const char *prefix, enum ph_key_kind kind, const char *const *part,
+    int n)
 {
-	const char *part[3] = { a, b, c };
 	const char *end = buf + len - 1; /* room for the NUL */
 	char *p;
 	int i;
 
 	if (len == 0 || (unsigned)kind >= PH_NKEYS)
 		return -1;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n; i++) {
 		if ((i < redis_keys[kind].parts) != (part[i] != NULL))
 			return -1;
 	}
+	if (redis_keys[kind].parts > n)
+		return -1;
 	p = ph_puts(buf, end, prefix);
 	p = ph_puts(p, end, redis_keys[kind].name);
 	for (i = 0; i < redis_keys[kind].parts; i++) {
 		p = ph_put(p, end, ":", 1);
 		p = ph_puts(p, end, part[i]);
+		if (i == 0 && redis_keys[kind].suffix != NULL) {
+			p = ph_put(p, end, ":", 1);
+			p = ph_puts(p, end, redis_keys[kind].suffix);
+		}
 	}
 	if (p == NULL)
 		return -1;
 	*p = '\0';
 	return (int)(p - buf);
+}
+
+/* Build a key. */
+int
+ph_key_of(char *buf, size_t len, const char *prefix, enum ph_key_kind kind, const char *a,
+    const char *b, const char *c)
+{
+	const char *part[3] = { a, b, c };
+
+	return redis_key(buf, len, prefix, kind, part, 3);
+}
+
+/* Build the order hash key of an entity for an endpoint. */
+int
+ph_key_endpoint_entity(char *buf, size_t len, const char *prefix, const char *endpoint,
+    const char *provider, const char *type, const char *id)
+{
+	const char *part[4] = { endpoint, provider, type, id };
+
+	return redis_key(buf, len, prefix, PH_KEY_ENDPOINT_ENTITY, part, 4);
 }
 
 /* Build the key of an entity. */
@@ -1105,6 +1137,8 @@ static const char *const redis_stats[PH_NSTATS] = {
 	[PH_STAT_REFRESH] = "refresh:",
 	[PH_STAT_RATE] = "rate:",
 	[PH_STAT_EVENTS] = "events:",
+	[PH_STAT_DELIVERIES] = "deliveries:",
+	[PH_STAT_DELIVERY_SECONDS] = "delivery_seconds:",
 };
 
 /* Build a stats field. */

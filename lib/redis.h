@@ -226,6 +226,13 @@ enum ph_key_kind {
 	PH_KEY_STATS,         /* stats */
 	PH_KEY_REFRESH,       /* refresh */
 	PH_KEY_EVENTS_TRIM,   /* events_trim: how far events may be trimmed (script_store) */
+	/* payhook-deliver (DESIGN.md: Delivery); {name} is an [endpoint NAME]. */
+	PH_KEY_ENDPOINT,      /* endpoint:{name}: disabled_at, disabled_reason */
+	PH_KEY_ENDPOINT_DUE,  /* endpoint:{name}:due: stream ids by when they may be tried */
+	PH_KEY_ENDPOINT_HELD, /* endpoint:{name}:held: stream id -> delivery record */
+	PH_KEY_ENDPOINT_DEAD, /* endpoint:{name}:dead: dead deliveries */
+	PH_KEY_ENDPOINT_RATE, /* endpoint:{name}:rate: its shared max_rps */
+	PH_KEY_ENDPOINT_ENTITY, /* endpoint:{name}:entity:{provider}:{type}:{id}: order (ph_key_endpoint_entity) */
 	PH_NKEYS,
 };
 
@@ -236,6 +243,10 @@ enum ph_key_kind {
  */
 int ph_key_of(char *buf, size_t len, const char *prefix, enum ph_key_kind kind, const char *a,
     const char *b, const char *c);
+
+/* The order hash of an entity for an endpoint (PH_KEY_ENDPOINT_ENTITY). Its length, or -1. */
+int ph_key_endpoint_entity(char *buf, size_t len, const char *prefix, const char *endpoint,
+    const char *provider, const char *type, const char *id);
 
 /* The key of an entity (PH_KEY_PENDING, PH_KEY_LOCK, PH_KEY_ENTITY). */
 int ph_key_entity(char *buf, size_t len, const char *prefix, enum ph_key_kind kind,
@@ -254,6 +265,8 @@ enum ph_stat_family {
 	PH_STAT_REFRESH,       /* refresh:{outcome} */
 	PH_STAT_RATE,          /* rate:{provider}:{held|throttled} */
 	PH_STAT_EVENTS,        /* events:trimmed_unread */
+	PH_STAT_DELIVERIES,    /* deliveries:{endpoint}:{outcome} */
+	PH_STAT_DELIVERY_SECONDS, /* delivery_seconds:{endpoint}:{le|sum|count}: not cumulative, sum in ms */
 	PH_NSTATS,
 };
 

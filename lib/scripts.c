@@ -101,6 +101,21 @@ static const char script_claim[] =
     "return 0\n";
 
 /*
+ * Whether stream id a comes before b: ms, then seq, compared as numbers
+ * (as decimal strings of any length: a seq can pass 2^53, and "9-0" comes
+ * before "10-0" although it sorts after it as text).
+ */
+#define LUA_IDLT                                              \
+	"local function idlt(a, b)\n"                         \
+	"  local am, as = string.match(a, '^(%d+)-(%d+)$')\n" \
+	"  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n" \
+	"  if #am ~= #bm then return #am < #bm end\n"         \
+	"  if am ~= bm then return am < bm end\n"             \
+	"  if #as ~= #bs then return #as < #bs end\n"         \
+	"  return as < bs\n"                                  \
+	"end\n"
+
+/*
  * Retention of the events stream (DESIGN.md: Retention of events). With no
  * consumer group it is trimmed as it always was, MAXLEN ~ maxlen. With
  * groups, nothing is trimmed that some group has not read (past its
@@ -123,14 +138,7 @@ static const char script_claim[] =
  */
 #define PH_EVENTS_TRIM_STEP "100"
 #define LUA_TRIM                                                                         \
-	"local function idlt(a, b)\n"                                                    \
-	"  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"                            \
-	"  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"                            \
-	"  if #am ~= #bm then return #am < #bm end\n"                                    \
-	"  if am ~= bm then return am < bm end\n"                                        \
-	"  if #as ~= #bs then return #as < #bs end\n"                                    \
-	"  return as < bs\n"                                                             \
-	"end\n"                                                                          \
+	LUA_IDLT                                                                         \
 	"local function bound_lt(a, b)\n"                                                \
 	"  local ax, bx = string.sub(a, 1, 1) == '(', string.sub(b, 1, 1) == '('\n"      \
 	"  local ai = ax and string.sub(a, 2) or a\n"                                    \
@@ -226,7 +234,7 @@ static const char script_store[] = LUA_NOW LUA_TRIM
     "if old ~= ARGV[6] then\n"
     "  trimmed = events_add(KEYS[3], KEYS[7], KEYS[5], ARGV[22], tonumber(ARGV[11]),\n"
     "    tonumber(ARGV[21]), ARGV[23], {'provider', ARGV[8], 'entity_type', ARGV[9],\n"
-    "    'entity_id', ARGV[10], 'fetched_at', ARGV[4], 'body', ARGV[3]})\n"
+    "    'entity_id', ARGV[10], 'fetched_at', ARGV[4], 'status', ARGV[20], 'body', ARGV[3]})\n"
     "  changed = 1\n"
     "end\n"
     /* From the tail: jobs are taken to the head, so an older (finishing) one is nearer it. */
@@ -506,6 +514,199 @@ static const char script_dead_purge[] =
     "redis.call('DEL', KEYS[1])\n"
     "return n\n";
 
+/*
+ * Delivery (DESIGN.md: Delivery). Each endpoint keeps its deliveries in its
+ * own keys: due (stream id by when it may be tried), held (stream id ->
+ * delivery record), dead, and per entity an order hash: newest (the newest
+ * stream id the intake saw), waiting (its one id in due), inflight and
+ * until (the id being POSTed and the end of its lease). Never an older
+ * snapshot after a newer one: a newer event drops an older one that waits,
+ * a claim skips an entity with another id in flight, and a failed older
+ * one is superseded instead of retried.
+ */
+
+/*
+ * Move entries an endpoint's group read from events into its keys, and XACK
+ * them, in one step: an entry is either still pending in the group (a dead
+ * deliverer's, taken with XAUTOCLAIM) or in due and held, never lost
+ * between. An entry older than the entity's newest is superseded; an older
+ * one waiting (not in flight) is dropped for the new one.
+ * KEYS: 1 events, 2 due, 3 held, 4 stats, then 4+i: the order hash of entry
+ *       i (any key of the slot for a filtered entry).
+ * ARGV: 1 group, 2 superseded stats field, 3 filtered stats field, 4 order
+ *       hash TTL (ms), then per entry i: 3+2i its stream id, 4+2i its
+ *       record ("": filtered out, only XACKed).
+ * Returns {moved, superseded, filtered}.
+ */
+static const char script_deliver_intake[] = LUA_NOW LUA_IDLT
+    "local now = math.floor(now_ms())\n"
+    "local moved, sup, filt = 0, 0, 0\n"
+    "for i = 1, #KEYS - 4 do\n"
+    "  local id, rec, ek = ARGV[3 + 2 * i], ARGV[4 + 2 * i], KEYS[4 + i]\n"
+    "  if redis.call('XACK', KEYS[1], ARGV[1], id) == 0 then\n"
+    "    -- another deliverer moved it (its claim of the entry came first)\n"
+    "  elseif rec == '' then\n"
+    "    filt = filt + 1\n"
+    "  else\n"
+    "    local e = redis.call('HMGET', ek, 'newest', 'waiting', 'inflight', 'until')\n"
+    "    if e[1] and not idlt(e[1], id) then\n"
+    "      if e[1] ~= id then sup = sup + 1 end\n"
+    "    else\n"
+    "      local w = e[2]\n"
+    "      if w and not (e[3] == w and tonumber(e[4] or '0') > now) then\n"
+    "        if redis.call('ZREM', KEYS[2], w) == 1 then sup = sup + 1 end\n"
+    "        redis.call('HDEL', KEYS[3], w)\n"
+    "      end\n"
+    "      redis.call('HSET', KEYS[3], id, rec)\n"
+    "      redis.call('ZADD', KEYS[2], now, id)\n"
+    "      redis.call('HSET', ek, 'newest', id, 'waiting', id)\n"
+    "      redis.call('PEXPIRE', ek, ARGV[4])\n"
+    "      moved = moved + 1\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if sup > 0 then redis.call('HINCRBY', KEYS[4], ARGV[2], sup) end\n"
+    "if filt > 0 then redis.call('HINCRBY', KEYS[4], ARGV[3], filt) end\n"
+    "return {moved, sup, filt}\n";
+
+/*
+ * Claim due deliveries the caller read (ZRANGE of due, HMGET of held) for a
+ * lease: each is re-scored to now + lease, so a deliverer that dies loses
+ * nothing (it is due again when the lease ends, with the same webhook-id).
+ * A member whose entity has another id in flight waits 250 ms more; one
+ * older than its entity's newest is superseded. Members not due (any more:
+ * another deliverer took them) are skipped.
+ * KEYS: 1 due, 2 held, 3 stats, then 3+i: the order hash of member i.
+ * ARGV: 1 lease (ms), 2 superseded stats field, 3 order hash TTL (ms), then
+ *       3+i: member i.
+ * Returns {ms until the next member is due or -1, then per claimed member:
+ *          its id, its record, its lease's end (ms, the token of its done)}.
+ */
+static const char script_deliver_claim[] = LUA_NOW LUA_IDLT
+    "local now = math.floor(now_ms())\n"
+    "local out, sup = {0}, 0\n"
+    "for i = 1, #KEYS - 3 do\n"
+    "  local id, ek = ARGV[3 + i], KEYS[3 + i]\n"
+    "  local sc = redis.call('ZSCORE', KEYS[1], id)\n"
+    "  if sc and tonumber(sc) <= now then\n"
+    "    local rec = redis.call('HGET', KEYS[2], id)\n"
+    "    local e = redis.call('HMGET', ek, 'newest', 'inflight', 'until', 'waiting')\n"
+    "    if not rec then\n"
+    "      redis.call('ZREM', KEYS[1], id)\n"
+    "    elseif e[2] and e[2] ~= id and tonumber(e[3] or '0') > now then\n"
+    "      redis.call('ZADD', KEYS[1], now + 250, id)\n"
+    "    elseif e[1] and idlt(id, e[1]) then\n"
+    "      redis.call('ZREM', KEYS[1], id)\n"
+    "      redis.call('HDEL', KEYS[2], id)\n"
+    "      if e[4] == id then redis.call('HDEL', ek, 'waiting') end\n"
+    "      if e[2] == id then redis.call('HDEL', ek, 'inflight', 'until') end\n"
+    "      sup = sup + 1\n"
+    "    else\n"
+    "      local u = now + tonumber(ARGV[1])\n"
+    "      redis.call('HSET', ek, 'inflight', id, 'until', u)\n"
+    "      redis.call('HSETNX', ek, 'newest', id)\n"
+    "      redis.call('PEXPIRE', ek, ARGV[3])\n"
+    "      redis.call('ZADD', KEYS[1], u, id)\n"
+    "      out[#out + 1] = id\n"
+    "      out[#out + 1] = rec\n"
+    "      out[#out + 1] = tostring(u)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "if sup > 0 then redis.call('HINCRBY', KEYS[3], ARGV[2], sup) end\n"
+    "local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+    "out[1] = -1\n"
+    "if nxt[2] then out[1] = math.max(0, math.floor(tonumber(nxt[2])) - now) end\n"
+    "return out\n";
+
+/*
+ * The outcome of a POST, if the delivery is still ours (its entity's
+ * inflight and until are the claim's): delivered (gone from due and held),
+ * retry (the record with its attempt counted, due after delay), dead (to
+ * the dead list) or disabled (a 410: the endpoint is marked disabled and
+ * the delivery waits, due now, until it is enabled). A retry or a dead one
+ * whose entity has a newer event is superseded instead.
+ * KEYS: 1 due, 2 held, 3 order hash, 4 dead, 5 stats, 6 endpoint.
+ * ARGV: 1 id, 2 until (the claim's), 3 outcome (delivered, retry, dead,
+ *       disabled), 4 retry delay (ms), 5 retry record or dead entry,
+ *       6 outcome stats field, 7 superseded stats field, 8 latency bucket
+ *       field ("": no POST answered), 9 latency sum field, 10 latency count
+ *       field, 11 latency (ms), 12 order hash TTL (ms), 13 disabled_reason.
+ * Returns 0 when the delivery was no longer ours (nothing written), 1 done,
+ * 2 superseded.
+ */
+static const char script_deliver_done[] = LUA_NOW LUA_IDLT
+    "local now = math.floor(now_ms())\n"
+    "local id, ek = ARGV[1], KEYS[3]\n"
+    "local e = redis.call('HMGET', ek, 'inflight', 'until', 'newest', 'waiting')\n"
+    "if e[1] ~= id or e[2] ~= ARGV[2] then return 0 end\n"
+    "if ARGV[8] ~= '' then\n"
+    "  redis.call('HINCRBY', KEYS[5], ARGV[8], 1)\n"
+    "  redis.call('HINCRBY', KEYS[5], ARGV[9], ARGV[11])\n"
+    "  redis.call('HINCRBY', KEYS[5], ARGV[10], 1)\n"
+    "end\n"
+    "redis.call('HDEL', ek, 'inflight', 'until')\n"
+    "redis.call('PEXPIRE', ek, ARGV[12])\n"
+    "local out = ARGV[3]\n"
+    "if out == 'disabled' then\n"
+    "  redis.call('HSET', KEYS[6], 'disabled_at', now, 'disabled_reason', ARGV[13])\n"
+    "  redis.call('ZADD', KEYS[1], now, id)\n"
+    "  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
+    "  return 1\n"
+    "end\n"
+    "local rc = 1\n"
+    "if out ~= 'delivered' and e[3] and idlt(id, e[3]) then\n"
+    "  out = 'superseded'\n"
+    "  rc = 2\n"
+    "end\n"
+    "if out == 'retry' then\n"
+    "  redis.call('HSET', KEYS[2], id, ARGV[5])\n"
+    "  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), id)\n"
+    "  redis.call('HINCRBY', KEYS[5], ARGV[6], 1)\n"
+    "  return 1\n"
+    "end\n"
+    "if out == 'dead' then redis.call('LPUSH', KEYS[4], ARGV[5]) end\n"
+    "redis.call('ZREM', KEYS[1], id)\n"
+    "redis.call('HDEL', KEYS[2], id)\n"
+    "if e[4] == id then redis.call('HDEL', ek, 'waiting') end\n"
+    "redis.call('HINCRBY', KEYS[5], rc == 2 and ARGV[7] or ARGV[6], 1)\n"
+    "return rc\n";
+
+/*
+ * A dead delivery back to its endpoint (payhookctl endpoints dead NAME
+ * replay): remove the entry, then put the record back in held and due
+ * (attempt 0), unless its entity has a newer event (the order hash's
+ * newest, or when that hash expired, a stored snapshot fetched later):
+ * then it is superseded.
+ * KEYS: 1 dead, 2 due, 3 held, 4 order hash, 5 entity (the snapshot),
+ *       6 stats.
+ * ARGV: 1 the dead entry as listed, 2 its stream id, 3 the record to
+ *       deliver (attempt 0), 4 its fetched_at (ms), 5 superseded stats
+ *       field, 6 order hash TTL (ms).
+ * Returns 0 entry gone, 1 due again, 2 superseded.
+ */
+static const char script_deliver_replay[] = LUA_NOW LUA_IDLT
+    "if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end\n"
+    "local id = ARGV[2]\n"
+    "local newest = redis.call('HGET', KEYS[4], 'newest')\n"
+    "if newest then\n"
+    "  if idlt(id, newest) then\n"
+    "    redis.call('HINCRBY', KEYS[6], ARGV[5], 1)\n"
+    "    return 2\n"
+    "  end\n"
+    "else\n"
+    "  local fa = redis.call('HGET', KEYS[5], 'fetched_at')\n"
+    "  if fa and tonumber(fa) > tonumber(ARGV[4]) then\n"
+    "    redis.call('HINCRBY', KEYS[6], ARGV[5], 1)\n"
+    "    return 2\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[3], id, ARGV[3])\n"
+    "redis.call('ZADD', KEYS[2], math.floor(now_ms()), id)\n"
+    "redis.call('HSET', KEYS[4], 'newest', id, 'waiting', id)\n"
+    "redis.call('PEXPIRE', KEYS[4], ARGV[6])\n"
+    "return 1\n";
+
 const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_ACCEPT] = script_accept,
 	[PH_SCRIPT_CLAIM] = script_claim,
@@ -520,4 +721,8 @@ const char *const ph_script_text[PH_NSCRIPTS] = {
 	[PH_SCRIPT_DEAD_REPLAY] = script_dead_replay,
 	[PH_SCRIPT_DEAD_PURGE] = script_dead_purge,
 	[PH_SCRIPT_HEARTBEAT] = script_heartbeat,
+	[PH_SCRIPT_DELIVER_INTAKE] = script_deliver_intake,
+	[PH_SCRIPT_DELIVER_CLAIM] = script_deliver_claim,
+	[PH_SCRIPT_DELIVER_DONE] = script_deliver_done,
+	[PH_SCRIPT_DELIVER_REPLAY] = script_deliver_replay,
 };

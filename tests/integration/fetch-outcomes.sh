@@ -24,7 +24,7 @@ is "$(ehget oneinfinite payment_order po1 sha256)" "$(printf %s "$body" | sha256
 is "$(ehget oneinfinite payment_order po1 notification_id)" n1 "snapshot notification_id"
 like "$(ehget oneinfinite payment_order po1 fetched_at)" '^[0-9]{13}$' "snapshot fetched_at in ms"
 is "$(rcli xlen payhook:events)" 1 "one event"
-like "$(rcli xrange payhook:events - + | tr '\n' ' ')" "provider oneinfinite entity_type payment_order entity_id po1 fetched_at [0-9]{13} body \{\"id\":\"po1\"" "event fields"
+like "$(rcli xrange payhook:events - + | tr '\n' ' ')" "provider oneinfinite entity_type payment_order entity_id po1 fetched_at [0-9]{13} status [A-Za-z_]* body \{\"id\":\"po1\"" "event fields"
 is "$(rcli exists payhook:pending:oneinfinite:payment_order:po1 payhook:lock:oneinfinite:payment_order:po1)" 0 "pending marker and lock gone"
 is "$(rcli llen payhook:queue) $(rcli llen payhook:processing:once) $(rcli zcard payhook:retry) $(rcli llen payhook:dead)" "0 0 0 0" "queue, processing, retry, dead empty"
 is "$(rcli zscore payhook:workers once)" "" "a fetcher that exits leaves the workers zset"

@@ -51,6 +51,21 @@ test_keys(void)
 	    "ph_key_of: -1 when it does not fit");
 	ok(ph_key_of(small, sizeof small, "a-prefix-too-long:", PH_KEY_DEAD, NULL, NULL, NULL) < 0,
 	    "ph_key_of: -1 when the prefix alone does not fit");
+	ok(ph_key_of(buf, sizeof buf, "payhook:", PH_KEY_ENDPOINT_DUE, "shop", NULL, NULL) > 0 &&
+	        strcmp(buf, "payhook:endpoint:shop:due") == 0,
+	    "ph_key_of: an endpoint's due zset");
+	ok(ph_key_of(buf, sizeof buf, "payhook:", PH_KEY_ENDPOINT, "shop", NULL, NULL) > 0 &&
+	        strcmp(buf, "payhook:endpoint:shop") == 0,
+	    "ph_key_of: an endpoint's hash");
+	ok(ph_key_endpoint_entity(buf, sizeof buf, "payhook:", "shop", "cielo", "sale", "ab") > 0 &&
+	        strcmp(buf, "payhook:endpoint:shop:entity:cielo:sale:ab") == 0,
+	    "ph_key_endpoint_entity: the order hash");
+	ok(ph_key_of(buf, sizeof buf, "payhook:", PH_KEY_ENDPOINT_ENTITY, "shop", "cielo", "sale") <
+	        0,
+	    "ph_key_of: -1 for the order hash (four parts)");
+	ok(ph_stat_field(buf, sizeof buf, PH_STAT_DELIVERIES, "shop", "delivered") > 0 &&
+	        strcmp(buf, "deliveries:shop:delivered") == 0,
+	    "ph_stat_field: deliveries");
 	ok(ph_stat_field(buf, sizeof buf, PH_STAT_NOTIFICATIONS, "cielo", "spooled") > 0 &&
 	        strcmp(buf, "notifications:cielo:spooled") == 0,
 	    "ph_stat_field: family, then two parts");

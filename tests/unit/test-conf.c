@@ -250,6 +250,170 @@ test_redis_url(void)
 	ok(ph_redis_parse_url("tcp://h", &a, err, sizeof err) != 0, "redis url: unknown scheme");
 }
 
+#define SEC "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+/* [endpoint NAME] sections: keys, defaults, bounds, environment, errors naming the key. */
+static void
+test_endpoints(void)
+{
+	struct ph_config c;
+	char *cause = NULL, buf[16384], big[8192];
+	const char *secret;
+	FILE *f;
+	size_t n;
+	int i;
+
+	memset(&c, 0, sizeof c);
+	ok(load(&c,
+	       "[endpoint shop]\nurl = https://shop.example/hooks\nsecret = " SEC "\n"
+	       "[endpoint erp-2]\nurl = http://127.0.0.1:9/x\nallow_http = on\n"
+	       "secret = " SEC " " SEC "\nproviders = cielo\nentity_types = payment, refund\n"
+	       "timeout_ms = 2000\nmax_rps = 50\nretry_schedule = 1, 1,2\n",
+	       &cause) == 0,
+	    "endpoint: loads (%s)", cause ? cause : "");
+	is_int(c.nendpoints, 2, "endpoint: two sections");
+	is_str(c.endpoints[0].name, "shop", "endpoint: name");
+	is_str(c.endpoints[0].url, "https://shop.example/hooks", "endpoint: url");
+	is_int(c.endpoints[0].timeout_ms, 15000, "endpoint: timeout_ms default");
+	is_int(c.endpoints[0].max_rps, 0, "endpoint: max_rps default");
+	is_int(c.endpoints[0].nretry, 7, "endpoint: the default schedule has 7 steps");
+	ok(c.endpoints[0].retry_s[0] == 5 && c.endpoints[0].retry_s[6] == 36000,
+	    "endpoint: the default schedule 5..36000");
+	is_int(c.endpoints[0].http_ok, 0, "endpoint: allow_http off by default");
+	ok(c.endpoints[0].provider_mask == ~0u, "endpoint: no providers: all");
+	is_str(c.endpoints[1].name, "erp-2", "endpoint: name with - and a digit");
+	is_int(c.endpoints[1].timeout_ms, 2000, "endpoint: timeout_ms");
+	is_int(c.endpoints[1].max_rps, 50, "endpoint: max_rps");
+	ok(c.endpoints[1].nretry == 3 && c.endpoints[1].retry_s[2] == 2,
+	    "endpoint: schedule 1,1,2 with spaces");
+	ok(c.endpoints[1].provider_mask == 2u, "endpoint: providers cielo: one bit (%x)",
+	    c.endpoints[1].provider_mask);
+	ok(conf_list_has(c.endpoints[1].entity_types, "refund", 6) &&
+	        conf_list_has(c.endpoints[1].entity_types, "payment", 7) &&
+	        !conf_list_has(c.endpoints[1].entity_types, "pay", 3),
+	    "endpoint: entity_types list");
+	ok(conf_list_has(NULL, "x", 1) && conf_list_has("", "x", 1), "endpoint: empty list: all");
+
+	f = fmemopen(buf, sizeof buf - 1, "w");
+	conf_dump(&c, f);
+	n = (size_t)ftell(f);
+	fclose(f);
+	buf[n] = '\0';
+	ok(strstr(buf, "[endpoint erp-2]") != NULL && strstr(buf, "MfKQ9r8") == NULL &&
+	        strstr(buf, "retry_schedule = 1, 1,2") != NULL,
+	    "endpoint: dumped, secret not printed");
+
+	setenv("PAYHOOK_ENDPOINT_ERP_2_TIMEOUT_MS", "3000", 1);
+	setenv("PAYHOOK_ENDPOINT_ERP_2_URL", "http://127.0.0.1:10/y", 1);
+	ok(load(&c,
+	       "[endpoint erp-2]\nurl = http://127.0.0.1:9/x\nallow_http = on\nsecret = " SEC "\n",
+	       &cause) == 0 &&
+	        c.endpoints[0].timeout_ms == 3000 &&
+	        strcmp(c.endpoints[0].url, "http://127.0.0.1:10/y") == 0,
+	    "endpoint: PAYHOOK_ENDPOINT_ERP_2_* override (%s)", cause ? cause : "");
+	setenv("PAYHOOK_ENDPOINT_ERP_2_TIMEOUT_MS", "99", 1);
+	ok(load(&c,
+	       "[endpoint erp-2]\nurl = http://127.0.0.1:9/x\nallow_http = on\nsecret = " SEC "\n",
+	       &cause) != 0 &&
+	        strstr(cause, "PAYHOOK_ENDPOINT_ERP_2_TIMEOUT_MS") != NULL,
+	    "endpoint: a bad variable is named (%s)", cause);
+	unsetenv("PAYHOOK_ENDPOINT_ERP_2_TIMEOUT_MS");
+	setenv("PAYHOOK_ENDPOINT_ERP_2_URL", "http://127.0.0.1:10/y", 1);
+	ok(load(&c, "[endpoint erp-2]\nurl = https://a.example/\nsecret = " SEC "\n", &cause) !=
+	            0 &&
+	        strstr(cause, "PAYHOOK_ENDPOINT_ERP_2_URL") != NULL,
+	    "endpoint: an http url from the environment is named (%s)", cause);
+	unsetenv("PAYHOOK_ENDPOINT_ERP_2_URL");
+
+	secret = file("whsec", SEC "\n");
+	snprintf(big, sizeof big, "[endpoint a]\nurl = https://a.example/\nsecret_file = %s\n",
+	    secret);
+	ok(load(&c, big, &cause) == 0 && strcmp(c.endpoints[0].secret, SEC) == 0,
+	    "endpoint: secret_file (%s)", cause ? cause : "");
+
+	ok(load(&c, "[endpoint a]\nsecret = " SEC "\nurl = http://a.example/\n", &cause) != 0 &&
+	        strstr(cause, ":3: [endpoint a] url: ") != NULL && strstr(cause, "https") != NULL,
+	    "endpoint: http without allow_http: FILE:LINE: [endpoint a] url (%s)", cause);
+	ok(load(&c, "[endpoint a]\nsecret = " SEC "\n", &cause) != 0 &&
+	        strstr(cause, "[endpoint a] url: required") != NULL,
+	    "endpoint: url required (%s)", cause);
+	ok(load(&c, "[endpoint a]\nurl = https://a.example/\nsecret = hunter2hunter2\n", &cause) !=
+	            0 &&
+	        strstr(cause, ":3: [endpoint a] secret: ") != NULL &&
+	        strstr(cause, "hunter2") == NULL,
+	    "endpoint: a secret not whsec_ is named, never printed (%s)", cause);
+	ok(load(&c, "[endpoint a]\nurl = https://a.example/\nsecret = whsec_!!!!\n", &cause) != 0 &&
+	        strstr(cause, "[endpoint a] secret: ") != NULL,
+	    "endpoint: bad base64 named (%s)", cause);
+	ok(load(&c, "[endpoint a]\nurl = https://a.example/\n", &cause) != 0 &&
+	        strstr(cause, "[endpoint a] secret: required") != NULL,
+	    "endpoint: secret required (%s)", cause);
+	ok(load(&c,
+	       "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\nretry_schedule = 1,x\n",
+	       &cause) != 0 &&
+	        strstr(cause, ":4: [endpoint a] retry_schedule: ") != NULL,
+	    "endpoint: bad schedule named (%s)", cause);
+	ok(load(&c,
+	       "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\nretry_schedule = 0\n",
+	       &cause) != 0 &&
+	        strstr(cause, "retry_schedule") != NULL,
+	    "endpoint: a step of 0 rejected");
+	ok(load(&c,
+	       "[endpoint a]\nurl = https://a.example/\nsecret = " SEC
+	       "\nretry_schedule = 604801\n",
+	       &cause) != 0 &&
+	        strstr(cause, "retry_schedule") != NULL,
+	    "endpoint: a step over a week rejected");
+	snprintf(big, sizeof big,
+	    "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\nretry_schedule = 1");
+	for (i = 0; i < 32; i++)
+		strcat(big, ",1");
+	strcat(big, "\n");
+	ok(load(&c, big, &cause) != 0 && strstr(cause, "at most 32") != NULL,
+	    "endpoint: 33 steps rejected (%s)", cause);
+	ok(load(&c, "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\nretry_schedule = \n",
+	       &cause) != 0 &&
+	        strstr(cause, "retry_schedule") != NULL,
+	    "endpoint: an empty schedule rejected");
+	ok(load(&c,
+	       "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\nproviders = paypal\n",
+	       &cause) != 0 &&
+	        strstr(cause, "[endpoint a] providers: \"paypal\"") != NULL,
+	    "endpoint: unknown provider named (%s)", cause);
+	ok(load(&c,
+	       "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\nentity_types = a b\n",
+	       &cause) != 0 &&
+	        strstr(cause, "entity_types") != NULL,
+	    "endpoint: bad entity type named (%s)", cause);
+	ok(load(&c, "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\ntimeout_ms = 50\n",
+	       &cause) != 0 &&
+	        strstr(cause, "[endpoint a] timeout_ms: must be") != NULL,
+	    "endpoint: timeout_ms bounds (%s)", cause);
+	ok(load(&c, "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\nallow_http = yes\n",
+	       &cause) != 0 &&
+	        strstr(cause, "allow_http") != NULL,
+	    "endpoint: allow_http on or off (%s)", cause);
+	ok(load(&c, "[endpoint a]\nurl = https://a.example/\nsecret = " SEC "\ncolour = red\n",
+	       &cause) != 0 &&
+	        strstr(cause, "[endpoint a] colour: unknown key") != NULL,
+	    "endpoint: unknown key named (%s)", cause);
+	ok(load(&c, "[endpoint Shop]\nurl = https://a.example/\n", &cause) != 0 &&
+	        strstr(cause, "[endpoint Shop]") != NULL && strstr(cause, "a-z0-9") != NULL,
+	    "endpoint: bad name named (%s)", cause);
+	big[0] = '\0';
+	for (i = 0; i < 65; i++) {
+		char one[128];
+
+		snprintf(one, sizeof one,
+		    "[endpoint e%d]\nurl = https://a.example/\nsecret = " SEC "\n", i);
+		strncat(big, one, sizeof big - strlen(big) - 1);
+	}
+	ok(load(&c, big, &cause) != 0 && strstr(cause, "more than 64") != NULL,
+	    "endpoint: at most 64 (%s)", cause);
+	conf_free(&c);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -260,6 +424,8 @@ main(void)
 	test_env();
 	test_dump();
 	test_redis_url();
+	test_endpoints();
+	unlink(file("whsec", ""));
 	unlink(file("payhook.conf", ""));
 	unlink(file("secret", ""));
 	rmdir(dir);
