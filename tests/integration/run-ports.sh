@@ -67,7 +67,7 @@ start_run "$h2" "$r2"
 tap_ok $? "second start on new ports $h2/$r2: healthz 200"
 is "$(post "http://127.0.0.1:$h2/webhooks/oneinfinite" "$(printf "$OI" 2 2)")" '200 {"status":"accepted"}' "second start: notification accepted (not 503)"
 is "$(redis-cli -p "$r2" exists payhook:seen:oneinfinite:run-2)" 1 "second start: it is recorded in the Redis on $r2"
-is "$(grep '^url = ' "$RUN/payhook.conf")" "url = redis://127.0.0.1:$r2/0" "the url line follows the new Redis port"
+is "$(grep '^url = redis' "$RUN/payhook.conf")" "url = redis://127.0.0.1:$r2/0" "the [redis] url line follows the new Redis port"
 is "$(grep -c '^level = debug$' "$RUN/payhook.conf")" 1 "the user's own lines are kept"
 is "$(grep '^spool_dir = ' "$RUN/payhook.conf")" "spool_dir = $RUN/spool" "the spool is run/spool"
 [ -d "$RUN/spool" ]
