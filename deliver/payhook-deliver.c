@@ -79,10 +79,10 @@ struct endpoint {
 	char f_delivered[96], f_retried[96], f_dead[96], f_superseded[96], f_disabled[96],
 	    f_filtered[96], f_sum[96], f_count[96];
 	char f_bucket[PH_DELIVER_BUCKETS][96];
-	int group_ok;        /* the consumer group exists */
-	int disabled;        /* by a 410, until payhookctl endpoints enable */
-	int own_done;        /* our own pending entries (a restart's) were read again */
-	char autoclaim[48];  /* XAUTOCLAIM's cursor */
+	int group_ok;       /* the consumer group exists */
+	int disabled;       /* by a 410, until payhookctl endpoints enable */
+	int own_done;       /* our own pending entries (a restart's) were read again */
+	char autoclaim[48]; /* XAUTOCLAIM's cursor */
 	uint64_t next_autoclaim;
 	uint64_t due_at;     /* monotonic ms: claim no earlier (0: now) */
 	uint64_t rate_until; /* monotonic ms: no rate grant asked before */
@@ -90,7 +90,9 @@ struct endpoint {
 	/* This turn: the heads of due read in (A), how many the rate granted in (B). */
 	redisReply *heads;
 	long granted;
-	int asked_heads, asked_held, asked_rate, claimed;
+	/* What (A) asked for this endpoint, so its replies are read back in step. */
+	int asked_create, asked_state, asked_read, asked_ac, asked_heads;
+	int asked_held, asked_rate, claimed;
 };
 
 /* One delivery being worked on. */
@@ -157,6 +159,11 @@ deliver_signal(int sig)
 static void
 deliver_redis_failed(struct deliverer *d, const char *what)
 {
+	int k;
+
+	/* A read whose reply was lost left entries pending for us: read them again. */
+	for (k = 0; k < d->neps; k++)
+		d->eps[k].own_done = 0;
 	if (!d->redis_down)
 		log_warn("redis_down", "during=%s error=\"%s\"", what, ph_redis_err(d->redis));
 	d->redis_down = 1;
@@ -250,7 +257,8 @@ slot_start(struct slot *s)
 	snprintf(wid, sizeof wid, "evt_%s", s->rec.id);
 	if (whsig_sign(s->ep->sig, wid, ts, s->body.p, s->body.len, sig, sizeof sig, err,
 	        sizeof err) < 0) {
-		log_error("sign_failed", "endpoint=%s id=%s error=\"%s\"", s->ep->cfg->name, wid, err);
+		log_error("sign_failed", "endpoint=%s id=%s error=\"%s\"", s->ep->cfg->name, wid,
+		    err);
 		return -1;
 	}
 	snprintf(line, sizeof line, "webhook-id: %s", wid);
@@ -335,19 +343,23 @@ slot_done(struct slot *s, CURLcode cc)
 		    : cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
 		        cc == CURLE_COULDNT_RESOLVE_PROXY
 		    ? "connect"
-		    : cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION ? "tls"
-		                                                                             : "transport";
+		    : cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION
+		    ? "tls"
+		    : "transport";
 	}
 	s->status = status;
 	if (ph_random_bytes(&rnd, sizeof rnd) != 0)
 		rnd = ph_mono_ms();
-	r = deliver_classify(e, status, transport, ra > 0 ? (long)(ra > 86400 * 7 ? 86400 * 7 : ra) : 0,
-	    s->rec.attempt, rnd, &s->delay_ms, s->reason, sizeof s->reason);
+	r = deliver_classify(e, status, transport,
+	    ra > 0 ? (long)(ra > 86400 * 7 ? 86400 * 7 : ra) : 0, s->rec.attempt, rnd, &s->delay_ms,
+	    s->reason, sizeof s->reason);
 	switch (r) {
 	case DELIVER_OK:
 		s->outcome = PH_DELIVER_DELIVERED;
 		s->out.len = 0;
-		log_info("delivered", "endpoint=%s id=evt_%s provider=%s type=%s entity=%s attempt=%ld status=%ld ms=%ld",
+		log_info("delivered",
+		    "endpoint=%s id=evt_%s provider=%s type=%s entity=%s attempt=%ld status=%ld "
+		    "ms=%ld",
 		    e->name, s->rec.id, s->rec.provider, s->rec.entity_type, s->rec.entity_id,
 		    s->rec.attempt + 1, status, s->elapsed_ms);
 		break;
@@ -374,9 +386,9 @@ slot_done(struct slot *s, CURLcode cc)
 		if (deliver_record_json(&s->rec, s->reason, now, &s->out) != 0)
 			fatalx("out of memory");
 		log_warn("delivery_dead",
-		    "endpoint=%s id=evt_%s provider=%s type=%s entity=%s attempts=%ld reason=%s", e->name,
-		    s->rec.id, s->rec.provider, s->rec.entity_type, s->rec.entity_id, s->rec.attempt,
-		    s->reason);
+		    "endpoint=%s id=evt_%s provider=%s type=%s entity=%s attempts=%ld reason=%s",
+		    e->name, s->rec.id, s->rec.provider, s->rec.entity_type, s->rec.entity_id,
+		    s->rec.attempt, s->reason);
 		break;
 	}
 	s->state = SLOT_DONE;
@@ -423,9 +435,9 @@ slot_done_send(struct slot *s)
 		.record = s->out.p,
 		.record_len = s->out.len,
 		.outcome_field = s->outcome == PH_DELIVER_DELIVERED ? ep->f_delivered
-		    : s->outcome == PH_DELIVER_RETRY               ? ep->f_retried
-		    : s->outcome == PH_DELIVER_DEAD                ? ep->f_dead
-		                                                   : ep->f_disabled,
+		    : s->outcome == PH_DELIVER_RETRY                ? ep->f_retried
+		    : s->outcome == PH_DELIVER_DEAD                 ? ep->f_dead
+		                                                    : ep->f_disabled,
 		.superseded_field = ep->f_superseded,
 		.latency_field = "",
 		.latency_sum_field = ep->f_sum,
@@ -458,11 +470,12 @@ slot_done_reply(struct slot *s, enum ph_reply kind, redisReply *rep)
 		log_error("redis_error", "during=deliver_done endpoint=%s error=\"%s\"",
 		    s->ep->cfg->name, rep != NULL && rep->str != NULL ? rep->str : "");
 	} else if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0) {
-		log_info("delivery_lost_lease", "endpoint=%s id=evt_%s", s->ep->cfg->name, s->rec.id);
+		log_info("delivery_lost_lease", "endpoint=%s id=evt_%s", s->ep->cfg->name,
+		    s->rec.id);
 	} else if (rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 2) {
-		log_info("delivery_superseded", "endpoint=%s id=evt_%s provider=%s type=%s entity=%s",
-		    s->ep->cfg->name, s->rec.id, s->rec.provider, s->rec.entity_type,
-		    s->rec.entity_id);
+		log_info("delivery_superseded",
+		    "endpoint=%s id=evt_%s provider=%s type=%s entity=%s", s->ep->cfg->name,
+		    s->rec.id, s->rec.provider, s->rec.entity_type, s->rec.entity_id);
 	}
 	if (s->outcome == PH_DELIVER_DISABLED && kind == PH_REPLY_RAN)
 		s->ep->disabled = 1;
@@ -486,35 +499,37 @@ deliver_free(const struct deliverer *d)
 static void
 deliver_a_endpoint(struct deliverer *d, struct endpoint *ep, uint64_t now, int state, long *room)
 {
-	ep->asked_heads = 0;
+	ep->asked_heads = ep->asked_create = ep->asked_state = ep->asked_read = ep->asked_ac = 0;
 	if (!ep->group_ok)
-		ph_pipe_fmt(&d->pa, "XGROUP CREATE %s %s $ MKSTREAM", d->events_key, ep->group);
+		ep->asked_create = ph_pipe_fmt(&d->pa, "XGROUP CREATE %s %s $ MKSTREAM",
+		                       d->events_key, ep->group) == 0;
 	if (state)
-		ph_pipe_fmt(&d->pa, "HGET %s disabled_at", ep->key);
+		ep->asked_state = ph_pipe_fmt(&d->pa, "HGET %s disabled_at", ep->key) == 0;
 	if (d->stopping || ep->disabled || !ep->group_ok)
 		return;
-	ph_pipe_fmt(&d->pa, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", ep->group, d->id,
-	    DELIVER_READ_BATCH, d->events_key, ep->own_done ? ">" : "0");
+	ep->asked_read =
+	    ph_pipe_fmt(&d->pa, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", ep->group, d->id,
+	        DELIVER_READ_BATCH, d->events_key, ep->own_done ? ">" : "0") == 0;
 	if (now >= ep->next_autoclaim)
-		ph_pipe_fmt(&d->pa, "XAUTOCLAIM %s %s %s %d %s COUNT %d", d->events_key, ep->group,
-		    d->id, DELIVER_AUTOCLAIM_IDLE_MS, ep->autoclaim, DELIVER_READ_BATCH);
+		ep->asked_ac = ph_pipe_fmt(&d->pa, "XAUTOCLAIM %s %s %s %d %s COUNT %d",
+		                   d->events_key, ep->group, d->id, DELIVER_AUTOCLAIM_IDLE_MS,
+		                   ep->autoclaim, DELIVER_READ_BATCH) == 0;
 	if (*room > 0 && now >= ep->due_at && now >= ep->rate_until) {
 		long k = *room < DELIVER_CLAIM_BATCH ? *room : DELIVER_CLAIM_BATCH;
 
-		ph_pipe_fmt(&d->pa, "ZRANGE %s 0 %ld", ep->due_key, k - 1);
-		ep->asked_heads = 1;
+		ep->asked_heads = ph_pipe_fmt(&d->pa, "ZRANGE %s 0 %ld", ep->due_key, k - 1) == 0;
 		*room -= k;
 	}
 }
 
 /* Add the entries of a read (XREADGROUP's or XAUTOCLAIM's list) to the intake call. */
-static int
+static void
 deliver_intake_add(struct deliverer *d, struct endpoint *ep, const redisReply *list, int *n)
 {
 	size_t i, j;
 
 	if (list == NULL || list->type != REDIS_REPLY_ARRAY)
-		return 0;
+		return;
 	for (i = 0; i < list->elements && *n < DELIVER_READ_BATCH; i++) {
 		const redisReply *ent = list->element[i], *fv;
 		const char *names[32], *values[32];
@@ -526,7 +541,8 @@ deliver_intake_add(struct deliverer *d, struct endpoint *ep, const redisReply *l
 		    ent->element[0]->type != REDIS_REPLY_STRING)
 			continue;
 		fv = ent->element[1];
-		for (j = 0; fv->type == REDIS_REPLY_ARRAY && j + 1 < fv->elements && nf < 32; j += 2) {
+		for (j = 0; fv->type == REDIS_REPLY_ARRAY && j + 1 < fv->elements && nf < 32;
+		     j += 2) {
 			if (fv->element[j]->type != REDIS_REPLY_STRING ||
 			    fv->element[j + 1]->type != REDIS_REPLY_STRING)
 				continue;
@@ -537,10 +553,13 @@ deliver_intake_add(struct deliverer *d, struct endpoint *ep, const redisReply *l
 			nf++;
 		}
 		d->recbuf[*n].len = 0;
-		/* An entry trimmed away, or one that is no event: only acknowledged. */
-		if (deliver_record_from_fields(ent->element[0]->str, names, nl, values, vl, nf, &r) ==
-		        0 &&
-		    deliver_wants(ep->cfg, r.provider, r.entity_type)) {
+		/* An entry trimmed away, or one that is no event: only acknowledged (filtered). */
+		if (deliver_record_from_fields(ent->element[0]->str, names, nl, values, vl, nf,
+		        &r) != 0) {
+			if (nf > 0)
+				log_warn("bad_event", "endpoint=%s stream_id=%s", ep->cfg->name,
+				    ent->element[0]->str);
+		} else if (deliver_wants(ep->cfg, r.provider, r.entity_type)) {
 			if (deliver_record_json(&r, NULL, 0, &d->recbuf[*n]) != 0)
 				fatalx("out of memory");
 			if (ph_key_endpoint_entity(d->order[*n], PH_KEY_MAX, d->cfg->redis.prefix,
@@ -548,17 +567,16 @@ deliver_intake_add(struct deliverer *d, struct endpoint *ep, const redisReply *l
 				order = d->order[*n];
 		}
 		if (ph_call_deliver_intake_add(&d->call, order, ent->element[0]->str,
-		        order != NULL ? d->recbuf[*n].p : NULL, order != NULL ? d->recbuf[*n].len : 0) !=
-		    0)
+		        order != NULL ? d->recbuf[*n].p : NULL,
+		        order != NULL ? d->recbuf[*n].len : 0) != 0)
 			break;
 		(*n)++;
 	}
-	return 0;
 }
 
 /* Read the replies of (A) for one endpoint and append its (B) commands. */
 static void
-deliver_a_reply(struct deliverer *d, struct endpoint *ep, uint64_t now, int state)
+deliver_a_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 {
 	struct ph_deliver_intake in = {
 		.events_key = d->events_key,
@@ -571,12 +589,12 @@ deliver_a_reply(struct deliverer *d, struct endpoint *ep, uint64_t now, int stat
 	};
 	redisReply *rep, *read = NULL, *ac = NULL;
 	enum ph_reply kind;
-	int n = 0, was_ok = ep->group_ok, was_disabled = ep->disabled;
+	int n = 0, was_disabled = ep->disabled;
 	size_t i;
 
 	ep->asked_held = ep->asked_rate = ep->claimed = 0;
 	ep->heads = NULL;
-	if (!was_ok) {
+	if (ep->asked_create) {
 		rep = deliver_reply(&d->pa, &kind);
 		if (kind == PH_REPLY_RAN ||
 		    (kind == PH_REPLY_FAILED && rep != NULL && rep->str != NULL &&
@@ -591,31 +609,32 @@ deliver_a_reply(struct deliverer *d, struct endpoint *ep, uint64_t now, int stat
 		if (rep != NULL)
 			freeReplyObject(rep);
 	}
-	if (state) {
+	if (ep->asked_state) {
 		rep = deliver_reply(&d->pa, &kind);
 		if (kind == PH_REPLY_RAN) {
 			ep->disabled = rep->type == REDIS_REPLY_STRING;
 			if (ep->disabled && !was_disabled)
-				log_warn("endpoint_disabled", "endpoint=%s disabled_at=%s", ep->cfg->name,
-				    rep->str);
+				log_warn("endpoint_disabled", "endpoint=%s disabled_at=%s",
+				    ep->cfg->name, rep->str);
 			else if (!ep->disabled && was_disabled)
 				log_info("endpoint_enabled", "endpoint=%s", ep->cfg->name);
 		}
 		if (rep != NULL)
 			freeReplyObject(rep);
 	}
-	if (d->stopping || was_disabled || !was_ok)
+	if (!ep->asked_read)
 		return;
 	read = deliver_reply(&d->pa, &kind);
-	if (now >= ep->next_autoclaim) {
+	if (ep->asked_ac) {
 		ac = deliver_reply(&d->pa, &kind);
 		if (kind == PH_REPLY_RAN && ac->type == REDIS_REPLY_ARRAY && ac->elements >= 2 &&
 		    ac->element[0]->type == REDIS_REPLY_STRING &&
 		    ac->element[0]->len < sizeof ep->autoclaim) {
 			memcpy(ep->autoclaim, ac->element[0]->str, ac->element[0]->len + 1);
 			/* A full pass: rest until the next look; else go on from the cursor. */
-			ep->next_autoclaim =
-			    strcmp(ep->autoclaim, "0-0") == 0 ? now + DELIVER_AUTOCLAIM_EVERY_MS : now;
+			ep->next_autoclaim = strcmp(ep->autoclaim, "0-0") == 0
+			    ? now + DELIVER_AUTOCLAIM_EVERY_MS
+			    : now;
 		}
 	}
 	if (ep->asked_heads) {
@@ -650,8 +669,9 @@ deliver_a_reply(struct deliverer *d, struct endpoint *ep, uint64_t now, int stat
 			    ac->element[1]->elements);
 		deliver_intake_add(d, ep, ac->element[1], &n);
 	}
+	if (n > 0 && ph_pipe_call(&d->pb, &d->call) != 0)
+		n = 0; /* cannot happen (pb has room for it): read again, still pending */
 	if (n > 0) {
-		ph_pipe_call(&d->pb, &d->call);
 		ep->due_at = 0;
 		d->worked = 1;
 	}
@@ -689,7 +709,8 @@ deliver_a_reply(struct deliverer *d, struct endpoint *ep, uint64_t now, int stat
 					.interval_ms = t,
 					.tolerance_ms = t * (double)(burst - 1),
 					.wanted = (long)ep->heads->elements,
-					.newly_held = 0, /* the rate:{provider} stats are the fetchers' */
+					.newly_held =
+					    0, /* the rate:{provider} stats are the fetchers' */
 				};
 
 				ph_call_rate(&d->call, &ra);
@@ -739,8 +760,8 @@ deliver_b_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 	if (held == NULL || held->type != REDIS_REPLY_ARRAY ||
 	    held->elements != ep->heads->elements || granted <= 0)
 		goto out;
-	ph_call_deliver_claim(&d->call, ep->due_key, ep->held_key, d->stats_key, ep->f_superseded,
-	    ep->cfg->timeout_ms + DELIVER_LEASE_EXTRA_MS);
+	ph_call_deliver_claim(&d->call, ep->due_key, ep->held_key, d->stats_key, ep->key,
+	    ep->f_superseded, ep->cfg->timeout_ms + DELIVER_LEASE_EXTRA_MS);
 	for (i = 0; i < held->elements && (long)added < granted; i++) {
 		struct deliver_record r;
 		char *keep = NULL;
@@ -757,7 +778,8 @@ deliver_b_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 			continue;
 		}
 		free(keep);
-		if (ph_call_deliver_claim_add(&d->call, d->order[added], ep->heads->element[i]->str) != 0)
+		if (ph_call_deliver_claim_add(&d->call, d->order[added],
+		        ep->heads->element[i]->str) != 0)
 			break;
 		added++;
 	}
@@ -769,10 +791,16 @@ out:
 	if (held != NULL)
 		freeReplyObject(held);
 	if (ep->heads != NULL) {
-		/* Nothing due in the heads (or no rate): look again soon. */
-		if (!ep->claimed && ep->heads->elements == 0)
+		/*
+		 * Nothing claimed: look again in a second when due was empty, soon
+		 * when not (a rate, records gone); at once when this turn moved
+		 * entries in (they were not in the heads read before).
+		 */
+		if (ep->claimed || (ep->asked_held & 1))
+			;
+		else if (ep->heads->elements == 0)
 			ep->due_at = now + 1000;
-		else if (!ep->claimed)
+		else
 			ep->due_at = now + DELIVER_POLL_MS;
 		freeReplyObject(ep->heads);
 		ep->heads = NULL;
@@ -809,11 +837,19 @@ deliver_c_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 		ep->due_at = now + DELIVER_POLL_MS;
 		goto out;
 	}
-	ep->due_at = rep->element[0]->integer < 0 ? now + 1000
-	                                          : now + (uint64_t)rep->element[0]->integer;
+	if (rep->element[0]->integer == -2) {
+		/* Disabled by a 410 another deliverer got: the state read says so next. */
+		if (!ep->disabled)
+			log_warn("endpoint_disabled", "endpoint=%s seen_by=claim", ep->cfg->name);
+		ep->disabled = 1;
+		ep->due_at = now + DELIVER_STATE_EVERY_MS;
+		goto out;
+	}
+	ep->due_at =
+	    rep->element[0]->integer < 0 ? now + 1000 : now + (uint64_t)rep->element[0]->integer;
 	for (i = 1; i + 3 <= rep->elements; i += 3) {
 		const redisReply *id = rep->element[i], *rec = rep->element[i + 1],
-				 *until = rep->element[i + 2];
+		                 *until = rep->element[i + 2];
 		struct slot *s = deliver_free_slot(d);
 
 		if (s == NULL)
@@ -842,8 +878,6 @@ deliver_c_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 			slot_clear(s);
 		}
 	}
-	if (ep->due_at < now + 1000 && rep->elements > 1)
-		ep->due_at = now; /* there may be more */
 out:
 	if (rep != NULL)
 		freeReplyObject(rep);
@@ -892,7 +926,7 @@ deliver_turn(struct deliverer *d)
 	/* (B) */
 	ph_pipe_reset(&d->pb);
 	for (k = 0; k < d->neps; k++)
-		deliver_a_reply(d, &d->eps[order[k]], now, state);
+		deliver_a_reply(d, &d->eps[order[k]], now);
 	if (deliver_send(d, &d->pb, "turn") != 0) {
 		for (k = 0; k < d->neps; k++) {
 			if (d->eps[k].heads != NULL)
@@ -1036,16 +1070,17 @@ deliver_endpoint(struct deliverer *d, struct endpoint *ep, const struct ph_endpo
 	    ph_key_of(ep->dead_key, PH_KEY_MAX, p, PH_KEY_ENDPOINT_DEAD, n, NULL, NULL) < 0 ||
 	    ph_key_of(ep->rate_key, PH_KEY_MAX, p, PH_KEY_ENDPOINT_RATE, n, NULL, NULL) < 0 ||
 	    ph_stat_field(ep->f_delivered, sizeof ep->f_delivered, PH_STAT_DELIVERIES, n,
-	        "delivered") < 0 ||
-	    ph_stat_field(ep->f_retried, sizeof ep->f_retried, PH_STAT_DELIVERIES, n, "retried") <
-	        0 ||
-	    ph_stat_field(ep->f_dead, sizeof ep->f_dead, PH_STAT_DELIVERIES, n, "dead") < 0 ||
+	        ph_deliver_counts[DELIVER_COUNT_DELIVERED]) < 0 ||
+	    ph_stat_field(ep->f_retried, sizeof ep->f_retried, PH_STAT_DELIVERIES, n,
+	        ph_deliver_counts[DELIVER_COUNT_RETRIED]) < 0 ||
+	    ph_stat_field(ep->f_dead, sizeof ep->f_dead, PH_STAT_DELIVERIES, n,
+	        ph_deliver_counts[DELIVER_COUNT_DEAD]) < 0 ||
 	    ph_stat_field(ep->f_superseded, sizeof ep->f_superseded, PH_STAT_DELIVERIES, n,
-	        "superseded") < 0 ||
+	        ph_deliver_counts[DELIVER_COUNT_SUPERSEDED]) < 0 ||
 	    ph_stat_field(ep->f_disabled, sizeof ep->f_disabled, PH_STAT_DELIVERIES, n,
-	        "disabled") < 0 ||
+	        ph_deliver_counts[DELIVER_COUNT_DISABLED]) < 0 ||
 	    ph_stat_field(ep->f_filtered, sizeof ep->f_filtered, PH_STAT_DELIVERIES, n,
-	        "filtered") < 0 ||
+	        ph_deliver_counts[DELIVER_COUNT_FILTERED]) < 0 ||
 	    ph_stat_field(ep->f_sum, sizeof ep->f_sum, PH_STAT_DELIVERY_SECONDS, n, "sum") < 0 ||
 	    ph_stat_field(ep->f_count, sizeof ep->f_count, PH_STAT_DELIVERY_SECONDS, n, "count") <
 	        0)
@@ -1058,6 +1093,7 @@ deliver_endpoint(struct deliverer *d, struct endpoint *ep, const struct ph_endpo
 	return 0;
 }
 
+/* Print usage. */
 static void
 usage(FILE *fp)
 {
@@ -1161,7 +1197,8 @@ main(int argc, char **argv)
 	d.cfg = &cfg;
 	if (ph_key_of(d.events_key, PH_KEY_MAX, cfg.redis.prefix, PH_KEY_EVENTS, NULL, NULL, NULL) <
 	        0 ||
-	    ph_key_of(d.stats_key, PH_KEY_MAX, cfg.redis.prefix, PH_KEY_STATS, NULL, NULL, NULL) < 0)
+	    ph_key_of(d.stats_key, PH_KEY_MAX, cfg.redis.prefix, PH_KEY_STATS, NULL, NULL, NULL) <
+	        0)
 		fatalx("config: [redis] prefix: too long");
 	d.neps = cfg.nendpoints;
 	d.eps = calloc((size_t)d.neps, sizeof *d.eps);

@@ -323,12 +323,13 @@ ph_call_deliver_intake_add(struct ph_call *c, const char *order_key, const char 
 
 void
 ph_call_deliver_claim(struct ph_call *c, const char *due_key, const char *held_key,
-    const char *stats_key, const char *superseded_field, long lease_ms)
+    const char *stats_key, const char *endpoint_key, const char *superseded_field, long lease_ms)
 {
 	call_begin(c, PH_SCRIPT_DELIVER_CLAIM);
 	call_add(c, due_key);
 	call_add(c, held_key);
 	call_add(c, stats_key);
+	call_add(c, endpoint_key);
 	call_keys_done(c);
 	call_addf(c, "%ld", lease_ms);
 	call_add(c, superseded_field);

@@ -180,11 +180,11 @@ int ph_call_deliver_intake_add(struct ph_call *c, const char *order_key, const c
 
 /*
  * Lease due deliveries for lease_ms: begin, then add each member read from
- * due with its order hash. Reply {ms to the next due or -1, then id,
- * record, until per claimed member}.
+ * due with its order hash. Reply {-2} when the endpoint is disabled, else
+ * {ms to the next due or -1, then id, record, until per claimed member}.
  */
 void ph_call_deliver_claim(struct ph_call *c, const char *due_key, const char *held_key,
-    const char *stats_key, const char *superseded_field, long lease_ms);
+    const char *stats_key, const char *endpoint_key, const char *superseded_field, long lease_ms);
 /* -1 when the call is full. */
 int ph_call_deliver_claim_add(struct ph_call *c, const char *order_key, const char *id);
 

@@ -18,10 +18,19 @@
 /* Deepest JSON a stored body may nest for the request to carry it raw. */
 #define DELIVER_JSON_DEPTH 64
 
+const char *const ph_deliver_counts[DELIVER_NCOUNTS] = {
+	[DELIVER_COUNT_DELIVERED] = "delivered",
+	[DELIVER_COUNT_RETRIED] = "retried",
+	[DELIVER_COUNT_DEAD] = "dead",
+	[DELIVER_COUNT_SUPERSEDED] = "superseded",
+	[DELIVER_COUNT_DISABLED] = "disabled",
+	[DELIVER_COUNT_FILTERED] = "filtered",
+};
+
 const char *const ph_deliver_buckets[PH_DELIVER_BUCKETS] = { "0.05", "0.1", "0.25", "0.5", "1",
 	"2.5", "5", "10", "+Inf" };
-static const long deliver_bucket_ms[PH_DELIVER_BUCKETS - 1] = { 50, 100, 250, 500, 1000, 2500,
-	5000, 10000 };
+static const long deliver_bucket_ms[PH_DELIVER_BUCKETS - 1] = { 50, 100, 250, 500, 1000, 2500, 5000,
+	10000 };
 
 /* Write an endpoint's group name. */
 void
@@ -72,8 +81,8 @@ buf_puts(struct deliver_buf *b, const char *s)
 	buf_put(b, s, strlen(s));
 }
 
-static void __attribute__((format(printf, 2, 3))) buf_printf(struct deliver_buf *b,
-    const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+buf_printf(struct deliver_buf *b, const char *fmt, ...)
 {
 	char tmp[128];
 	va_list ap;
@@ -187,7 +196,8 @@ deliver_record_parse(const char *json, size_t len, struct deliver_record *r, cha
 	    record_str(o, "entity_id", r->entity_id, sizeof r->entity_id) != 0 ||
 	    record_str(o, "status", r->status, sizeof r->status) != 0)
 		goto out;
-	if (!json_object_object_get_ex(o, "fetched_at", &v) || !json_object_is_type(v, json_type_int))
+	if (!json_object_object_get_ex(o, "fetched_at", &v) ||
+	    !json_object_is_type(v, json_type_int))
 		goto out;
 	r->fetched_at = (uint64_t)json_object_get_int64(v);
 	if (!json_object_object_get_ex(o, "attempt", &v) || !json_object_is_type(v, json_type_int))

@@ -59,9 +59,8 @@ int deliver_record_parse(const char *json, size_t len, struct deliver_record *r,
  * entity_id, fetched_at, body; status may be absent): fields holds n
  * name/value pairs. 0, or -1 with r untouched beyond what was set.
  */
-int deliver_record_from_fields(const char *id, const char *const *names,
-    const size_t *name_lens, const char *const *values, const size_t *value_lens, size_t n,
-    struct deliver_record *r);
+int deliver_record_from_fields(const char *id, const char *const *names, const size_t *name_lens,
+    const char *const *values, const size_t *value_lens, size_t n, struct deliver_record *r);
 
 /*
  * The request body: {"type":"{provider}.{entity_type}.updated",
@@ -76,10 +75,10 @@ int deliver_wants(const struct ph_endpoint_cfg *e, const char *provider, const c
 
 /* What an answer leads to. */
 enum deliver_result {
-	DELIVER_OK,       /* 2xx */
-	DELIVER_RETRY,    /* again after delay_ms */
-	DELIVER_DEAD,     /* the schedule is used up */
-	DELIVER_DISABLE,  /* 410: disable the endpoint */
+	DELIVER_OK,      /* 2xx */
+	DELIVER_RETRY,   /* again after delay_ms */
+	DELIVER_DEAD,    /* the schedule is used up */
+	DELIVER_DISABLE, /* 410: disable the endpoint */
 };
 
 /*
@@ -93,6 +92,18 @@ enum deliver_result {
 enum deliver_result deliver_classify(const struct ph_endpoint_cfg *e, long http_status,
     const char *transport, long retry_after_s, long attempt, uint64_t rnd, uint64_t *delay_ms,
     char *reason, size_t reason_len);
+
+/* The outcomes counted in deliveries:{endpoint}:{outcome} (DESIGN.md: the stats fields). */
+enum deliver_count {
+	DELIVER_COUNT_DELIVERED,
+	DELIVER_COUNT_RETRIED,
+	DELIVER_COUNT_DEAD,
+	DELIVER_COUNT_SUPERSEDED,
+	DELIVER_COUNT_DISABLED,
+	DELIVER_COUNT_FILTERED,
+	DELIVER_NCOUNTS,
+};
+extern const char *const ph_deliver_counts[DELIVER_NCOUNTS];
 
 /* The histogram buckets of delivery_seconds (s), and the label of the bucket of ms. */
 #define PH_DELIVER_BUCKETS 9

@@ -576,17 +576,22 @@ static const char script_deliver_intake[] = LUA_NOW LUA_IDLT
  * A member whose entity has another id in flight waits 250 ms more; one
  * older than its entity's newest is superseded. Members not due (any more:
  * another deliverer took them) are skipped.
- * KEYS: 1 due, 2 held, 3 stats, then 3+i: the order hash of member i.
+ * Nothing is claimed while the endpoint is disabled (a 410 another
+ * deliverer got, that this one has not seen yet).
+ * KEYS: 1 due, 2 held, 3 stats, 4 endpoint, then 4+i: the order hash of
+ *       member i.
  * ARGV: 1 lease (ms), 2 superseded stats field, 3 order hash TTL (ms), then
  *       3+i: member i.
- * Returns {ms until the next member is due or -1, then per claimed member:
- *          its id, its record, its lease's end (ms, the token of its done)}.
+ * Returns {-2} when the endpoint is disabled, else {ms until the next member
+ * is due or -1, then per claimed member: its id, its record, its lease's end
+ * (ms, the token of its done)}.
  */
 static const char script_deliver_claim[] = LUA_NOW LUA_IDLT
+    "if redis.call('HEXISTS', KEYS[4], 'disabled_at') == 1 then return {-2} end\n"
     "local now = math.floor(now_ms())\n"
     "local out, sup = {0}, 0\n"
-    "for i = 1, #KEYS - 3 do\n"
-    "  local id, ek = ARGV[3 + i], KEYS[3 + i]\n"
+    "for i = 1, #KEYS - 4 do\n"
+    "  local id, ek = ARGV[3 + i], KEYS[4 + i]\n"
     "  local sc = redis.call('ZSCORE', KEYS[1], id)\n"
     "  if sc and tonumber(sc) <= now then\n"
     "    local rec = redis.call('HGET', KEYS[2], id)\n"

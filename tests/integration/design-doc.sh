@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 DESIGN=$PH_TOP/docs/DESIGN.md
 PROVIDERS=$PH_TOP/docs/PROVIDERS.md
-SRC=("$PH_TOP"/lib/*.c "$PH_TOP"/handler/*.c "$PH_TOP"/fetcher/*.c "$PH_TOP"/tools/*.c)
+SRC=("$PH_TOP"/lib/*.c "$PH_TOP"/handler/*.c "$PH_TOP"/fetcher/*.c "$PH_TOP"/deliver/*.c "$PH_TOP"/tools/*.c)
 
 [ -s "$DESIGN" ]
 tap_ok $? "docs/DESIGN.md exists"
@@ -36,7 +36,7 @@ names() { sort -u | tr '\n' ' ' | sed 's/ $//'; }
 # Redis keys: every name of the one key table of lib/redis.c (ph_key_of);
 # no other file builds a key (checked below).
 keys=$({
-	perl -0777 -ne 'while (/\[PH_KEY_[A-Z]+\]\s*=\s*\{\s*"([a-z_]+)"/g) { print "$1\n" }' "$PH_TOP/lib/redis.c"
+	perl -0777 -ne 'while (/\[PH_KEY_[A-Z_]+\]\s*=\s*\{\s*"([a-z_]+)"/g) { print "$1\n" }' "$PH_TOP/lib/redis.c"
 } | names)
 n=$(wc -w <<<"$keys")
 [ "$n" -ge 14 ]
@@ -61,7 +61,7 @@ is "$(missing '`%s:' $fams)" "" "every stats field family is in DESIGN.md"
 # family is spelled as a string outside lib/.
 lit=$(for w in $keys $fams; do
 	grep -rnE --include='*.c' --include='*.h' "\"$w(:[^ \"]*)?\"" \
-		"$PH_TOP/handler" "$PH_TOP/fetcher" "$PH_TOP/tools" |
+		"$PH_TOP/handler" "$PH_TOP/fetcher" "$PH_TOP/deliver" "$PH_TOP/tools" |
 		grep -vE 'ctl_warn|printf|json_object_object_add|fetcher_reply_ok|log_(info|warn|error|debug)|->stat = |\{ "[a-z]+", ctl_|snprintf\(job\.event|^[^:]*:[0-9]+: *\*' |
 		sed "s#^$PH_TOP/##"
 done | sort -u)

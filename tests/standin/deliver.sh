@@ -79,7 +79,7 @@ deliver_stop() {
 	local pid
 	pid=$(cat "$T/deliver-$1.pid")
 	kill -"${2:-TERM}" "$pid" 2>/dev/null
-	wait "$pid"
+	wait "$pid" 2>/dev/null
 	STOP_RC=$?
 }
 

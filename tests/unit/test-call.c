@@ -256,6 +256,71 @@ test_refresh_due(void)
 }
 
 static void
+test_deliver_calls(void)
+{
+	static struct ph_call c;
+	int i, full = 0;
+
+	ph_call_deliver_intake(&c,
+	    &(struct ph_deliver_intake){ .events_key = "EV",
+	        .due_key = "DUE",
+	        .held_key = "HELD",
+	        .stats_key = "S",
+	        .group = "G",
+	        .superseded_field = "FS",
+	        .filtered_field = "FF" });
+	ok(ph_call_deliver_intake_add(&c, "O1", "1-1", "{}", 2) == 0 &&
+	        ph_call_deliver_intake_add(&c, NULL, "1-2", NULL, 0) == 0,
+	    "deliver intake: an entry and a filtered one added");
+	ok(c.script == PH_SCRIPT_DELIVER_INTAKE && c.nkeys == 6 && c.argc == 14,
+	    "deliver intake: 4 + 2 keys, 4 + 2x2 args");
+	ok(!strcmp(key(&c, 1), "EV") && !strcmp(key(&c, 2), "DUE") && !strcmp(key(&c, 4), "S") &&
+	        !strcmp(key(&c, 5), "O1") && !strcmp(key(&c, 6), "DUE"),
+	    "deliver intake: KEYS events, due, held, stats, then the order hash (due for a "
+	    "filtered one)");
+	ok(!strcmp(arg(&c, 1), "G") && !strcmp(arg(&c, 4), "604800000") &&
+	        !strcmp(arg(&c, 5), "1-1") && !strcmp(arg(&c, 6), "{}") &&
+	        !strcmp(arg(&c, 7), "1-2") && !strcmp(arg(&c, 8), ""),
+	    "deliver intake: ARGV group, fields, TTL, then id and record (\"\": filtered)");
+	for (i = 0; i < 200 && !full; i++)
+		full = ph_call_deliver_intake_add(&c, "O", "1-3", "{}", 2) != 0;
+	ok(full && c.argc <= PH_CALL_ARGS && i > 100,
+	    "deliver intake: room for 100 entries, then full");
+
+	ph_call_deliver_claim(&c, "DUE", "HELD", "S", "EP", "FS", 20000);
+	ok(ph_call_deliver_claim_add(&c, "O1", "1-1") == 0, "deliver claim: a member added");
+	ok(c.script == PH_SCRIPT_DELIVER_CLAIM && c.nkeys == 5 && !strcmp(key(&c, 4), "EP") &&
+	        !strcmp(key(&c, 5), "O1") && !strcmp(arg(&c, 1), "20000") &&
+	        !strcmp(arg(&c, 4), "1-1"),
+	    "deliver claim: KEYS due, held, stats, endpoint, order hashes; ARGV lease, field, TTL, "
+	    "ids");
+
+	ph_call_deliver_done(&c,
+	    &(struct ph_deliver_done){ .due_key = "DUE",
+	        .held_key = "HELD",
+	        .order_key = "O",
+	        .dead_key = "DEAD",
+	        .stats_key = "S",
+	        .endpoint_key = "EP",
+	        .id = "1-1",
+	        .until = "99",
+	        .outcome = PH_DELIVER_RETRY,
+	        .delay_ms = 1000,
+	        .record = "{\"attempt\":1}",
+	        .record_len = 13,
+	        .outcome_field = "FR",
+	        .superseded_field = "FS",
+	        .latency_field = "",
+	        .latency_sum_field = "LS",
+	        .latency_count_field = "LC",
+	        .latency_ms = 12 });
+	ok(c.script == PH_SCRIPT_DELIVER_DONE && c.nkeys == 6 && c.argc == 19 &&
+	        !strcmp(arg(&c, 3), "retry") && !strcmp(arg(&c, 4), "1000") &&
+	        !strcmp(arg(&c, 13), "410"),
+	    "deliver done: 6 keys, 13 args, the outcome by name");
+}
+
+static void
 test_other_calls(void)
 {
 	struct ph_call c;
@@ -334,6 +399,7 @@ main(void)
 {
 	test_keys();
 	test_fetcher_calls();
+	test_deliver_calls();
 	test_refresh_due();
 	test_other_calls();
 	test_accept();

@@ -51,13 +51,15 @@ test_record(void)
 	    "record: as JSON (%s)", b.p);
 	ok(deliver_record_parse(b.p, b.len, &back, &keep) == 0 &&
 	        strcmp(back.entity_id, "s-1") == 0 && back.fetched_at == 1764964800123ULL &&
-	        back.body_len == strlen(values[5]) && memcmp(back.body, values[5], back.body_len) == 0,
+	        back.body_len == strlen(values[5]) &&
+	        memcmp(back.body, values[5], back.body_len) == 0,
 	    "record: read back");
 	free(keep);
 	ok(deliver_body(&r, &b) == 0 &&
 	        strcmp(b.p,
 	            "{\"type\":\"cielo.sale.updated\",\"timestamp\":\"2025-12-05T20:00:00.123Z\","
-	            "\"data\":{\"provider\":\"cielo\",\"entity_type\":\"sale\",\"entity_id\":\"s-1\","
+	            "\"data\":{\"provider\":\"cielo\",\"entity_type\":\"sale\",\"entity_id\":\"s-"
+	            "1\","
 	            "\"fetched_at\":1764964800123,\"status\":\"PAID\",\"entity\":{\"a\":\"x\\\"y\","
 	            "\"n\":1}}}") == 0,
 	    "body: Standard Webhooks payload with the entity raw (%s)", b.p);
@@ -67,7 +69,8 @@ test_record(void)
 	    "body: a stored body that is not JSON goes as a string");
 	r.attempt = 3;
 	ok(deliver_record_json(&r, "http_500", 42, &b) == 0 &&
-	        strstr(b.p, ",\"attempt\":3,\"reason\":\"http_500\",\"attempts\":3,\"dead_at\":42}") !=
+	        strstr(b.p,
+	            ",\"attempt\":3,\"reason\":\"http_500\",\"attempts\":3,\"dead_at\":42}") !=
 	            NULL,
 	    "record: a dead entry");
 	values[2] = "a:b";
