@@ -116,7 +116,7 @@ PH_WAIT=30 ph_wait_for rcv_count_ge /hang 2
 tap_ok $? "the hanging delivery came again after its lease"
 is "$(rcv_q '[.deliveries[] | select(.path == "/hang") | .id] | unique | join(" ")')" "$hang_id" \
 	"its redelivery has the same webhook-id"
-ph_wait_for test "$(dstat hang delivered)" = 1
+ph_wait_for out_is 1 dstat hang delivered
 tap_ok $? "and was delivered (200) once"
 
 PH_WAIT=20 ph_wait_for rcv_count_ge /retry 3
@@ -127,7 +127,7 @@ gaps=$(rcv_q '[.deliveries[] | select(.path == "/retry") | .at] | [.[1] - .[0], 
 read -r g1 g2 <<<"$gaps"
 [ "$g1" -ge 850 ] && [ "$g2" -ge 850 ]
 tap_ok $? "retry: at least the schedule's 1 s (-10 % jitter) between attempts ($gaps ms)"
-ph_wait_for test "$(dstat retry delivered) $(dstat retry retried)" = "1 2"
+ph_wait_for out_is 1 dstat retry delivered && ph_wait_for out_is 2 dstat retry retried
 tap_ok $? "retry: counted 2 retried, 1 delivered ($(dstat retry retried) $(dstat retry delivered))"
 
 PH_WAIT=20 ph_wait_for rcv_count_ge /ra 3
@@ -139,7 +139,7 @@ tap_ok $? "Retry-After: 1 (seconds) waited at least 1 s ($g1 ms)"
 [ "$g2" -ge 1 ] && [ "$g2" -lt 27000 ]
 tap_ok $? "Retry-After as an HTTP date honoured ($g2 ms)"
 
-PH_WAIT=20 ph_wait_for test "$(rcli lindex payhook:endpoint:dead:dead 0)" != ""
+PH_WAIT=20 ph_wait_for out_set rcli lindex payhook:endpoint:dead:dead 0
 tap_ok $? "dead: the delivery reached the endpoint's dead list"
 dead=$(rcli lindex payhook:endpoint:dead:dead 0)
 is "$(jq -r '[.id, .reason, .attempts, .entity_id, (.dead_at > 0)] | map(tostring) | join(" ")' <<<"$dead")" \
@@ -149,10 +149,10 @@ is "$(rcli zcard payhook:endpoint:dead:due) $(rcli hlen payhook:endpoint:dead:he
 	"0 0 1" "dead: gone from due and held, counted"
 
 # 410: disabled, then more events wait unread until enabled.
-ph_wait_for test "$(rcli hget payhook:endpoint:gone disabled_reason)" = 410
+ph_wait_for out_is 410 rcli hget payhook:endpoint:gone disabled_reason
 tap_ok $? "410: the endpoint is disabled (disabled_at, disabled_reason 410)"
 gone2=evt_$(ev_add cielo gone g2)
-ph_wait_for test "$(dstat gone disabled)" = 1
+ph_wait_for out_is 1 dstat gone disabled
 tap_ok $? "410: counted"
 
 PH_WAIT=30 ph_wait_for rcv_count_ge /shared 30
@@ -163,7 +163,7 @@ by=$(for w in d1 d2 d3; do grep -c 'event=delivered endpoint=shared ' "$T/delive
 [ "$by" -ge 2 ]
 tap_ok $? "shared: $by of 3 deliverers delivered some"
 
-ph_wait_for test "$(dstat f delivered)" = 2
+ph_wait_for out_is 2 dstat f delivered
 tap_ok $? "filters: cielo sale and refund delivered"
 is "$(rcv_q '[.deliveries[] | select(.path == "/f") | .id] | sort | join(" ")')" \
 	"$(printf '%s\n' "$f_ok" "$f_ok2" | sort | tr '\n' ' ' | sed 's/ $//')" "filters: only those"

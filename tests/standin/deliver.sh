@@ -109,3 +109,13 @@ deliver_conf() {
 dstat() {
 	ph_stat "deliveries:$1:$2"
 }
+
+# out_is WANT CMD...: CMD prints WANT (for ph_wait_for, which runs its command each time).
+out_is() {
+	[ "$("${@:2}")" = "$1" ]
+}
+
+# out_set CMD...: CMD prints something.
+out_set() {
+	[ -n "$("$@")" ]
+}

@@ -12,7 +12,8 @@
 //                 the next requests to that path, in order, then default
 //                 (200 until set). An answer A: {"status":N} with optional
 //                 "retry_after" (a header value), "delay_ms", or
-//                 {"hang":true} (never answers); {"fail_ratio":R,"seed":S}
+//                 {"hang":true} (never answers); a step with "match" answers
+//                 only the first request whose body contains that text; {"fail_ratio":R,"seed":S}
 //                 as a default answers 500 to a seeded fraction R, else 200.
 //   GET /_log     {"deliveries":[{path,id,ts,at,status,verified,body}],
 //                 "failures":N} (body parsed; failures: requests that did
@@ -45,9 +46,10 @@ function rng(seed) {
 	};
 }
 
-function answerFor(p) {
+function answerFor(p, raw) {
 	const plan = plans[p] || { steps: [], default: { status: 200 } };
-	if (plan.steps.length > 0) return plan.steps.shift();
+	const k = plan.steps.findIndex((a) => a.match === undefined || raw.includes(a.match));
+	if (k >= 0) return plan.steps.splice(k, 1)[0];
 	const d = plan.default;
 	if (d.fail_ratio !== undefined) {
 		if (!plan.rand) plan.rand = rng(d.seed || 1);
@@ -95,7 +97,7 @@ const server = http.createServer((req, res) => {
 		} catch (e) {
 			body = raw.toString("utf8");
 		}
-		const a = answerFor(url.pathname);
+		const a = answerFor(url.pathname, raw.toString("utf8"));
 		deliveries.push({
 			path: url.pathname,
 			id: req.headers["webhook-id"] || "",
