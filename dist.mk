@@ -7,7 +7,7 @@
 # directories on the command line, e.g.
 #   make install systemdunitdir=/lib/systemd/system sysusersdir=/usr/lib/sysusers.d
 
-dist_man_MANS += man/payhook-fcgi.8 man/payhook-fetcher.8 man/payhook.conf.5
+dist_man_MANS += man/payhook-fcgi.8 man/payhook-fetcher.8 man/payhook-deliver.8 man/payhook.conf.5
 
 payhookconfdir = $(sysconfdir)/payhook
 
@@ -17,7 +17,7 @@ dist_payhooknginx_DATA = nginx/payhook.conf
 systemdunitdir = $(prefix)/lib/systemd/system
 sysusersdir = $(prefix)/lib/sysusers.d
 
-PH_UNITS = systemd/payhook-fcgi.service systemd/payhook-fetcher@.service
+PH_UNITS = systemd/payhook-fcgi.service systemd/payhook-fetcher@.service systemd/payhook-deliver@.service
 PH_APACHE = apache/payhook-proxy-fcgi.conf apache/payhook-fcgid.conf
 EXTRA_DIST += $(PH_UNITS) systemd/payhook.sysusers systemd/payhook.tmpfiles $(PH_APACHE) \
 	payhook.conf.sample dist.mk

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # SPDX-FileCopyrightText: The payhook authors
 # SPDX-License-Identifier: BSD-2-Clause
-# Helpers shared by bench/fetch, bench/ingest, bench/memory and bench/spool.
+# Helpers shared by bench/deliver, bench/fetch, bench/ingest, bench/memory and
+# bench/spool.
 # Source it after scripts/lib.sh (it uses PH_PIDS, PH_TOP, PH_BUILD and
 # ph_wait_for).
 

@@ -3,6 +3,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # payhook.conf.sample lists exactly the keys payhook-fcgi --check-config
 # prints, each with its default, and loads; payhook.conf(5) documents each.
+# Its [endpoint example] is commented out (no endpoint by default); with one
+# "# " dropped it loads too, lists every endpoint key with its default, and
+# payhook.conf(5)'s [endpoint NAME] documents each.
 . "$(dirname "$0")/lib.sh"
 # The environment must not override what the files say.
 while read -r v; do unset "$v"; done < <(env | sed -n 's/^\(PAYHOOK_[A-Z0-9_]*\)=.*/\1/p')
@@ -65,5 +68,47 @@ for sk in $(echo "$want" | tr ' ' '/'); do
 		in_s && ($0 ~ "^\\.It Cm " k "( |$)") { found = 1 } END { exit !found }' "$MAN"
 	tap_ok $? "payhook.conf(5) documents [$s] $k"
 done
+
+# [endpoint example]: commented out, so the sample delivers nowhere.
+is "$(echo "$out" | grep -c '^\[endpoint ')" 0 "the sample has no active endpoint"
+grep -q '^# \[endpoint example\]$' "$SAMPLE"
+tap_ok $? "the sample has a commented [endpoint example]"
+# Active: the section's lines with one "# " dropped, a secret from the environment.
+{
+	cat "$SAMPLE"
+	sed -n '/^# \[endpoint example\]$/,$ s/^# \{0,1\}//p' "$SAMPLE"
+} >"$T/endpoint.conf"
+secret=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+eout=$(PAYHOOK_ENDPOINT_EXAMPLE_SECRET=$secret "$FCGI" -c "$T/endpoint.conf" --check-config 2>&1)
+like "$eout" 'config ok$' "the sample with [endpoint example] uncommented (and a secret) loads"
+# "key = value" lines of [endpoint example] (comments skipped, blanks trimmed).
+ekeys() {
+	awk '/^[ \t]*[#;]/ || /^[ \t]*$/ { next } /^\[/ { s = $0; next } !/=/ { next }
+	     s == "[endpoint example]" { k = $0; sub(/[ \t]*=.*/, "", k); v = $0; sub(/^[^=]*=[ \t]*/, "", v)
+	                                 sub(/[ \t]*$/, "", v); print k " = " v }'
+}
+printed=$(echo "$eout" | ekeys | sort)
+listed=$(ekeys <"$T/endpoint.conf" | sort)
+[ "$(echo "$printed" | wc -l)" -ge 8 ]
+tap_ok $? "--check-config prints the endpoint's keys ($(echo "$printed" | wc -l))"
+is "$(diff <(echo "$printed" | sed 's/ = .*//') <(echo "$listed" | sed 's/ = .*//') | sed -n 's/^[<>]/&/p' |
+	tr '\n' ' ')" "" "the example lists exactly the endpoint keys (< missing, > extra)"
+# Every value but the two to set (url, secret) is the default.
+is "$(diff <(echo "$printed" | grep -Ev '^(url|secret) = ') <(echo "$listed" | grep -Ev '^(url|secret) = ') |
+	tr '\n' ' ')" "" "every value in the example but url and secret is the default"
+is "$(echo "$printed" | grep '^secret = ')" "secret = (set)" "the endpoint's secret is printed only as (set)"
+like "$(echo "$printed" | grep '^url = ')" '^url = https://' "the example's url is https"
+for k in $(echo "$printed" | sed 's/ = .*//'); do
+	awk -v k="$k" '$0 == ".Ss [endpoint NAME]" { in_s = 1; next } /^\.Ss / { in_s = 0 }
+		in_s && ($0 ~ "^\\.It Cm " k "( |$)") { found = 1 } END { exit !found }' "$MAN"
+	tap_ok $? "payhook.conf(5) documents [endpoint NAME] $k"
+done
+# secret_file, as the comment shows it, reads the secret from a file.
+echo "$secret" >"$T/example.secret"
+sed -e "s#^\# secret_file = /etc/payhook/example.secret\$#secret_file = $T/example.secret#" \
+	-e '/^\[endpoint example\]$/,$ { /^secret =$/d }' "$T/endpoint.conf" >"$T/endpoint-file.conf"
+fout=$("$FCGI" -c "$T/endpoint-file.conf" --check-config 2>&1)
+like "$fout" 'config ok$' "the example with secret_file, as its comment shows it, loads"
+is "$(echo "$fout" | ekeys | grep '^secret = ')" "secret = (set)" "and the secret is read from the file"
 
 tap_done

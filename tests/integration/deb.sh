@@ -5,7 +5,8 @@
 # (git archive HEAD: uncommitted changes are not in it), lintian finds no
 # error, apt-get installs it on this machine (programs, man pages, the
 # conffile, units, examples, the payhook user, the spool directory, a config
-# the installed payhook-fcgi accepts) and apt-get purge removes what it made.
+# the installed payhook-fcgi and payhook-deliver accept, with no endpoint) and
+# apt-get purge removes what it made.
 # The machine is left as it was, whatever fails: the package is purged and
 # the user and group this test made are deleted on exit.
 # Runs once per CI: skipped in the sanitizer pass (PH_CONFIGURE set) and in
@@ -81,10 +82,11 @@ is "$(grep -i copyright "$T/lintian.log" | tr '\n' ' ')" "" "lintian has nothing
 tap_ok $? "apt-get install ./payhook_*.deb succeeds" || tail -n 30 "$T/install.log" | sed 's/^/#   /'
 is "$(dpkg-query -W -f='${Status}' payhook 2>&1)" "install ok installed" "dpkg has payhook installed"
 
-for p in payhook-fcgi payhook-fetcher payhookctl; do
+for p in payhook-fcgi payhook-fetcher payhook-deliver payhookctl; do
 	like "$("/usr/bin/$p" --version 2>&1)" "^$p [0-9]" "/usr/bin/$p is installed and runs"
 done
-for m in man8/payhook-fcgi.8 man8/payhook-fetcher.8 man8/payhookctl.8 man5/payhook.conf.5; do
+for m in man8/payhook-fcgi.8 man8/payhook-fetcher.8 man8/payhook-deliver.8 man8/payhookctl.8 \
+    man5/payhook.conf.5; do
 	cmp -s <(zcat "/usr/share/man/$m.gz") "$PH_TOP/man/${m#*/}"
 	tap_ok $? "/usr/share/man/$m.gz is man/${m#*/}"
 done
@@ -96,6 +98,9 @@ tap_ok $? "$conf is payhook.conf.sample"
 is "$(stat -c '%U:%G %a' "$conf")" "root:payhook 640" "$conf is root:payhook 0640 (it may hold secrets)"
 like "$(runuser -u payhook -- /usr/bin/payhook-fcgi -c "$conf" --check-config 2>&1)" 'config ok$' \
 	"payhook-fcgi --check-config, as the payhook user, accepts the installed config"
+dout=$(runuser -u payhook -- /usr/bin/payhook-deliver -c "$conf" --check-config 2>&1)
+like "$dout" 'config ok$' "payhook-deliver --check-config, as the payhook user, accepts it too"
+is "$(grep -c '^\[endpoint ' <<<"$dout")" 0 "the installed config has no endpoint (nothing is delivered until one is set)"
 runuser -u nobody -- cat "$conf" >/dev/null 2>&1
 tap_ok $((!$?)) "a user outside group payhook cannot read it"
 
@@ -109,7 +114,8 @@ fi
 is "$(stat -c '%U:%G %a' /var/spool/payhook 2>&1)" "payhook:payhook 750" "/var/spool/payhook is payhook:payhook 0750"
 
 u=/lib/systemd/system
-for f in $u/payhook-fcgi.service $u/payhook-fetcher@.service /usr/lib/sysusers.d/payhook.conf \
+for f in $u/payhook-fcgi.service $u/payhook-fetcher@.service $u/payhook-deliver@.service \
+    /usr/lib/sysusers.d/payhook.conf \
     /usr/lib/tmpfiles.d/payhook.conf; do
 	[ -f "$f" ]
 	tap_ok $? "$f installed"
@@ -118,8 +124,8 @@ like "$(grep '^ExecStart=' $u/payhook-fcgi.service)" '^ExecStart=/usr/bin/payhoo
 	"payhook-fcgi.service runs /usr/bin/payhook-fcgi with $conf"
 [ -L /etc/systemd/system/multi-user.target.wants/payhook-fcgi.service ]
 tap_ok $? "payhook-fcgi.service is enabled"
-is "$(find /etc/systemd/system -name 'payhook-fetcher@*' | tr '\n' ' ')" "" \
-	"no payhook-fetcher@ instance is enabled (the admin names them)"
+is "$(find /etc/systemd/system -name 'payhook-fetcher@*' -o -name 'payhook-deliver@*' | tr '\n' ' ')" "" \
+	"no payhook-fetcher@ or payhook-deliver@ instance is enabled (the admin names them)"
 
 cmp -s /usr/share/doc/payhook/copyright "$PH_TOP/debian/copyright"
 tap_ok $? "/usr/share/doc/payhook/copyright is debian/copyright (BSD-2-Clause)"
@@ -142,8 +148,9 @@ echo '# changed by the admin' >>"$conf"
 tap_ok $? "apt-get purge payhook succeeds" || tail -n 30 "$T/purge.log" | sed 's/^/#   /'
 dpkg-query -W -f='${Status}' payhook 2>/dev/null | grep -q 'installed'
 tap_ok $((!$?)) "dpkg no longer has payhook"
-left=$(ls -d /usr/bin/payhook-fcgi /usr/bin/payhook-fetcher /usr/bin/payhookctl /etc/payhook \
-	/var/spool/payhook $u/payhook-fcgi.service $u/payhook-fetcher@.service /usr/lib/sysusers.d/payhook.conf \
+left=$(ls -d /usr/bin/payhook-fcgi /usr/bin/payhook-fetcher /usr/bin/payhook-deliver /usr/bin/payhookctl \
+	/etc/payhook /var/spool/payhook $u/payhook-fcgi.service $u/payhook-fetcher@.service \
+	$u/payhook-deliver@.service /usr/share/man/man8/payhook-deliver.8.gz /usr/lib/sysusers.d/payhook.conf \
 	/usr/lib/tmpfiles.d/payhook.conf /usr/share/doc/payhook /usr/share/man/man5/payhook.conf.5.gz \
 	/etc/systemd/system/multi-user.target.wants/payhook-fcgi.service 2>/dev/null)
 is "$left" "" "purge leaves none of its files, the changed config, the spool or the enable link"

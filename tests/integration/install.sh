@@ -42,6 +42,7 @@ expected=$(
 	for p in $programs; do echo "$bindir/$(basename "$p")"; done
 	echo "$mandir/man8/payhook-fcgi.8"
 	echo "$mandir/man8/payhook-fetcher.8"
+	echo "$mandir/man8/payhook-deliver.8"
 	echo "$mandir/man5/payhook.conf.5"
 	echo "$mandir/man8/payhookctl.8"
 	echo "$sysconfdir/payhook/payhook.conf.sample"
@@ -50,6 +51,7 @@ expected=$(
 	echo "$datadir/payhook/apache/payhook-fcgid.conf"
 	echo "$unitdir/payhook-fcgi.service"
 	echo "$unitdir/payhook-fetcher@.service"
+	echo "$unitdir/payhook-deliver@.service"
 	echo "$sysusersdir/payhook.conf"
 	echo "$tmpfilesdir/payhook.conf"
 )
@@ -78,7 +80,8 @@ like "$("$R$bindir/payhook-fcgi" -c "$R$sysconfdir/payhook/payhook.conf.sample" 
 	'config ok$' "the installed payhook-fcgi loads the installed sample"
 like "$("$R$bindir/payhook-fcgi" --help 2>&1)" "default $sysconfdir/payhook/payhook.conf" \
 	"the installed payhook-fcgi reads its config from \$(sysconfdir)/payhook"
-for m in man8/payhook-fcgi.8 man8/payhook-fetcher.8 man8/payhookctl.8 man5/payhook.conf.5; do
+for m in man8/payhook-fcgi.8 man8/payhook-fetcher.8 man8/payhook-deliver.8 man8/payhookctl.8 \
+    man5/payhook.conf.5; do
 	cmp -s "$PH_TOP/man/$(basename "$m")" "$R$mandir/$m"
 	tap_ok $? "$m installed"
 	warn=$(nroff -mdoc -ww -Tutf8 "$R$mandir/$m" 2>&1 >/dev/null)
@@ -93,7 +96,7 @@ tap_ok $? "the nginx config is installed as is"
 fcgid=$R$datadir/payhook/apache/payhook-fcgid.conf
 like "$(grep FcgidWrapper "$fcgid")" "\"$bindir/payhook-fcgi -c $sysconfdir/payhook/payhook.conf -t 1\" virtual" \
 	"payhook-fcgid.conf spawns the installed payhook-fcgi with the installed config"
-for u in payhook-fcgi.service payhook-fetcher@.service; do
+for u in payhook-fcgi.service payhook-fetcher@.service payhook-deliver@.service; do
 	f=$R$unitdir/$u
 	is "$(grep '^Exec' "$f" | grep -vc "^Exec[A-Za-z]*=$bindir/payhook-[a-z]* -c $sysconfdir/payhook/payhook.conf ")" 0 \
 		"$u runs the installed program with the installed config"

@@ -9,6 +9,7 @@
 S=$PH_TOP/systemd
 FCGI=$PH_BUILD/handler/payhook-fcgi
 FETCHER=$PH_BUILD/fetcher/payhook-fetcher
+DELIVER=$PH_BUILD/deliver/payhook-deliver
 
 # skip REASON: a TAP skip line.
 skip() {
@@ -21,7 +22,7 @@ units_at() {
 	mkdir -p "$1"
 	for u in "$S"/*.service; do
 		sed -e "s#/usr/bin/payhook-fcgi#$FCGI#g" -e "s#/usr/bin/payhook-fetcher#$FETCHER#g" \
-			"$u" >"$1/$(basename "$u")"
+			-e "s#/usr/bin/payhook-deliver#$DELIVER#g" "$u" >"$1/$(basename "$u")"
 	done
 }
 
@@ -37,7 +38,7 @@ verify() {
 }
 
 # Static checks: these hold whatever systemd is installed.
-for u in payhook-fcgi.service payhook-fetcher@.service; do
+for u in payhook-fcgi.service payhook-fetcher@.service payhook-deliver@.service; do
 	for opt in User=payhook NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
 	    PrivateDevices=yes RuntimeDirectory=payhook CapabilityBoundingSet= RestrictAddressFamilies= \
 	    SystemCallFilter=@system-service; do
@@ -53,6 +54,13 @@ grep -q "unix:$sock|fcgi://" "$PH_TOP/apache/payhook-proxy-fcgi.conf"
 tap_ok $? "apache/payhook-proxy-fcgi.conf passes to that socket"
 like "$(grep '^ExecStart=' "$S/payhook-fetcher@.service")" ' --id %i( |$)' \
 	"payhook-fetcher@.service: the instance name is the worker id"
+like "$(grep '^ExecStart=' "$S/payhook-deliver@.service")" ' --id %i( |$)' \
+	"payhook-deliver@.service: the instance name is the deliverer id"
+# SIGTERM lets the POSTs in flight end, each within its endpoint's timeout_ms
+# (at most 300000): systemd must wait that long before SIGKILL.
+stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)$/\1/p' "$S/payhook-deliver@.service")
+[ -n "$stop" ] && [ "$stop" -gt 300 ]
+tap_ok $? "payhook-deliver@.service: TimeoutStopSec ($stop) exceeds the longest timeout_ms"
 
 # The unit's own command lines, run against a test config: accepted flags.
 cat >"$T/payhook.conf" <<CONF
@@ -72,6 +80,35 @@ $bad >/dev/null 2>&1
 [ $? -ne 0 ]
 tap_ok $? "ExecStartPre fails on a missing config, so the unit does not start"
 
+# payhook-deliver@.service checks its config the same way, [endpoint] sections included.
+if [ -x "$DELIVER" ]; then
+	dpre() {
+		sed -n 's#^ExecStartPre=##p' "$S/payhook-deliver@.service" |
+			sed -e "s#/usr/bin/payhook-deliver#$DELIVER#" -e "s#/etc/payhook/payhook.conf#$1#"
+	}
+	cp "$T/payhook.conf" "$T/deliver.conf"
+	printf '[endpoint shop]\nurl = https://shop.example/hooks\nsecret = whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n' \
+		>>"$T/deliver.conf"
+	cmd=$(dpre "$T/deliver.conf")
+	# shellcheck disable=SC2086
+	$cmd >/dev/null 2>&1
+	tap_ok $? "payhook-deliver@.service: ExecStartPre ($cmd) passes"
+	sed 's#^url = https://shop.example/hooks$#url = http://shop.example/hooks#' "$T/deliver.conf" >"$T/deliver-bad.conf"
+	cmd=$(dpre "$T/deliver-bad.conf")
+	# shellcheck disable=SC2086
+	$cmd >/dev/null 2>&1
+	[ $? -ne 0 ]
+	tap_ok $? "its ExecStartPre fails on an endpoint with an http url, so the unit does not start"
+	# ExecStart's flags are accepted (with --check-config, so it does not start).
+	start=$(sed -n 's#^ExecStart=##p' "$S/payhook-deliver@.service" | sed -e "s#/usr/bin/payhook-deliver#$DELIVER#" \
+		-e "s#/etc/payhook/payhook.conf#$T/deliver.conf#" -e 's#%i#web1-1#')
+	# shellcheck disable=SC2086
+	$start --check-config >/dev/null 2>&1
+	tap_ok $? "payhook-deliver@.service: ExecStart's flags are accepted ($start)"
+else
+	skip "payhook-deliver not built: payhook-deliver@.service's command lines not run"
+fi
+
 printf '[Service]\nExecStart=/bin/true\n' >"$T/probe.service"
 if ! command -v systemd-analyze >/dev/null ||
     ! systemd-analyze verify --man=no "$T/probe.service" >/dev/null 2>&1; then
@@ -90,13 +127,20 @@ if [ -x "$FETCHER" ]; then
 else
 	skip "payhook-fetcher not built: payhook-fetcher@.service not verified"
 fi
+if [ -x "$DELIVER" ]; then
+	cp "$T/units/payhook-deliver@.service" "$T/units/payhook-deliver@web1-1.service"
+	verify "$T/units/payhook-deliver@web1-1.service"
+	tap_ok $? "systemd-analyze verify payhook-deliver@web1-1.service"
+else
+	skip "payhook-deliver not built: payhook-deliver@.service not verified"
+fi
 # The check can fail: a unit with a typo does not pass.
 sed 's/^Restart=on-failure/Restart=on-fialure/' "$T/units/payhook-fcgi.service" >"$T/units/typo.service"
 ! verify "$T/units/typo.service" >/dev/null
 tap_ok $? "systemd-analyze verify catches a typo"
 
 # Hardening, as systemd scores it (0 best .. 10 worst).
-for u in payhook-fcgi.service payhook-fetcher@.service; do
+for u in payhook-fcgi.service payhook-fetcher@.service payhook-deliver@.service; do
 	score=$(systemd-analyze security --offline=yes "$T/units/$u" 2>/dev/null |
 		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 	if [ -z "$score" ]; then
