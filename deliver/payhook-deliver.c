@@ -40,9 +40,15 @@
 #include "whsig.h"
 
 /* Entries read from an endpoint's group per turn (one intake call). */
-#define DELIVER_READ_BATCH 100
+#define DELIVER_READ_BATCH 128
 /* Deliveries claimed per endpoint per turn. */
-#define DELIVER_CLAIM_BATCH 64
+#define DELIVER_CLAIM_BATCH 192
+/* One intake (a key and two arguments an entry) and one claim (a key and an argument a member) fit a call. */
+_Static_assert(3 * DELIVER_READ_BATCH + 16 <= PH_CALL_ARGS, "intake of a read batch fits a call");
+_Static_assert(2 * DELIVER_CLAIM_BATCH + 16 <= PH_CALL_ARGS, "claim batch fits a call");
+/* Order-hash keys built for one intake or one claim. */
+#define DELIVER_ORDER_KEYS \
+	(DELIVER_READ_BATCH > DELIVER_CLAIM_BATCH ? DELIVER_READ_BATCH : DELIVER_CLAIM_BATCH)
 /* A read entry nobody moved for this long belongs to a dead deliverer: XAUTOCLAIM. */
 #define DELIVER_AUTOCLAIM_IDLE_MS 30000
 /* How often the pending entries of dead deliverers are looked for. */
@@ -142,7 +148,7 @@ struct deliverer {
 	int worked; /* the last turn read, claimed or closed something */
 	/* The intake's records and order keys, alive until the call is encoded. */
 	struct deliver_buf recbuf[DELIVER_READ_BATCH];
-	char order[DELIVER_READ_BATCH][PH_KEY_MAX];
+	char order[DELIVER_ORDER_KEYS][PH_KEY_MAX]; /* an intake's or a claim's */
 };
 
 static volatile sig_atomic_t deliver_stop;
@@ -769,7 +775,7 @@ deliver_b_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 		goto out;
 	ph_call_deliver_claim(&d->call, ep->due_key, ep->held_key, d->stats_key, ep->key,
 	    ep->f_superseded, ep->cfg->timeout_ms + DELIVER_LEASE_EXTRA_MS);
-	for (i = 0; i < held->elements && (long)added < granted; i++) {
+	for (i = 0; i < held->elements && (long)added < granted && added < DELIVER_ORDER_KEYS; i++) {
 		struct deliver_record r;
 		char *keep = NULL;
 
@@ -990,6 +996,8 @@ deliver_wait_ms(const struct deliverer *d, int redis_ok)
 		return 100;
 	if (d->worked)
 		return 0;
+	if (deliver_free(d) == 0)
+		return DELIVER_POLL_MS; /* no room to claim: wait for a POST to end */
 	for (k = 0; k < d->neps; k++) {
 		if (!d->eps[k].disabled && d->eps[k].due_at < next)
 			next = d->eps[k].due_at > now ? d->eps[k].due_at : now;
