@@ -39,6 +39,10 @@ set_notify() { # ENTITY VERSION NOTIFICATION
 	oi_notify "$3" payment_order "$1" >/dev/null
 }
 for e in $(seq 1 $E); do set_notify "e$e" 1 "n1-$e"; done
+# Every first version stored before the second: a fetch still to come would
+# take the newer body at once (the body is only a hint), one event fewer.
+PH_WAIT=30 ph_wait_for out_is "$E" rcli xlen payhook:events
+tap_ok $? "the first version of each entity stored ($E events)"
 # Half change; every one is notified again (an unchanged body makes no event).
 for e in $(seq 1 $E); do
 	set_notify "e$e" $((e % 2 == 0 ? 2 : 1)) "n2-$e"

@@ -65,10 +65,12 @@ rcv_count_ge() {
 }
 
 # deliver_start NAME [args]: a deliverer in the background, log in $T/deliver-NAME.log.
+# PH_WRAP_DELIVER, when set, is prepended to the command (scripts/valgrind).
 deliver_start() {
 	local name=$1
 	shift
-	"$PH_BUILD/deliver/payhook-deliver" -c "$CONF" --id "$name" "$@" \
+	# shellcheck disable=SC2086
+	${PH_WRAP_DELIVER:-} "$PH_BUILD/deliver/payhook-deliver" -c "$CONF" --id "$name" "$@" \
 		2>>"$T/deliver-$name.log" &
 	echo $! >"$T/deliver-$name.pid"
 	PH_PIDS+=($!)
