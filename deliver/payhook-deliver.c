@@ -996,8 +996,6 @@ deliver_wait_ms(const struct deliverer *d, int redis_ok)
 		return 100;
 	if (d->worked)
 		return 0;
-	if (deliver_free(d) == 0)
-		return DELIVER_POLL_MS; /* no room to claim: wait for a POST to end */
 	for (k = 0; k < d->neps; k++) {
 		if (!d->eps[k].disabled && d->eps[k].due_at < next)
 			next = d->eps[k].due_at > now ? d->eps[k].due_at : now;
