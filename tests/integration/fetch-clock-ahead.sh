@@ -32,10 +32,20 @@ held='{"v":1,"provider":"oneinfinite","entity_type":"payment_order","entity_id":
 rcli lpush payhook:processing:n1 "$held" >/dev/null
 
 # libfaketime is preloaded: an ASan build must be told it need not come first.
-PH_WRAP_FETCHER="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 faketime -f +2h" \
+# Preloaded here rather than through faketime(1), which forks the program and
+# does not pass SIGTERM on: the fetcher outlived the test and, reconnecting to
+# its port, emptied the queue of a later test's Redis that got the same port.
+FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime\.so\.1$' | head -n 1)
+[ -n "$FAKETIME_LIB" ] || { tap_ok 1 "libfaketime installed (scripts/deps)"; tap_done; exit 1; }
+PH_WRAP_FETCHER="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 LD_PRELOAD=$FAKETIME_LIB FAKETIME=+2h" \
 	fetcher_start a1
 ph_wait_for has_beat a1
 tap_ok $? "the fetcher 2 h ahead runs and beats"
+# Its own clock is ahead (its log's time), or this test would prove nothing.
+a1_ts=$(sed -n 's/^ts=\([0-9T:.-]*\)Z .*/\1/p' "$T/fetcher-a1.log" | head -n 1)
+ahead=$(($(date -u -d "$a1_ts" +%s) - $(date -u +%s)))
+[ "$ahead" -ge 3600 ] && [ "$ahead" -le 10800 ]
+tap_ok $? "the fetcher's clock is 2 h ahead of this host's (its log: ${ahead} s)"
 redis_ms=$(rcli eval "local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000)" 0)
 b=$(beat a1)
 ok=1; [ "${b%.*}" -le $((redis_ms + 60000)) ] && ok=0
