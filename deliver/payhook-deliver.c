@@ -775,7 +775,8 @@ deliver_b_reply(struct deliverer *d, struct endpoint *ep, uint64_t now)
 		goto out;
 	ph_call_deliver_claim(&d->call, ep->due_key, ep->held_key, d->stats_key, ep->key,
 	    ep->f_superseded, ep->cfg->timeout_ms + DELIVER_LEASE_EXTRA_MS);
-	for (i = 0; i < held->elements && (long)added < granted && added < DELIVER_ORDER_KEYS; i++) {
+	for (i = 0; i < held->elements && (long)added < granted && added < DELIVER_ORDER_KEYS;
+	     i++) {
 		struct deliver_record r;
 		char *keep = NULL;
 
